@@ -1,0 +1,130 @@
+// Package api serves classboard's HTTP interface: the JSON API, the live
+// endpoints, health checks and the static apps.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/classboard/classboard"
+)
+
+// Config is what the API needs to know about its deployment.
+type Config struct {
+	Version string
+	// PublicURLs are the API origins clients may use (failover list).
+	PublicURLs []string
+	// UIOrigins are the origins the apps are served from; CORS and the
+	// live endpoints' Origin check allow exactly these.
+	UIOrigins []string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	MaxBodyBytes   int64
+	Logger         *slog.Logger
+}
+
+// Health tells whether the node can serve reads and writes.
+type Health interface {
+	Ready() error
+}
+
+// Services are what the handlers call. Handlers talk to these interfaces,
+// never to the store directly.
+type Services struct {
+	Health      Health
+	Accounts    classboard.AccountService
+	Idempotency classboard.IdempotencyStore
+	// UI serves the static apps under "/".
+	UI http.Handler
+}
+
+// Server is the HTTP handler of one node.
+type Server struct {
+	cfg     Config
+	svc     Services
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New returns the handler with every route.
+func New(cfg Config, svc Services) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(mux))))
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes is the route table. Each resource's handlers live in a file of
+// their own.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /api/v1/config", s.config)
+
+	mux.HandleFunc("POST /api/v1/accounts", s.ready(s.createAccount))
+	mux.HandleFunc("POST /api/v1/sessions", s.ready(s.createSession))
+	mux.HandleFunc("DELETE /api/v1/sessions/current", s.teacher(s.deleteSession))
+	mux.HandleFunc("GET /api/v1/me", s.teacher(s.me))
+
+	mux.HandleFunc("/api/", s.notFound)
+	if s.svc.UI != nil {
+		mux.Handle("/", s.svc.UI)
+	}
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, classboard.Errorf(classboard.ENOTFOUND, "No such resource."))
+}
+
+// ready answers 503 at once while the node cannot serve, instead of
+// letting the request wait on a store that cannot answer.
+func (s *Server) ready(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.svc.Health.Ready(); err != nil {
+			s.writeError(w, r, &classboard.Error{Code: classboard.EUNAVAILABLE, Message: "This server cannot serve right now; try another."})
+			return
+		}
+		h(w, r)
+	}
+}
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// teacher lets only a signed-in teacher through.
+func (s *Server) teacher(h http.HandlerFunc) http.HandlerFunc {
+	return s.ready(func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if tok == "" {
+			s.writeError(w, r, classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in first."))
+			return
+		}
+		a, err := s.svc.Accounts.Authenticate(r.Context(), tok)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r.WithContext(classboard.NewContextWithAuth(r.Context(), a)))
+	})
+}
+
+// auth returns the caller of a request that passed teacher().
+func auth(ctx context.Context) *classboard.Auth { return classboard.AuthFromContext(ctx) }

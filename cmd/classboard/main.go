@@ -1,0 +1,201 @@
+// Command classboard runs a classboard node: `classboard serve` (the
+// default) or `classboard version`. Every flag can also be set by an
+// environment variable: --node-name is CLASSBOARD_NODE_NAME.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/classboard/classboard/node"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "classboard:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, version)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (commands: serve, version)", cmd)
+}
+
+// options are the parsed flags of serve.
+type options struct {
+	addr, data, nodeName            string
+	clusterAddr, peers, secretFile  string
+	natsURL, publicURLs, uiURL      string
+	tlsCert, tlsKey, trustedProxies string
+	maxStore, maxMemory             int64
+	replicas                        int
+	logLevel, logFormat             string
+	opTimeout                       time.Duration
+}
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("classboard serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "HTTP listen address")
+	fs.StringVar(&o.data, "data", "./data", "data directory")
+	fs.StringVar(&o.nodeName, "node-name", "", "this node's name, unique in the cluster (default: host name)")
+	fs.StringVar(&o.clusterAddr, "cluster-addr", "", "cluster listen address HOST:PORT (enables cluster mode)")
+	fs.StringVar(&o.peers, "peers", "", "every node's cluster address, comma-separated")
+	fs.StringVar(&o.secretFile, "cluster-secret-file", "", "file holding the secret every node shares")
+	fs.StringVar(&o.natsURL, "nats-url", "", "use this external NATS cluster instead of the embedded server")
+	fs.IntVar(&o.replicas, "replicas", 0, "replicas per bucket (default: 3 in a cluster of 3 or more, else 1)")
+	fs.StringVar(&o.publicURLs, "public-urls", "", "API origins clients may use, comma-separated (default: this node)")
+	fs.StringVar(&o.uiURL, "ui-url", "", "origin the apps are served from (default: this node)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (serve HTTPS)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS key file")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed, comma-separated")
+	fs.Int64Var(&o.maxStore, "max-store", 10<<30, "JetStream disk limit in bytes")
+	fs.Int64Var(&o.maxMemory, "max-memory", 256<<20, "JetStream memory limit in bytes")
+	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest a request waits on the store before answering 503")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+
+	// Environment first, so that flags on the command line win.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "CLASSBOARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return o, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// nodeConfig checks the options and turns them into a node.Config.
+func (o *options) nodeConfig() (node.Config, error) {
+	cfg := node.Config{
+		Addr:       o.addr,
+		PublicURLs: splitList(o.publicURLs),
+		UIURL:      strings.TrimRight(o.uiURL, "/"),
+		TLSCert:    o.tlsCert,
+		TLSKey:     o.tlsKey,
+		Version:    version,
+	}
+	for i, u := range cfg.PublicURLs {
+		cfg.PublicURLs[i] = strings.TrimRight(u, "/")
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return cfg, errors.New("--tls-cert and --tls-key go together")
+	}
+	for _, c := range splitList(o.trustedProxies) {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return cfg, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+	}
+	cfg.Store = storeConfig(o)
+	if o.clusterAddr != "" {
+		if o.secretFile == "" {
+			return cfg, errors.New("cluster mode needs --cluster-secret-file: routes are never open")
+		}
+		b, err := os.ReadFile(o.secretFile)
+		if err != nil {
+			return cfg, fmt.Errorf("read cluster secret: %w", err)
+		}
+		secret := strings.TrimSpace(string(b))
+		if len(secret) < 16 {
+			return cfg, errors.New("the cluster secret must be at least 16 characters")
+		}
+		cfg.Store.ClusterSecret = secret
+		if len(cfg.Store.Peers) == 0 {
+			return cfg, errors.New("cluster mode needs --peers")
+		}
+	}
+	return cfg, nil
+}
+
+func newLogger(o *options, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is neither text nor json", o.logFormat)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.nodeConfig()
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		return err
+	}
+	n, err := node.Open(cfg, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "classboard %s\n  teacher app: %s/\n  board app:   %s/board\n", version, n.URL(), n.URL())
+	<-ctx.Done()
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return n.Close(shutdownCtx)
+}

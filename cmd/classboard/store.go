@@ -1,0 +1,17 @@
+package main
+
+import "github.com/classboard/classboard/store"
+
+func storeConfig(o *options) store.Config {
+	return store.Config{
+		NodeName:    o.nodeName,
+		DataDir:     o.data,
+		ClusterAddr: o.clusterAddr,
+		Peers:       splitList(o.peers),
+		NATSURL:     o.natsURL,
+		Replicas:    o.replicas,
+		MaxStore:    o.maxStore,
+		MaxMemory:   o.maxMemory,
+		OpTimeout:   o.opTimeout,
+	}
+}

@@ -1,0 +1,162 @@
+// Package apitest is a small HTTP client for API tests and the scenario
+// tables they are written as.
+package apitest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Client calls one node's API.
+type Client struct {
+	Base  string
+	Token string
+	HTTP  *http.Client
+}
+
+// New returns a client for the node at base.
+func New(base string) *Client {
+	return &Client{Base: base, HTTP: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// With returns a copy of c that sends token.
+func (c *Client) With(token string) *Client {
+	cp := *c
+	cp.Token = token
+	return &cp
+}
+
+// Response is a finished response with its body read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test when it cannot.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Map decodes the body as a JSON object.
+func (r *Response) Map(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	r.JSON(t, &m)
+	return m
+}
+
+// ErrorCode returns error.code of an error body, or "".
+func (r *Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Do sends a request. body may be nil, a string or []byte (sent as is, as
+// JSON unless headers say otherwise), or anything else (encoded as JSON).
+// headers are name/value pairs.
+func (c *Client) Do(t testing.TB, method, path string, body any, headers ...string) *Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, c.Base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+// Scenario is one row of an API test table.
+type Scenario struct {
+	Name    string
+	Method  string
+	Path    string
+	Body    any
+	Headers []string
+	Token   string // "" sends none
+	Status  int
+	Code    string                // expected error.code, if any
+	Fields  []string              // fields expected in error.fields
+	Check   func(*Response) error // more checks on the response
+}
+
+// Run runs scenarios in order as subtests.
+func Run(t *testing.T, c *Client, scenarios []Scenario) {
+	t.Helper()
+	for _, sc := range scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			res := c.With(sc.Token).Do(t, sc.Method, sc.Path, sc.Body, sc.Headers...)
+			if res.Status != sc.Status {
+				t.Fatalf("status %d, want %d; body %s", res.Status, sc.Status, res.Body)
+			}
+			if sc.Code != "" && res.ErrorCode() != sc.Code {
+				t.Fatalf("error code %q, want %q; body %s", res.ErrorCode(), sc.Code, res.Body)
+			}
+			if len(sc.Fields) > 0 {
+				var e struct {
+					Error struct {
+						Fields map[string]string `json:"fields"`
+					} `json:"error"`
+				}
+				res.JSON(t, &e)
+				for _, f := range sc.Fields {
+					if e.Error.Fields[f] == "" {
+						t.Fatalf("no reason for field %q in %s", f, res.Body)
+					}
+				}
+			}
+			if sc.Check != nil {
+				if err := sc.Check(res); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// Errorf is a shorthand for Check functions.
+func Errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

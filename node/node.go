@@ -1,0 +1,162 @@
+// Package node wires one classboard node together: the store with its
+// embedded NATS server, the HTTP API and the background workers. A Node is
+// a value with Open and Close and no global state, so a test can run three
+// in one process.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/classboard/classboard/api"
+	"github.com/classboard/classboard/store"
+	"github.com/classboard/classboard/ui"
+)
+
+// Config is everything a node is started with.
+type Config struct {
+	Addr       string // HTTP listen address; port 0 picks one
+	PublicURLs []string
+	UIURL      string
+	TLSCert    string
+	TLSKey     string
+
+	TrustedProxies []netip.Prefix
+	Version        string
+
+	Store store.Config
+}
+
+// Node is one running classboard node.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	store *store.Store
+	api   *api.Server
+	srv   *http.Server
+	ln    net.Listener
+	url   string
+
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+// Open starts the node: the store (in the background until it has its
+// buckets), then the HTTP server. It listens before it returns, so a port
+// of 0 is resolved and listen errors surface at once.
+func Open(cfg Config, log *slog.Logger) (*Node, error) {
+	started := time.Now()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	n := &Node{cfg: cfg, log: log, ln: ln, url: scheme + "://" + ln.Addr().String()}
+	if len(cfg.PublicURLs) == 0 {
+		cfg.PublicURLs = []string{n.url}
+	}
+	if cfg.UIURL == "" {
+		cfg.UIURL = n.url
+	}
+	n.cfg = cfg
+
+	n.store, err = store.Open(cfg.Store, log)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	uiHandler, err := ui.NewHandler()
+	if err != nil {
+		n.store.Close(context.Background())
+		ln.Close()
+		return nil, fmt.Errorf("load apps: %w", err)
+	}
+	n.api = api.New(api.Config{
+		Version:        cfg.Version,
+		PublicURLs:     cfg.PublicURLs,
+		UIOrigins:      []string{cfg.UIURL},
+		TrustedProxies: cfg.TrustedProxies,
+		Logger:         log,
+	}, api.Services{
+		Health:      n.store,
+		Accounts:    n.store.Accounts(),
+		Idempotency: n.store.Idempotency(),
+		UI:          uiHandler,
+	})
+	n.srv = &http.Server{
+		Handler: n.api,
+		// Generous: school networks are slow, but a client that sends its
+		// headers byte by byte must not hold a connection for ever.
+		ReadHeaderTimeout: 20 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			n.store.Close(context.Background())
+			ln.Close()
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		n.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		var err error
+		if cfg.TLSCert != "" {
+			err = n.srv.ServeTLS(ln, "", "")
+		} else {
+			err = n.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer n.wg.Done()
+		if err := n.store.WaitReady(ctx); err == nil {
+			log.Info("node ready", "url", n.url, "startup", time.Since(started).Round(time.Millisecond))
+		}
+	}()
+	return n, nil
+}
+
+// URL is the node's own base URL, e.g. http://127.0.0.1:8080.
+func (n *Node) URL() string { return n.url }
+
+// Store returns the node's store (tests inspect it).
+func (n *Node) Store() *store.Store { return n.store }
+
+// WaitReady blocks until the node can serve reads and writes.
+func (n *Node) WaitReady(ctx context.Context) error { return n.store.WaitReady(ctx) }
+
+// Close shuts the node down gracefully: stop accepting, let in-flight
+// requests finish (until ctx ends), then close the store.
+func (n *Node) Close(ctx context.Context) error {
+	n.cancel()
+	err := n.srv.Shutdown(ctx)
+	if err != nil {
+		n.srv.Close()
+	}
+	n.wg.Wait()
+	if cerr := n.store.Close(ctx); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,346 @@
+// Package store keeps everything classboard stores in NATS JetStream: KV
+// buckets for documents, an object store for media, streams for the mail
+// outbox. By default it embeds nats-server, so a node needs nothing else.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/password"
+)
+
+// Config configures the store of one node.
+type Config struct {
+	NodeName string
+	DataDir  string
+
+	// ClusterAddr, Peers and ClusterSecret form a cluster of embedded
+	// servers; empty ClusterAddr means a single node.
+	ClusterAddr   string
+	Peers         []string
+	ClusterSecret string
+
+	// NATSURL points at an external NATS cluster instead of embedding one.
+	NATSURL string
+	// Replicas of every bucket and stream; 0 picks 3 in a cluster of three
+	// or more, else 1.
+	Replicas int
+
+	MaxStore  int64 // JetStream file storage limit in bytes
+	MaxMemory int64 // JetStream memory storage limit in bytes
+
+	// ProbeInterval is how often the node checks that it can write.
+	ProbeInterval time.Duration
+	// OpTimeout bounds one store operation, so a request never hangs on a
+	// store that cannot answer.
+	OpTimeout time.Duration
+
+	// PasswordParams and HashConcurrency tune argon2id; zero values take
+	// the defaults (tests lower the cost).
+	PasswordParams  password.Params
+	HashConcurrency int
+}
+
+func (c Config) clustered() bool { return c.ClusterAddr != "" }
+
+func (c Config) replicas() int {
+	switch {
+	case c.Replicas > 0:
+		return c.Replicas
+	case c.clustered() && len(c.Peers) >= 3:
+		return 3
+	case c.clustered():
+		return len(c.Peers)
+	}
+	return 1
+}
+
+// Store is the node's connection to JetStream and the buckets in it. Its
+// services (Accounts, ...) answer EUNAVAILABLE until the buckets exist.
+type Store struct {
+	cfg    Config
+	log    *slog.Logger
+	srv    *embedded // nil with an external NATS
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	hasher *password.Hasher
+
+	ready  chan struct{} // closed once every bucket exists
+	health atomic.Pointer[string]
+
+	// Buckets, set before ready is closed.
+	teachers, emails, sessions, limits, idempotency *bucket
+	lessons, mediaRecords                           *bucket
+	boards, boardState, pairing, tickets, resets    *bucket
+	probe                                           *bucket
+	media                                           jetstream.ObjectStore
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Open starts the embedded server (or connects to NATSURL) and returns at
+// once; the buckets are made in the background, because in a cluster they
+// need a quorum that may not exist yet. Ready reports when they are.
+func Open(cfg Config, log *slog.Logger) (*Store, error) {
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = time.Second
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = 5 * time.Second
+	}
+	if cfg.PasswordParams == (password.Params{}) {
+		cfg.PasswordParams = password.DefaultParams
+	}
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = 4
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName, _ = os.Hostname()
+	}
+	s := &Store{
+		cfg:    cfg,
+		log:    log,
+		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
+		ready:  make(chan struct{}),
+	}
+	s.setHealth("starting")
+	var err error
+	if cfg.NATSURL != "" {
+		s.nc, err = nats.Connect(cfg.NATSURL, nats.Name("classboard "+cfg.NodeName), nats.MaxReconnects(-1))
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", cfg.NATSURL, err)
+		}
+	} else {
+		if s.srv, err = startEmbedded(cfg, log); err != nil {
+			return nil, err
+		}
+		if s.nc, err = s.srv.connect("classboard " + cfg.NodeName); err != nil {
+			s.srv.shutdown(context.Background())
+			return nil, fmt.Errorf("connect to embedded nats-server: %w", err)
+		}
+	}
+	if s.js, err = jetstream.New(s.nc); err != nil {
+		s.closeConn(context.Background())
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.run(ctx)
+	}()
+	return s, nil
+}
+
+// Close stops the background work and the server. JetStream writes are
+// synced on every write, so nothing acknowledged is lost by a hard stop
+// either; a clean one hands stream leadership over at once.
+func (s *Store) Close(ctx context.Context) error {
+	s.cancel()
+	s.wg.Wait()
+	s.closeConn(ctx)
+	return nil
+}
+
+func (s *Store) closeConn(ctx context.Context) {
+	if s.nc != nil {
+		s.nc.Drain() //nolint:errcheck // closing anyway
+		s.nc.Close()
+	}
+	if s.srv != nil {
+		s.srv.shutdown(ctx)
+	}
+}
+
+// Ready returns nil when the node can serve reads and writes, else an
+// error saying why not ("starting", "no quorum", ...).
+func (s *Store) Ready() error {
+	if h := s.health.Load(); h != nil && *h != "" {
+		return errors.New(*h)
+	}
+	return nil
+}
+
+// WaitReady blocks until the store is ready or ctx ends.
+func (s *Store) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if err := s.Ready(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store not ready: %w (%v)", ctx.Err(), s.Ready())
+		case <-t.C:
+		}
+	}
+}
+
+// Hasher returns the password hasher (tests count its verifications).
+func (s *Store) Hasher() *password.Hasher { return s.hasher }
+
+func (s *Store) setHealth(reason string) {
+	if old := s.health.Load(); old == nil || *old != reason {
+		switch reason {
+		case "":
+			s.log.Info("store ready")
+		case "starting":
+			s.log.Info("store starting")
+		default:
+			s.log.Warn("store not ready", "reason", reason)
+		}
+	}
+	s.health.Store(&reason)
+}
+
+// run creates the buckets, retrying until it can (a fresh meta leader may
+// not know every peer yet), then probes health until ctx ends.
+func (s *Store) run(ctx context.Context) {
+	for attempt := 0; ; attempt++ {
+		err := s.init(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if attempt%10 == 0 {
+			s.log.Info("waiting for the store", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	close(s.ready)
+	t := time.NewTicker(s.cfg.ProbeInterval)
+	defer t.Stop()
+	for {
+		s.setHealth(s.check(ctx))
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// check returns "" when a small write succeeds in time. A write is the only
+// direct test: the engine's own health report took up to 20 s to notice a
+// lost quorum, and a cut-off leader keeps answering reads for about 10 s.
+func (s *Store) check(ctx context.Context) string {
+	if s.srv != nil && s.cfg.clustered() {
+		if err := s.srv.metaHealthy(); err != nil {
+			return "no quorum: " + err.Error()
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := s.probe.kv.Put(ctx, "node."+keyPart(s.cfg.NodeName), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+		if ctx.Err() != nil {
+			return "no quorum: probe write timed out"
+		}
+		return "store unavailable: " + err.Error()
+	}
+	return ""
+}
+
+func (s *Store) init(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// Only a cluster has a meta leader to wait for. On a single node the
+	// engine's health check also fails for a stream whose creation a crash
+	// interrupted, which creating it again below repairs.
+	if s.srv != nil && s.cfg.clustered() {
+		if err := s.srv.metaHealthy(); err != nil {
+			return err
+		}
+	}
+	r := s.cfg.replicas()
+	kb := 1024
+	specs := []struct {
+		dst  **bucket
+		spec bucketSpec
+	}{
+		{&s.teachers, bucketSpec{name: "teachers", maxValue: 16 * int32(kb)}},
+		{&s.emails, bucketSpec{name: "emails", maxValue: 1 * int32(kb)}},
+		{&s.sessions, bucketSpec{name: "sessions", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.limits, bucketSpec{name: "limits", ttl: true, maxValue: 1 * int32(kb)}},
+		{&s.idempotency, bucketSpec{name: "idempotency", ttl: true, maxValue: 1024 * int32(kb)}},
+		{&s.lessons, bucketSpec{name: "lessons", maxValue: 1024 * int32(kb)}},
+		{&s.mediaRecords, bucketSpec{name: "media_records", maxValue: 16 * int32(kb)}},
+		{&s.boards, bucketSpec{name: "boards", ttl: true, maxValue: 16 * int32(kb)}},
+		{&s.boardState, bucketSpec{name: "board_state", maxValue: 16 * int32(kb)}},
+		{&s.pairing, bucketSpec{name: "pairing", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets, bucketSpec{name: "tickets", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.probe, bucketSpec{name: "health", maxValue: 1 * int32(kb)}},
+	}
+	for _, b := range specs {
+		if *b.dst != nil {
+			continue // made by an earlier attempt
+		}
+		bk, err := openBucket(ctx, s.js, b.spec, r)
+		if err != nil {
+			return err
+		}
+		*b.dst = bk
+	}
+	if s.media == nil {
+		obs, err := s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:   "media",
+			Storage:  jetstream.FileStorage,
+			Replicas: r,
+		})
+		if err != nil {
+			return fmt.Errorf("ensure object store media: %w", err)
+		}
+		s.media = obs
+	}
+	return nil
+}
+
+// opContext bounds one store operation and refuses at once while the store
+// is not ready, so that requests answer EUNAVAILABLE instead of hanging.
+func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	select {
+	case <-s.ready:
+	default:
+		return nil, nil, unavailable(errors.New("store is starting"))
+	}
+	if err := s.Ready(); err != nil {
+		return nil, nil, unavailable(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+	return ctx, cancel, nil
+}
+
+// errUnavailable wraps a store error that is not a decision of the store
+// (timeouts, lost connections) as EUNAVAILABLE.
+func storeErr(err error) error {
+	var e *classboard.Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrNoResponders) {
+		return unavailable(err)
+	}
+	return err
+}

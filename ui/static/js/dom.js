@@ -1,0 +1,43 @@
+// Small helpers for building the apps' DOM without innerHTML, so that text
+// from the server is never parsed as HTML.
+
+// h creates an element: h('p', {class: 'x', onclick: fn}, 'text', child).
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+// formError shows an API error next to a form: per-field reasons under the
+// fields, the message on top.
+export function showError(form, err) {
+  for (const el of form.querySelectorAll('.field-error')) el.remove();
+  const box = form.querySelector('.form-error');
+  if (box) box.textContent = err ? err.message : '';
+  if (!err || !err.fields) return;
+  for (const [name, why] of Object.entries(err.fields)) {
+    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (input) input.after(h('div', { class: 'field-error', role: 'alert' }, `${label(input)} ${why}.`));
+  }
+}
+
+function label(input) {
+  const l = input.closest('label');
+  const t = l && l.firstChild && l.firstChild.textContent;
+  return (t || input.name).trim();
+}

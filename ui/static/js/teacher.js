@@ -1,0 +1,113 @@
+// The teacher app: a small hash router over views. Each view is a function
+// (ctx) => element; ctx carries the API client and the session.
+import { Client, Unreachable } from './client.js';
+import { h, clear } from './dom.js';
+import { loginView, signupView, homeView } from './teacher/account.js';
+
+const TOKEN_KEY = 'classboard.token';
+const app = document.getElementById('app');
+const nav = document.getElementById('nav');
+const banner = document.getElementById('banner');
+
+const client = new Client();
+const ctx = {
+  client,
+  teacher: null,
+  go(route) { location.hash = route; },
+  async signIn(session) {
+    localStorage.setItem(TOKEN_KEY, session.token);
+    client.token = session.token;
+    ctx.teacher = session.teacher;
+    renderNav();
+  },
+  async signOut() {
+    try { await client.request('DELETE', '/api/v1/sessions/current'); } catch { /* gone anyway */ }
+    localStorage.removeItem(TOKEN_KEY);
+    client.token = null;
+    ctx.teacher = null;
+    renderNav();
+    ctx.go('#/login');
+  },
+};
+
+// Views register here; other modules add theirs with addRoute.
+const routes = [
+  { pattern: /^#\/login$/, view: loginView, public: true },
+  { pattern: /^#\/signup$/, view: signupView, public: true },
+  { pattern: /^#?\/?$/, view: homeView },
+];
+export function addRoute(pattern, view, opts = {}) {
+  routes.unshift({ pattern, view, ...opts });
+}
+ctx.addRoute = addRoute;
+
+client.onEvent((ev) => {
+  if (ev.type === 'unreachable') {
+    banner.textContent = 'We cannot reach classboard right now. Your changes are not lost; try again in a moment.';
+    banner.hidden = false;
+  } else if (ev.type === 'ok') {
+    banner.hidden = true;
+  }
+});
+
+function renderNav() {
+  clear(nav);
+  if (ctx.teacher) {
+    for (const item of ctx.navItems || []) nav.append(h('a', { href: item.href }, item.label));
+    nav.append(
+      h('span', { class: 'who', id: 'who' }, ctx.teacher.name),
+      h('button', { class: 'link', id: 'logout', onclick: () => ctx.signOut() }, 'Log out'),
+    );
+  }
+}
+
+async function render() {
+  const hash = location.hash || '#/';
+  const route = routes.find((r) => r.pattern.test(hash)) || routes[routes.length - 1];
+  if (!route.public && !ctx.teacher) {
+    ctx.go('#/login');
+    return;
+  }
+  const match = hash.match(route.pattern);
+  try {
+    const el = await route.view(ctx, match);
+    clear(app).append(el);
+  } catch (err) {
+    if (err.status === 401) {
+      localStorage.removeItem(TOKEN_KEY);
+      ctx.teacher = null;
+      renderNav();
+      ctx.go('#/login');
+      return;
+    }
+    clear(app).append(h('div', { class: 'card' }, h('h1', {}, 'Something went wrong'), h('p', {}, err.message),
+      h('button', { onclick: render }, 'Try again')));
+  }
+}
+
+async function start() {
+  await client.init();
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (token) {
+    client.token = token;
+    try {
+      ctx.teacher = await client.request('GET', '/api/v1/me');
+    } catch (err) {
+      if (err instanceof Unreachable) {
+        clear(app).append(h('div', { class: 'card' }, h('p', {}, err.message), h('button', { onclick: start }, 'Try again')));
+        return;
+      }
+      localStorage.removeItem(TOKEN_KEY);
+      client.token = null;
+    }
+  }
+  renderNav();
+  window.addEventListener('hashchange', render);
+  await render();
+}
+
+// Feature modules (lessons, boards, ...) register routes before start.
+export const ready = Promise.resolve().then(async () => {
+  await Promise.all((window.classboardModules || []).map((m) => import(m).then((mod) => mod.register && mod.register(ctx))));
+  await start();
+});
