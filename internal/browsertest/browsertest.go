@@ -136,7 +136,7 @@ func (p *Page) Screenshot(name string, size [2]int) {
 // Clear empties an input field, as a person selecting all and deleting would.
 func Clear(selector string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Evaluate[any](`(() => { const el = document.querySelector(` + strconv.Quote(selector) + `);
+		_, err := chromedp.Evaluate[any](`(() => { const el = document.querySelector(`+strconv.Quote(selector)+`);
 			el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); return null; })()`)(ctx, t)
 		return chromedp.Void{}, err
 	}
