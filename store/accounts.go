@@ -23,7 +23,6 @@ const (
 	loginAddrLimit    = 50 // failures per address per window (a school shares one address)
 	loginSlowAfter    = 5  // failures per account before answers slow down
 	loginMaxSlowdown  = 5 * time.Second
-	sessionRefreshAge = 24 * time.Hour // refresh the idle expiry at most once a day
 )
 
 // teacherDoc is how a teacher is stored. V is the schema version; readers
@@ -51,14 +50,17 @@ type Accounts struct {
 	s *Store
 	// SessionIdle and SessionMax are the idle and absolute session lifetimes.
 	SessionIdle, SessionMax time.Duration
+	// RefreshAfter is how old the last refresh of the idle expiry must be
+	// before a request refreshes it again: a request should not be a write.
+	RefreshAfter time.Duration
 }
 
 var _ classboard.AccountService = (*Accounts)(nil)
 
 // Accounts returns the account service with default session lifetimes
-// (30 days idle, 90 days at most).
+// (30 days idle, 90 days at most, refreshed at most once a day).
 func (s *Store) Accounts() *Accounts {
-	return &Accounts{s: s, SessionIdle: 30 * 24 * time.Hour, SessionMax: 90 * 24 * time.Hour}
+	return &Accounts{s: s, SessionIdle: 30 * 24 * time.Hour, SessionMax: 90 * 24 * time.Hour, RefreshAfter: 24 * time.Hour}
 }
 
 func emailKey(email string) string { return hashKey(strings.ToLower(email)) }
@@ -269,9 +271,8 @@ func (a *Accounts) Authenticate(ctx context.Context, tok string) (*classboard.Au
 	if sess.CreatedAt.Before(doc.SessionsNotBefore) {
 		return nil, errBadToken
 	}
-	// Refresh the idle expiry at most once a day, so that a request is not
-	// a write. The TTL passed on is what is left of the absolute maximum.
-	if sess.IdleUntil.Sub(now) < a.SessionIdle-sessionRefreshAge && sess.IdleUntil.Before(sess.ExpiresAt) {
+	// The TTL passed on with a refresh is what is left of the absolute maximum.
+	if sess.IdleUntil.Sub(now) < a.SessionIdle-a.RefreshAfter && sess.IdleUntil.Before(sess.ExpiresAt) {
 		sess.IdleUntil = now.UTC().Add(a.SessionIdle)
 		if _, err := a.s.sessions.update(ctx, key, sess, rev, time.Until(sess.ExpiresAt)); err != nil && !errors.Is(err, errRevision) {
 			a.s.log.Warn("refresh session", "err", err)

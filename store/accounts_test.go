@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/token"
 )
 
 func TestCreateTeacherUniqueUnderConcurrency(t *testing.T) {
@@ -184,5 +185,111 @@ func TestRestartKeepsAccountsAndSessions(t *testing.T) {
 	}
 	if auth.Teacher.Email != "r@school.example" {
 		t.Fatalf("teacher after restart: %+v", auth.Teacher)
+	}
+}
+
+func TestSessionExpiries(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	base := s.Accounts()
+	if _, err := base.CreateTeacher(ctx, classboard.SignUp{Email: "e@school.example", Password: "long enough password", Name: "E"}); err != nil {
+		t.Fatal(err)
+	}
+	login := func(a *Accounts) string {
+		sess, err := a.Login(ctx, classboard.Login{Email: "e@school.example", Password: "long enough password"}, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sess.Token
+	}
+	waitRefused := func(a *Accounts, tok string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if _, err := a.Authenticate(ctx, tok); classboard.ErrorCode(err) == classboard.EUNAUTHORIZED {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("session did not expire")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	// Idle expiry, kept in the value.
+	idle := &Accounts{s: s, SessionIdle: time.Second, SessionMax: time.Hour, RefreshAfter: time.Hour}
+	tok := login(idle)
+	if _, err := idle.Authenticate(ctx, tok); err != nil {
+		t.Fatalf("fresh session: %v", err)
+	}
+	waitRefused(idle, tok)
+
+	// Absolute maximum: the key itself expires through its TTL.
+	short := &Accounts{s: s, SessionIdle: time.Hour, SessionMax: 2 * time.Second, RefreshAfter: time.Hour}
+	tok = login(short)
+	waitRefused(short, tok)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var d sessionDoc
+		if _, err := s.sessions.get(ctx, token.Hash(tok), &d); err == errNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the session key outlived its TTL")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestSessionRefresh(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	a := &Accounts{s: s, SessionIdle: 25 * time.Hour, SessionMax: 48 * time.Hour, RefreshAfter: time.Second}
+	if _, err := a.CreateTeacher(ctx, classboard.SignUp{Email: "f@school.example", Password: "long enough password", Name: "F"}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := a.Login(ctx, classboard.Login{Email: "f@school.example", Password: "long enough password"}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := token.Hash(sess.Token)
+	var before sessionDoc
+	rev1, _ := s.sessions.get(ctx, key, &before)
+	time.Sleep(1100 * time.Millisecond) // let the idle window move by a visible amount
+	if _, err := a.Authenticate(ctx, sess.Token); err != nil {
+		t.Fatal(err)
+	}
+	var after sessionDoc
+	rev2, _ := s.sessions.get(ctx, key, &after)
+	if rev2 == rev1 || !after.IdleUntil.After(before.IdleUntil) {
+		t.Fatalf("session not refreshed: rev %d→%d idle %v→%v", rev1, rev2, before.IdleUntil, after.IdleUntil)
+	}
+}
+
+// A compare-and-set update that passes a TTL keeps the key expiring (a plain
+// KV update would drop the TTL).
+func TestUpdateWithTTLKeepsExpiry(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	rev, err := s.sessions.create(ctx, "k", limitDoc{N: 1}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.sessions.update(ctx, "k", limitDoc{N: 2}, rev+1, time.Second); err != errRevision {
+		t.Fatalf("stale revision: %v, want errRevision", err)
+	}
+	if _, err := s.sessions.update(ctx, "k", limitDoc{N: 2}, rev, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var d limitDoc
+		if _, err := s.sessions.get(ctx, "k", &d); err == errNotFound {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the updated key lost its TTL")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
