@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/imaging"
+	"github.com/classboard/classboard/internal/markdown"
+	"github.com/classboard/classboard/live"
 )
 
 // Config is what the API needs to know about its deployment.
@@ -23,7 +26,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	MaxBodyBytes   int64
-	Logger         *slog.Logger
+	// MaxMediaBytes bounds one picture upload (classboard.DefaultMaxMediaBytes when 0).
+	MaxMediaBytes int64
+	Logger        *slog.Logger
 }
 
 // Health tells whether the node can serve reads and writes.
@@ -37,8 +42,17 @@ type Services struct {
 	Health      Health
 	Accounts    classboard.AccountService
 	Idempotency classboard.IdempotencyStore
+	Boards      classboard.BoardService
+	Lessons     classboard.LessonService
+	Media       classboard.MediaService
+	LiveTickets classboard.LiveTickets
+	// Live holds this node's live connections.
+	Live *live.Hub
 	// UI serves the static apps under "/".
 	UI http.Handler
+
+	// PasswordResets queues reset mail through the outbox.
+	PasswordResets classboard.PasswordResetService
 }
 
 // Server is the HTTP handler of one node.
@@ -47,6 +61,10 @@ type Server struct {
 	svc     Services
 	log     *slog.Logger
 	handler http.Handler
+
+	markdown *markdown.Renderer // text slide bodies
+	images   *imaging.Processor // uploads
+	signing  signingKey         // media URL signatures
 }
 
 // New returns the handler with every route.
@@ -57,7 +75,11 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger}
+	if cfg.MaxMediaBytes <= 0 {
+		cfg.MaxMediaBytes = classboard.DefaultMaxMediaBytes
+	}
+	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
+		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(mux))))
@@ -77,6 +99,29 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/sessions", s.ready(s.createSession))
 	mux.HandleFunc("DELETE /api/v1/sessions/current", s.teacher(s.deleteSession))
 	mux.HandleFunc("GET /api/v1/me", s.teacher(s.me))
+	mux.HandleFunc("POST /api/v1/password-resets", s.ready(s.idempotent(s.cfg.MaxBodyBytes, s.requestPasswordReset)))
+	mux.HandleFunc("POST /api/v1/password-resets/confirm", s.ready(s.confirmPasswordReset))
+
+	mux.HandleFunc("POST /api/v1/boards", s.ready(s.createBoard))
+	mux.HandleFunc("GET /api/v1/boards", s.teacher(s.listBoards))
+	mux.HandleFunc("GET /api/v1/boards/{id}", s.teacherOrBoard(s.getBoard))
+	mux.HandleFunc("DELETE /api/v1/boards/{id}", s.teacherOrBoard(s.deleteBoard))
+	mux.HandleFunc("POST /api/v1/boards/{id}/pairing-code", s.board(s.newPairingCode))
+	mux.HandleFunc("POST /api/v1/pairings", s.teacher(s.idempotent(s.cfg.MaxBodyBytes, s.createPairing)))
+	mux.HandleFunc("GET /api/v1/boards/{id}/state", s.teacherOrBoard(s.getState))
+	mux.HandleFunc("PUT /api/v1/boards/{id}/state", s.teacher(s.putState))
+	mux.HandleFunc("GET /api/v1/boards/{id}/live", s.ready(s.liveEndpoint))
+	mux.HandleFunc("POST /api/v1/live-tickets", s.teacherOrBoard(s.createLiveTicket))
+
+	mux.HandleFunc("GET /api/v1/lessons", s.teacher(s.listLessons))
+	mux.HandleFunc("POST /api/v1/lessons", s.teacher(s.idempotent(s.cfg.MaxBodyBytes, s.createLesson)))
+	mux.HandleFunc("GET /api/v1/lessons/{id}", s.teacher(s.getLesson))
+	mux.HandleFunc("PUT /api/v1/lessons/{id}", s.teacher(s.putLesson))
+	mux.HandleFunc("DELETE /api/v1/lessons/{id}", s.teacher(s.deleteLesson))
+	mux.HandleFunc("GET /api/v1/media", s.teacher(s.listMedia))
+	mux.HandleFunc("POST /api/v1/media", s.teacher(s.idempotent(s.cfg.MaxMediaBytes, s.createMedia)))
+	mux.HandleFunc("GET /api/v1/media/{id}", s.ready(s.getMedia))
+	mux.HandleFunc("DELETE /api/v1/media/{id}", s.teacher(s.deleteMedia))
 
 	mux.HandleFunc("/api/", s.notFound)
 	if s.svc.UI != nil {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/api"
+	"github.com/classboard/classboard/live"
+	"github.com/classboard/classboard/mail"
 	"github.com/classboard/classboard/store"
 	"github.com/classboard/classboard/ui"
 )
@@ -31,8 +33,12 @@ type Config struct {
 
 	TrustedProxies []netip.Prefix
 	Version        string
+	// MaxMediaBytes bounds one picture upload (0: the API's default).
+	MaxMediaBytes int64
 
 	Store store.Config
+	// Mail configures delivery; without an SMTP address mail goes to the log.
+	Mail mail.Config
 }
 
 // Node is one running classboard node.
@@ -41,9 +47,11 @@ type Node struct {
 	log   *slog.Logger
 	store *store.Store
 	api   *api.Server
+	live  *live.Hub
 	srv   *http.Server
 	ln    net.Listener
 	url   string
+	mail  *mail.Worker
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -54,6 +62,10 @@ type Node struct {
 // of 0 is resolved and listen errors surface at once.
 func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	started := time.Now()
+	sender, err := mail.NewSender(cfg.Mail, log)
+	if err != nil {
+		return nil, fmt.Errorf("mail: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -63,6 +75,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		scheme = "https"
 	}
 	n := &Node{cfg: cfg, log: log, ln: ln, url: scheme + "://" + ln.Addr().String()}
+	resetLinks := linkBase(cfg, n.url)
 	if len(cfg.PublicURLs) == 0 {
 		cfg.PublicURLs = []string{n.url}
 	}
@@ -82,17 +95,27 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		ln.Close()
 		return nil, fmt.Errorf("load apps: %w", err)
 	}
+	boards := n.store.Boards()
+	n.live = live.NewHub(live.Config{Presence: boards, Logger: log})
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
 		PublicURLs:     cfg.PublicURLs,
 		UIOrigins:      []string{cfg.UIURL},
 		TrustedProxies: cfg.TrustedProxies,
+		MaxMediaBytes:  cfg.MaxMediaBytes,
 		Logger:         log,
 	}, api.Services{
 		Health:      n.store,
 		Accounts:    n.store.Accounts(),
 		Idempotency: n.store.Idempotency(),
+		Boards:      boards,
+		Lessons:     n.store.Lessons(),
+		Media:       n.store.Media(),
+		LiveTickets: boards.LiveTickets(),
+		Live:        n.live,
 		UI:          uiHandler,
+
+		PasswordResets: n.store.PasswordResets(resetLinks),
 	})
 	n.srv = &http.Server{
 		Handler: n.api,
@@ -115,7 +138,16 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.wg.Add(2)
+	n.wg.Add(4)
+	go func() {
+		defer n.wg.Done()
+		// One watch per node feeds every live connection on it.
+		boards.WatchBoards(ctx, n.live.Dispatch)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.live.Run(ctx)
+	}()
 	go func() {
 		defer n.wg.Done()
 		var err error
@@ -134,11 +166,16 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 			log.Info("node ready", "url", n.url, "startup", time.Since(started).Round(time.Millisecond))
 		}
 	}()
+	n.startMail(ctx, sender)
 	return n, nil
 }
 
 // URL is the node's own base URL, e.g. http://127.0.0.1:8080.
 func (n *Node) URL() string { return n.url }
+
+// Live returns the node's live connections: Move sends clients elsewhere
+// (lost quorum, rebalancing).
+func (n *Node) Live() *live.Hub { return n.live }
 
 // Store returns the node's store (tests inspect it).
 func (n *Node) Store() *store.Store { return n.store }
@@ -149,6 +186,9 @@ func (n *Node) WaitReady(ctx context.Context) error { return n.store.WaitReady(c
 // Close shuts the node down gracefully: stop accepting, let in-flight
 // requests finish (until ctx ends), then close the store.
 func (n *Node) Close(ctx context.Context) error {
+	// Live connections are hijacked or streaming: Shutdown would not end
+	// them. Tell their clients to reconnect elsewhere first.
+	n.live.Close()
 	n.cancel()
 	err := n.srv.Shutdown(ctx)
 	if err != nil {

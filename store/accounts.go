@@ -18,11 +18,11 @@ import (
 // address, which answer 429; the account as a whole only slows down, so a
 // pupil who types wrong passwords cannot lock a teacher out.
 const (
-	loginWindow       = 15 * time.Minute
-	loginPairLimit    = 5  // failures per e-mail and address per window
-	loginAddrLimit    = 50 // failures per address per window (a school shares one address)
-	loginSlowAfter    = 5  // failures per account before answers slow down
-	loginMaxSlowdown  = 5 * time.Second
+	loginWindow      = 15 * time.Minute
+	loginPairLimit   = 5  // failures per e-mail and address per window
+	loginAddrLimit   = 50 // failures per address per window (a school shares one address)
+	loginSlowAfter   = 5  // failures per account before answers slow down
+	loginMaxSlowdown = 5 * time.Second
 )
 
 // teacherDoc is how a teacher is stored. V is the schema version; readers

@@ -69,8 +69,9 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
 			Port: port,
 			// Routes authenticate with the shared secret; a node without it
 			// cannot join.
-			Username: "route",
-			Password: cfg.ClusterSecret,
+			Username:  "route",
+			Password:  cfg.ClusterSecret,
+			Advertise: cfg.ClusterAdvertise,
 		}
 		for _, p := range cfg.Peers {
 			if p == cfg.ClusterAddr {

@@ -30,6 +30,10 @@ type Config struct {
 	ClusterAddr   string
 	Peers         []string
 	ClusterSecret string
+	// ClusterAdvertise is the address other nodes are told to reach this
+	// node's routes at (behind NAT); empty means ClusterAddr. Peers learn
+	// it by gossip; they still dial the configured Peers first.
+	ClusterAdvertise string
 
 	// NATSURL points at an external NATS cluster instead of embedding one.
 	NATSURL string
@@ -50,6 +54,18 @@ type Config struct {
 	// the defaults (tests lower the cost).
 	PasswordParams  password.Params
 	HashConcurrency int
+
+	// Pairing sets the board registration and pairing limits; zero fields
+	// take the defaults (tests lower them).
+	Pairing PairingLimits
+
+	// Resets sets the password reset link lifetime and request limits;
+	// zero fields take the defaults (tests lower them).
+	Resets ResetLimits
+
+	// MediaQuota is how many bytes of pictures one teacher may keep;
+	// 0 means classboard.DefaultMediaQuota.
+	MediaQuota int64
 }
 
 func (c Config) clustered() bool { return c.ClusterAddr != "" }
@@ -78,13 +94,19 @@ type Store struct {
 
 	ready  chan struct{} // closed once every bucket exists
 	health atomic.Pointer[string]
+	probes int // successful probes, counted by run's goroutine only
 
 	// Buckets, set before ready is closed.
 	teachers, emails, sessions, limits, idempotency *bucket
 	lessons, mediaRecords                           *bucket
+	config                                          *bucket // cluster-wide settings made once (the media signing key)
 	boards, boardState, pairing, tickets, resets    *bucket
-	probe                                           *bucket
+	presence                                        *bucket
 	media                                           jetstream.ObjectStore
+	probe                                           *prober // this node's health stream
+
+	// outbox is the consumer every node's mail workers share.
+	outbox jetstream.Consumer
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -240,8 +262,8 @@ func (s *Store) run(ctx context.Context) {
 	}
 }
 
-// check returns "" when a small write succeeds in time. A write is the only
-// direct test: the engine's own health report took up to 20 s to notice a
+// check returns "" when a small write to this node's own health stream
+// succeeds in time (see prober). A write is the only direct test: the engine's own health report took up to 20 s to notice a
 // lost quorum, and a cut-off leader keeps answering reads for about 10 s.
 func (s *Store) check(ctx context.Context) string {
 	if s.srv != nil && s.cfg.clustered() {
@@ -249,13 +271,20 @@ func (s *Store) check(ctx context.Context) string {
 			return "no quorum: " + err.Error()
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if _, err := s.probe.kv.Put(ctx, "node."+keyPart(s.cfg.NodeName), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
-		if ctx.Err() != nil {
+	if err := s.probe.probe(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
 			return "no quorum: probe write timed out"
 		}
+		if isStoreFull(err) {
+			return "store full: " + err.Error()
+		}
 		return "store unavailable: " + err.Error()
+	}
+	s.probes++
+	if s.cfg.clustered() && s.probes%10 == 1 {
+		if err := s.probe.claimLeader(ctx); err != nil {
+			s.log.Debug("health stream leader stays elsewhere for now", "err", err)
+		}
 	}
 	return ""
 }
@@ -284,12 +313,13 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.idempotency, bucketSpec{name: "idempotency", ttl: true, maxValue: 1024 * int32(kb)}},
 		{&s.lessons, bucketSpec{name: "lessons", maxValue: 1024 * int32(kb)}},
 		{&s.mediaRecords, bucketSpec{name: "media_records", maxValue: 16 * int32(kb)}},
+		{&s.config, bucketSpec{name: "config", maxValue: 1 * int32(kb)}},
 		{&s.boards, bucketSpec{name: "boards", ttl: true, maxValue: 16 * int32(kb)}},
 		{&s.boardState, bucketSpec{name: "board_state", maxValue: 16 * int32(kb)}},
 		{&s.pairing, bucketSpec{name: "pairing", ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.tickets, bucketSpec{name: "tickets", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.presence, bucketSpec{name: "presence", ttl: true, maxValue: 1024 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.probe, bucketSpec{name: "health", maxValue: 1 * int32(kb)}},
 	}
 	for _, b := range specs {
 		if *b.dst != nil {
@@ -300,6 +330,20 @@ func (s *Store) init(ctx context.Context) error {
 			return err
 		}
 		*b.dst = bk
+	}
+	if s.probe == nil {
+		p, err := ensureProber(ctx, s.nc, s.js, s.cfg.NodeName, r)
+		if err != nil {
+			return err
+		}
+		s.probe = p
+	}
+	if s.outbox == nil {
+		cons, err := ensureOutbox(ctx, s.js, r)
+		if err != nil {
+			return err
+		}
+		s.outbox = cons
 	}
 	if s.media == nil {
 		obs, err := s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
@@ -337,10 +381,35 @@ func storeErr(err error) error {
 	if err == nil || errors.As(err, &e) {
 		return err
 	}
+	if isStoreFull(err) {
+		return fmt.Errorf("%w: %w", &classboard.Error{Code: classboard.EUNAVAILABLE, Message: "The server's storage is full; tell your school's IT."}, err)
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		errors.Is(err, nats.ErrNoResponders) {
+		errors.Is(err, nats.ErrNoResponders) || clusterUnavailable(err) {
 		return unavailable(err)
 	}
 	return err
+}
+
+// clusterUnavailable reports JetStream's own "not now" answers: seen from
+// the majority side while a stream elects a leader after a node was lost.
+func clusterUnavailable(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case 10008, 10009, 10118: // cluster not available, not leader, stream offline
+		return true
+	}
+	return apiErr.Code == 503
+}
+
+// isStoreFull reports whether JetStream refused a write for lack of space
+// (--max-store reached, or the disk itself full).
+func isStoreFull(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == 10023 || // insufficient resources
+		apiErr.ErrorCode == 10047) // storage resources exceeded
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/node"
 )
 
@@ -53,12 +54,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type options struct {
 	addr, data, nodeName            string
 	clusterAddr, peers, secretFile  string
+	clusterAdvertise                string
 	natsURL, publicURLs, uiURL      string
 	tlsCert, tlsKey, trustedProxies string
 	maxStore, maxMemory             int64
+	maxMediaBytes, mediaQuota       int64
 	replicas                        int
 	logLevel, logFormat             string
 	opTimeout                       time.Duration
+
+	mail mailOptions
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -71,6 +76,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.clusterAddr, "cluster-addr", "", "cluster listen address HOST:PORT (enables cluster mode)")
 	fs.StringVar(&o.peers, "peers", "", "every node's cluster address, comma-separated")
 	fs.StringVar(&o.secretFile, "cluster-secret-file", "", "file holding the secret every node shares")
+	fs.StringVar(&o.clusterAdvertise, "cluster-advertise", "", "HOST:PORT other nodes reach this node's routes at (default: --cluster-addr)")
 	fs.StringVar(&o.natsURL, "nats-url", "", "use this external NATS cluster instead of the embedded server")
 	fs.IntVar(&o.replicas, "replicas", 0, "replicas per bucket (default: 3 in a cluster of 3 or more, else 1)")
 	fs.StringVar(&o.publicURLs, "public-urls", "", "API origins clients may use, comma-separated (default: this node)")
@@ -80,9 +86,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed, comma-separated")
 	fs.Int64Var(&o.maxStore, "max-store", 10<<30, "JetStream disk limit in bytes")
 	fs.Int64Var(&o.maxMemory, "max-memory", 256<<20, "JetStream memory limit in bytes")
+	fs.Int64Var(&o.maxMediaBytes, "max-media-bytes", classboard.DefaultMaxMediaBytes, "largest picture upload in bytes")
+	fs.Int64Var(&o.mediaQuota, "media-quota", classboard.DefaultMediaQuota, "bytes of pictures one teacher may keep")
 	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest a request waits on the store before answering 503")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	o.mail.register(fs)
 
 	// Environment first, so that flags on the command line win.
 	var envErr error
@@ -119,12 +128,13 @@ func splitList(s string) []string {
 // nodeConfig checks the options and turns them into a node.Config.
 func (o *options) nodeConfig() (node.Config, error) {
 	cfg := node.Config{
-		Addr:       o.addr,
-		PublicURLs: splitList(o.publicURLs),
-		UIURL:      strings.TrimRight(o.uiURL, "/"),
-		TLSCert:    o.tlsCert,
-		TLSKey:     o.tlsKey,
-		Version:    version,
+		Addr:          o.addr,
+		PublicURLs:    splitList(o.publicURLs),
+		UIURL:         strings.TrimRight(o.uiURL, "/"),
+		TLSCert:       o.tlsCert,
+		TLSKey:        o.tlsKey,
+		Version:       version,
+		MaxMediaBytes: o.maxMediaBytes,
 	}
 	for i, u := range cfg.PublicURLs {
 		cfg.PublicURLs[i] = strings.TrimRight(u, "/")
@@ -139,7 +149,15 @@ func (o *options) nodeConfig() (node.Config, error) {
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
 	}
+	if o.maxMediaBytes <= 0 || o.mediaQuota <= 0 {
+		return cfg, errors.New("--max-media-bytes and --media-quota must be positive")
+	}
 	cfg.Store = storeConfig(o)
+	mailCfg, err := o.mail.config()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Mail = mailCfg
 	if o.clusterAddr != "" {
 		if o.secretFile == "" {
 			return cfg, errors.New("cluster mode needs --cluster-secret-file: routes are never open")

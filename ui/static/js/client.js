@@ -1,8 +1,10 @@
 // The API client both apps use. It fails over between the API origins the
 // server lists: it starts at a random one and stays there while it answers;
 // on a network error, a timeout or a 503 it moves to the next, trying each
-// origin at most once per request (no ping-pong). A request that is not
-// idempotent is only retried elsewhere when it carries an Idempotency-Key.
+// origin at most once per request (no ping-pong), then reports that it
+// cannot reach the service (and, with retry, tries again after a jittered
+// backoff). A POST is only sent to another origin when it carries an
+// Idempotency-Key. Timeouts follow the latency measured on this network.
 
 const ORIGINS_KEY = 'classboard.origins';
 
@@ -18,12 +20,29 @@ export class ApiError extends Error {
   }
 }
 
-// Unreachable means every origin failed once for this request.
+// Unreachable means every origin failed once for this request (network
+// error, timeout or 503). retriable says whether sending it again is safe.
 export class Unreachable extends Error {
-  constructor() {
+  constructor(cause = null, retriable = true) {
     super('We cannot reach classboard right now. We keep trying.');
     this.code = 'unreachable';
+    this.cause = cause;
+    this.retriable = retriable;
   }
+}
+
+// backoff is full-jitter exponential: a random wait up to 0.5 s, doubling
+// each round up to 20 s, so that clients that lost the same node do not
+// all come back at the same instant.
+export function backoff(round, base = 500, cap = 20000) {
+  return Math.random() * Math.min(cap, base * 2 ** round);
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    if (signal) signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+  });
 }
 
 // LatencyTracker keeps recent request times so that timeouts follow the
@@ -109,7 +128,11 @@ export class Client {
 
   // request sends one API call. opts: body (object, or a Blob/File with
   // contentType), headers, idempotencyKey (true makes one), auth (false to
-  // omit the token), onProgress for uploads.
+  // omit the token), onProgress for uploads, signal to cancel, idempotent
+  // (a POST that is harmless twice, such as signing in), and retry:
+  // when every origin failed, wait (full-jitter exponential backoff) and
+  // try them all again until one answers or signal aborts, so that a
+  // teacher's action outlasts a failover (an election takes 4-9 s).
   async request(method, path, opts = {}) {
     const headers = { ...(opts.headers || {}) };
     let body;
@@ -120,42 +143,63 @@ export class Client {
       body = JSON.stringify(opts.body);
       headers['Content-Type'] = 'application/json';
     }
+    // One key for every attempt, so a write that succeeded just before its
+    // node died is answered from the first result, not applied twice.
     if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey === true ? randomKey() : opts.idempotencyKey;
     const token = opts.token || (opts.auth === false ? null : this.token);
     if (token) headers['Authorization'] = 'Bearer ' + token;
-    const retriable = method !== 'POST' || Boolean(headers['Idempotency-Key']);
+    for (let round = 0; ; round++) {
+      try {
+        return await this.once(method, path, headers, body, opts);
+      } catch (err) {
+        if (!(err instanceof Unreachable) || !opts.retry || !err.retriable) throw err;
+        const delay = backoff(round);
+        this.emit({ type: 'retrying', delay });
+        await sleep(delay, opts.signal);
+      }
+    }
+  }
 
+  // once tries each origin at most once, starting with the current one.
+  async once(method, path, headers, body, opts) {
+    // A write without an Idempotency-Key may have been applied by a node
+    // that then failed to answer: it is never sent twice.
+    const retriable = opts.idempotent || method === 'GET' || method === 'PUT' || method === 'DELETE' || Boolean(headers['Idempotency-Key']);
     const tries = retriable ? this.origins.length : 1;
+    let last = null;
     for (let attempt = 0; attempt < tries; attempt++) {
       const origin = this.origin();
       const started = performance.now();
       let res;
       try {
-        res = await this.send(origin, method, path, headers, body, opts.onProgress);
+        res = await this.send(origin, method, path, headers, body, opts.onProgress, opts.signal);
       } catch (err) {
-        if (err.name === 'AbortError' && opts.signal && opts.signal.aborted) throw err;
+        if (opts.signal && opts.signal.aborted) throw err;
+        last = err;
+        this.advance();
+        continue;
+      }
+      if (res.status === 503) {
+        last = new ApiError(503, null);
         this.advance();
         continue;
       }
       this.latency.add(performance.now() - started);
-      if (res.status === 503 && attempt < tries - 1) {
-        this.advance();
-        continue;
-      }
       this.emit({ type: 'ok', origin });
       return this.parse(res);
     }
     this.emit({ type: 'unreachable' });
-    throw new Unreachable();
+    throw new Unreachable(last, retriable);
   }
 
-  async send(origin, method, path, headers, body, onProgress) {
+  async send(origin, method, path, headers, body, onProgress, signal) {
     const timeout = this.latency.timeout();
     if (onProgress && body instanceof Blob) return this.xhr(origin, method, path, headers, body, onProgress, timeout);
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), timeout);
+    const both = signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal;
     try {
-      return await this.fetch(origin + path, { method, headers, body, signal: ctl.signal, mode: 'cors', credentials: 'omit' });
+      return await this.fetch(origin + path, { method, headers, body, signal: both, mode: 'cors', credentials: 'omit' });
     } finally {
       clearTimeout(timer);
     }

@@ -3,6 +3,7 @@
 import { Client, Unreachable } from './client.js';
 import { h, clear } from './dom.js';
 import { loginView, signupView, homeView } from './teacher/account.js';
+import { register as registerBoards } from './teacher/boards.js';
 
 const TOKEN_KEY = 'classboard.token';
 const app = document.getElementById('app');
@@ -109,5 +110,6 @@ async function start() {
 // Feature modules (lessons, boards, ...) register routes before start.
 export const ready = Promise.resolve().then(async () => {
   await Promise.all((window.classboardModules || []).map((m) => import(m).then((mod) => mod.register && mod.register(ctx))));
+  registerBoards(ctx);
   await start();
 });

@@ -41,7 +41,8 @@ export function loginView(ctx) {
     field('Password', 'password', 'password', { autocomplete: 'current-password', id: 'login-password' }),
   ], 'Log in', async (v) => {
     const session = await ctx.client.request('POST', '/api/v1/sessions', {
-      body: { email: v.email, password: v.password, device: deviceLabel() }, auth: false,
+      // A second session is harmless: signing in may move to another origin.
+      body: { email: v.email, password: v.password, device: deviceLabel() }, auth: false, idempotent: true, retry: true,
     });
     await ctx.signIn(session);
     ctx.go(sessionStorage.getItem('classboard.after-login') || '#/');
@@ -58,7 +59,8 @@ export function signupView(ctx) {
   ], 'Create account', async (v) => {
     await ctx.client.request('POST', '/api/v1/accounts', { body: v, auth: false });
     const session = await ctx.client.request('POST', '/api/v1/sessions', {
-      body: { email: v.email, password: v.password, device: deviceLabel() }, auth: false,
+      // A second session is harmless: signing in may move to another origin.
+      body: { email: v.email, password: v.password, device: deviceLabel() }, auth: false, idempotent: true, retry: true,
     });
     await ctx.signIn(session);
     ctx.go('#/');

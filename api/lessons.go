@@ -1,0 +1,128 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+
+	"github.com/skip2/go-qrcode"
+
+	"github.com/classboard/classboard"
+)
+
+func (s *Server) listLessons(w http.ResponseWriter, r *http.Request) {
+	opts, err := listOptions(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := s.svc.Lessons.Lessons(r.Context(), opts)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) createLesson(w http.ResponseWriter, r *http.Request) {
+	var in classboard.LessonInput
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	l, err := s.svc.Lessons.CreateLesson(r.Context(), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/lessons/"+l.ID)
+	s.writeLesson(w, http.StatusCreated, l)
+}
+
+func (s *Server) getLesson(w http.ResponseWriter, r *http.Request) {
+	l, err := s.svc.Lessons.Lesson(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeLesson(w, http.StatusOK, l)
+}
+
+// putLesson replaces a lesson; If-Match is required, and a stale one
+// answers 412 with the current lesson, rendered like any other.
+func (s *Server) putLesson(w http.ResponseWriter, r *http.Request) {
+	rev, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in classboard.LessonInput
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	l, err := s.svc.Lessons.UpdateLesson(r.Context(), r.PathValue("id"), rev, in)
+	if err != nil {
+		s.writeError(w, r, s.renderCurrent(err))
+		return
+	}
+	s.writeLesson(w, http.StatusOK, l)
+}
+
+func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) {
+	var rev uint64
+	if r.Header.Get("If-Match") != "" {
+		var err error
+		if rev, err = ifMatch(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if err := s.svc.Lessons.DeleteLesson(r.Context(), r.PathValue("id"), rev); err != nil {
+		s.writeError(w, r, s.renderCurrent(err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) writeLesson(w http.ResponseWriter, status int, l *classboard.Lesson) {
+	w.Header().Set("ETag", etag(l.Revision))
+	writeJSON(w, status, s.renderLesson(l))
+}
+
+// renderCurrent renders the lesson a revision mismatch carries, so a
+// client compares it with what it sent in the same shape.
+func (s *Server) renderCurrent(err error) error {
+	var e *classboard.Error
+	if errors.As(err, &e) {
+		if l, ok := e.Current.(*classboard.Lesson); ok {
+			s.renderLesson(l)
+		}
+	}
+	return err
+}
+
+// renderLesson adds the output-only fields of each slide, in place: a text
+// slide's body as sanitized HTML, an image slide's signed URL, a link
+// slide's QR code. The teacher's preview and the board both show these, so
+// the preview is what the board shows.
+func (s *Server) renderLesson(l *classboard.Lesson) *classboard.Lesson {
+	for i := range l.Slides {
+		sl := &l.Slides[i]
+		switch sl.Kind {
+		case classboard.SlideText:
+			sl.HTML = s.markdown.Render(sl.Body)
+		case classboard.SlideImage:
+			sl.Src = s.signedMediaURL(sl.MediaID)
+		case classboard.SlideLink:
+			// Only a URL too long for any QR code fails; validation keeps
+			// URLs far below that, and the board shows the URL as text too.
+			if png, err := qrcode.Encode(sl.URL, qrcode.Medium, 512); err == nil {
+				sl.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
+			} else {
+				s.log.Warn("make link QR code", "err", err)
+			}
+		}
+	}
+	return l
+}

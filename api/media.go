@@ -1,0 +1,196 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/imaging"
+)
+
+// Media URLs are signed for a window: every URL made in the same half hour
+// is the same, so browsers cache the picture, and each is valid between
+// half an hour and an hour (classboard.MaxSignedURLLifetime).
+const signedURLWindow = 30 * time.Minute
+
+// mediaCacheControl lets a browser keep a picture: its id is the hash of
+// its bytes, so they never change. Private: no shared proxy keeps pupils'
+// pictures.
+const mediaCacheControl = "private, max-age=2592000, immutable"
+
+// signingKey holds the cluster's media signing key once loaded.
+type signingKey struct {
+	mu  sync.Mutex
+	key []byte
+}
+
+// mediaKey returns the media signing key, loading it from the store on
+// first use (it is the same on every node).
+func (s *Server) mediaKey(ctx context.Context) ([]byte, error) {
+	s.signing.mu.Lock()
+	defer s.signing.mu.Unlock()
+	if s.signing.key != nil {
+		return s.signing.key, nil
+	}
+	key, err := s.svc.Media.MediaSigningKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.signing.key = key
+	return key, nil
+}
+
+func mediaSignature(key []byte, mediaID string, exp int64) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("media\x00" + mediaID + "\x00" + strconv.FormatInt(exp, 10)))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// signedMediaURL returns the path and signed query of a picture, relative
+// to the API origin, for <img> elements, which cannot send a token. When
+// the key cannot be loaded (the store is down) it returns the unsigned
+// path, which works with an Authorization header only.
+func (s *Server) signedMediaURL(mediaID string) string {
+	path := "/api/v1/media/" + mediaID
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	key, err := s.mediaKey(ctx)
+	if err != nil {
+		s.log.Warn("load media signing key", "err", err)
+		return path
+	}
+	exp := time.Now().Truncate(signedURLWindow).Add(classboard.MaxSignedURLLifetime).Unix()
+	return path + "?exp=" + strconv.FormatInt(exp, 10) + "&sig=" + mediaSignature(key, mediaID, exp)
+}
+
+// checkSignedURL returns nil when exp and sig sign mediaID and have not
+// expired. Any failure is ENOTFOUND, like a picture one may not see.
+func (s *Server) checkSignedURL(ctx context.Context, mediaID, expText, sig string) error {
+	exp, err := strconv.ParseInt(expText, 10, 64)
+	now := time.Now().Unix()
+	if err != nil || exp <= now || exp > now+int64(classboard.MaxSignedURLLifetime/time.Second) {
+		return errNoMedia
+	}
+	key, err := s.mediaKey(ctx)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal([]byte(sig), []byte(mediaSignature(key, mediaID, exp))) {
+		return errNoMedia
+	}
+	return nil
+}
+
+var errNoMedia = classboard.Errorf(classboard.ENOTFOUND, "No such picture.")
+
+// createMedia takes a picture as the raw body. The size limit is enforced
+// while reading; the bytes decide the format, never the Content-Type.
+func (s *Server) createMedia(w http.ResponseWriter, r *http.Request) {
+	limit := s.cfg.MaxMediaBytes
+	tooLarge := classboard.Errorf(classboard.ETOOLARGE, "The picture is larger than %d MiB.", limit>>20)
+	if r.ContentLength > limit {
+		s.writeError(w, r, tooLarge)
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		s.writeError(w, r, tooLarge)
+		return
+	case err != nil:
+		s.writeError(w, r, classboard.Errorf(classboard.EBADJSON, "The upload could not be read."))
+		return
+	}
+	img, err := s.images.Process(r.Context(), data)
+	switch {
+	case errors.Is(err, imaging.ErrTooManyPixels):
+		s.writeError(w, r, classboard.Errorf(classboard.ETOOLARGE, "The picture has more than %d million pixels.", classboard.MaxImagePixels/1_000_000))
+		return
+	case errors.Is(err, imaging.ErrUnsupported):
+		s.writeError(w, r, classboard.Errorf(classboard.EUNSUPPORTED, "Upload a PNG, JPEG, GIF or WebP picture."))
+		return
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	}
+	m, err := s.svc.Media.CreateMedia(r.Context(), classboard.NewMedia{Data: img.Data, ContentType: img.ContentType, Width: img.Width, Height: img.Height})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m.URL = s.signedMediaURL(m.ID)
+	w.Header().Set("Location", "/api/v1/media/"+m.ID)
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) listMedia(w http.ResponseWriter, r *http.Request) {
+	opts, err := listOptions(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.svc.Media.MediaList(r.Context(), opts)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, m := range list.Items {
+		m.URL = s.signedMediaURL(m.ID)
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) deleteMedia(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.Media.DeleteMedia(r.Context(), r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// getMedia serves a picture's bytes to a caller who may read it (a bearer
+// token) or to anyone with a valid signed URL. Range and If-None-Match
+// are answered by http.ServeContent.
+func (s *Server) getMedia(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ctx := r.Context()
+	if q := r.URL.Query(); q.Has("sig") || q.Has("exp") {
+		if err := s.checkSignedURL(ctx, id, q.Get("exp"), q.Get("sig")); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	} else {
+		a, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		ctx = classboard.NewContextWithAuth(ctx, a)
+		if err := s.svc.Media.MayReadMedia(ctx, id); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	c, err := s.svc.Media.MediaContent(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", c.ContentType)
+	h.Set("ETag", `"`+c.ID+`"`)
+	h.Set("Cache-Control", mediaCacheControl)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	http.ServeContent(w, r, "", c.ModTime, bytes.NewReader(c.Data))
+}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+
+	"github.com/skip2/go-qrcode"
+
+	"github.com/classboard/classboard"
+)
+
+// createPairing claims a board by code or claim token.
+func (s *Server) createPairing(w http.ResponseWriter, r *http.Request) {
+	var in classboard.Claim
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b, err := s.svc.Boards.Claim(r.Context(), in, s.clientAddr(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/boards/"+b.ID)
+	writeJSON(w, http.StatusCreated, b)
+}
+
+// newPairingCode gives an unpaired board a fresh code when its old one
+// expired.
+func (s *Server) newPairingCode(w http.ResponseWriter, r *http.Request) {
+	code, err := s.svc.Boards.NewPairingCode(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.addClaimLink(r, code)
+	writeJSON(w, http.StatusCreated, code)
+}
+
+// addClaimLink adds the link a phone opens to pair by scanning, and its QR
+// code. The claim token goes in the URL's fragment, which browsers never
+// send, so no server or proxy logs it.
+func (s *Server) addClaimLink(r *http.Request, code *classboard.PairingCode) {
+	base := ""
+	if len(s.cfg.UIOrigins) > 0 {
+		base = s.cfg.UIOrigins[0]
+	} else {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	code.ClaimURL = base + "/pair#claim=" + code.ClaimToken
+	png, err := qrcode.Encode(code.ClaimURL, qrcode.Medium, 320)
+	if err != nil {
+		// Only an over-long text fails; the board still shows the code.
+		s.log.Error("make pairing QR code", "err", err)
+		return
+	}
+	code.ClaimQR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
+}

@@ -1,0 +1,245 @@
+package classboard
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Pairing and board limits.
+const (
+	PairingCodeTTL     = 10 * time.Minute // a code and its claim token are valid this long
+	UnpairedBoardTTL   = 24 * time.Hour   // a board never paired is forgotten after this
+	SelfUnpairWindow   = 60 * time.Second // a board may unpair itself ("not you?") this long after pairing
+	LiveTicketTTL      = 60 * time.Second // a live ticket opens one connection within this time
+	MaxBoardNameLength = 60               // characters
+	MaxSlides          = 200              // slides in a lesson; a slide index is below this
+	MaxTimer           = 24 * time.Hour   // a countdown ends at most this far ahead
+)
+
+// Board is a classroom screen, as its owner and the board itself see it.
+type Board struct {
+	ID          string    `json:"board_id"`
+	Name        string    `json:"name"`
+	Paired      bool      `json:"paired"`
+	TeacherName string    `json:"teacher_name,omitempty"`
+	PairedAt    time.Time `json:"paired_at,omitzero"`
+	Online      bool      `json:"online"`
+	// TeacherID is the owner; empty while unpaired. Not sent to clients:
+	// the caller is either the owner or the board.
+	TeacherID string `json:"-"`
+}
+
+// PairingCode is what an unpaired board shows: a short code to type and a
+// claim token (in a QR code) to scan. ClaimURL and ClaimQR carry the token
+// as a link to the teacher app, in its fragment so no server logs it.
+type PairingCode struct {
+	Code       string    `json:"pairing_code"`
+	ClaimToken string    `json:"claim_token"`
+	ExpiresAt  time.Time `json:"code_expires_at"`
+	ClaimURL   string    `json:"claim_url,omitempty"`
+	ClaimQR    string    `json:"claim_qr,omitempty"` // a data: URL of a PNG
+}
+
+// NewBoard is the answer to a board's registration. The secret is shown
+// once; the server keeps only its hash.
+type NewBoard struct {
+	BoardID     string `json:"board_id"`
+	BoardSecret string `json:"board_secret"`
+	PairingCode
+}
+
+// Claim is a teacher's request to pair a board: Code or ClaimToken, and
+// the name the board gets.
+type Claim struct {
+	Code       string `json:"code,omitempty"`
+	ClaimToken string `json:"claim_token,omitempty"`
+	Name       string `json:"name"`
+}
+
+// Normalize trims the fields and drops the spaces people type into codes.
+func (c *Claim) Normalize() {
+	c.Code = strings.Join(strings.Fields(c.Code), "")
+	c.ClaimToken = strings.TrimSpace(c.ClaimToken)
+	c.Name = strings.TrimSpace(c.Name)
+}
+
+// Validate returns EINVALID with per-field reasons.
+func (c *Claim) Validate() error {
+	v := ValidationErrors{}
+	switch {
+	case c.Code == "" && c.ClaimToken == "":
+		v.Add("code", "is required")
+	case c.Code != "" && c.ClaimToken != "":
+		v.Add("claim_token", "must not be sent together with a code")
+	case c.Code != "" && !isPairingCode(c.Code):
+		v.Add("code", "must be 6 digits")
+	}
+	if reason := ValidateBoardName(c.Name); reason != "" {
+		v.Add("name", reason)
+	}
+	return v.Err()
+}
+
+// ValidateBoardName returns why name is not an acceptable board name, or "".
+func ValidateBoardName(name string) string {
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		return "is required"
+	case n > MaxBoardNameLength:
+		return "is longer than 60 characters"
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, isControl):
+		return "contains control characters"
+	}
+	return ""
+}
+
+func isPairingCode(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Timer is a countdown on the board. Boards count down against the
+// server's clock (server_time in live messages), since their own drift.
+type Timer struct {
+	EndsAt time.Time `json:"ends_at"`
+}
+
+// BoardState is what a board shows. Writes are absolute ("slide 7", never
+// "next") and carry the revision they replace.
+type BoardState struct {
+	BoardID   string    `json:"board_id"`
+	LessonID  string    `json:"lesson_id"` // "" when no lesson is shown
+	Slide     int       `json:"slide"`     // 0-based index into the lesson's slides
+	Blank     bool      `json:"blank"`
+	Timer     *Timer    `json:"timer"`
+	Revision  uint64    `json:"revision"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"` // the writer's device label, set by the server
+}
+
+// StateUpdate is the body of PUT /api/v1/boards/{id}/state.
+type StateUpdate struct {
+	LessonID string `json:"lesson_id"`
+	Slide    int    `json:"slide"`
+	Blank    bool   `json:"blank"`
+	Timer    *Timer `json:"timer"`
+}
+
+// Validate checks what does not need the store: the lesson's own range is
+// checked by the store, which can read the lesson.
+func (u *StateUpdate) Validate(now time.Time) error {
+	v := ValidationErrors{}
+	u.LessonID = strings.TrimSpace(u.LessonID)
+	if len(u.LessonID) > 100 {
+		v.Add("lesson_id", "is not a lesson id")
+	}
+	switch {
+	case u.Slide < 0:
+		v.Add("slide", "must not be negative")
+	case u.Slide >= MaxSlides:
+		v.Add("slide", "must be below 200")
+	case u.LessonID == "" && u.Slide != 0:
+		v.Add("slide", "must be 0 without a lesson")
+	}
+	if u.Timer != nil {
+		switch {
+		case u.Timer.EndsAt.IsZero():
+			v.Add("timer", "needs ends_at")
+		case u.Timer.EndsAt.After(now.Add(MaxTimer)):
+			v.Add("timer", "must end within 24 hours")
+		}
+	}
+	return v.Err()
+}
+
+// BoardService pairs boards with teachers and keeps their state. Methods
+// that take a board id act for the caller in ctx (AuthFromContext): a
+// board the caller may not see is ENOTFOUND.
+type BoardService interface {
+	// CreateBoard registers a new, unpaired board. Returns ERATELIMITED
+	// when clientAddr registered too many boards lately.
+	CreateBoard(ctx context.Context, clientAddr string) (*NewBoard, error)
+	// NewPairingCode replaces the code of the unpaired board in ctx.
+	// Returns ECONFLICT when the board is paired.
+	NewPairingCode(ctx context.Context, boardID string) (*PairingCode, error)
+	// Claim pairs a board with the teacher in ctx. A wrong, used or
+	// expired code or claim token is EUNKNOWNCODE; too many failed codes
+	// are ERATELIMITED (claim tokens are not limited: they cannot be guessed).
+	Claim(ctx context.Context, in Claim, clientAddr string) (*Board, error)
+	// Board returns the board for its owner or for the board itself.
+	Board(ctx context.Context, id string) (*Board, error)
+	// Boards returns the boards of the teacher in ctx, by name.
+	Boards(ctx context.Context) ([]*Board, error)
+	// DeleteBoard unpairs and forgets a board: its secret stops working
+	// and its state is erased. The owner may always; the board itself
+	// only within SelfUnpairWindow of being paired (else ENOTFOUND).
+	DeleteBoard(ctx context.Context, id string) error
+	// AuthenticateBoard returns the board holding secret. Returns
+	// EUNAUTHORIZED for an unknown or revoked secret.
+	AuthenticateBoard(ctx context.Context, secret string) (*Auth, error)
+	// State returns the state of a paired board. ENOTFOUND while unpaired.
+	State(ctx context.Context, boardID string) (*BoardState, error)
+	// SetState replaces the state if its revision is still ifMatch.
+	// Only the owner may. Returns EINVALID for a lesson the owner does not
+	// have or a slide out of its range, and EREVISIONMISMATCH with the
+	// current state as Current when ifMatch is stale.
+	SetState(ctx context.Context, boardID string, ifMatch uint64, in StateUpdate) (*BoardState, error)
+}
+
+// LiveTicket opens one live connection. Browsers cannot send headers on a
+// WebSocket or EventSource, so they get a ticket instead of sending their
+// long-lived secret in a URL.
+type LiveTicket struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// LiveTickets issues and redeems live tickets.
+type LiveTickets interface {
+	// IssueTicket returns a ticket for the caller in ctx to watch boardID,
+	// which the caller must be allowed to see (else ENOTFOUND).
+	IssueTicket(ctx context.Context, boardID string) (*LiveTicket, error)
+	// RedeemTicket uses a ticket up and returns who it was issued to and
+	// for which board. A wrong, used or expired ticket is EUNAUTHORIZED;
+	// of two concurrent redemptions exactly one succeeds.
+	RedeemTicket(ctx context.Context, ticket string) (*Auth, string, error)
+}
+
+// Board event types, as the live messages name them.
+const (
+	EventState    = "state"
+	EventPaired   = "paired"
+	EventUnpaired = "unpaired"
+)
+
+// BoardEvent is a change to a board: its state changed, it was paired, or
+// it was unpaired (forgotten or expired).
+type BoardEvent struct {
+	Type        string
+	BoardID     string
+	State       *BoardState // for EventState
+	TeacherName string      // for EventPaired
+}
+
+// BoardEvents delivers every change to every board to this node.
+type BoardEvents interface {
+	// WatchBoards calls fn for each change until ctx ends, resuming after
+	// store failures. fn may be called from several goroutines at once and
+	// must not block.
+	WatchBoards(ctx context.Context, fn func(BoardEvent))
+}
+
+// Presence tells which boards have a live connection on some node.
+type Presence interface {
+	// PublishPresence records the boards connected to this node now.
+	PublishPresence(ctx context.Context, boardIDs []string) error
+}

@@ -1,0 +1,161 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testConfig is a small run: enough to go through every phase, quick
+// enough for every `go test`. Tests check counts and keys, never timings.
+func testConfig(t *testing.T) Config {
+	cfg := Config{
+		Boards:           5,
+		BoardsPerTeacher: 2,
+		Interval:         300 * time.Millisecond,
+		Duration:         3 * time.Second,
+		Ramp:             time.Second,
+		Concurrency:      4,
+		WorkDir:          t.TempDir(),
+		KeepData:         true, // t.TempDir removes it
+		Log:              slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if os.Getenv("CLASSBOARD_TEST_LOG") != "" {
+		cfg.Progress = os.Stderr
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return cfg
+}
+
+func runBench(t *testing.T, cfg Config) *Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return res
+}
+
+// checkDelivered fails unless updates were sent and every acknowledged
+// one reached its board.
+func checkDelivered(t *testing.T, res *Result) {
+	t.Helper()
+	if res.UpdatesExpected == 0 {
+		t.Fatalf("no update was acknowledged: %+v", res)
+	}
+	if res.UpdatesDelivered+res.UpdatesSuperseded != res.UpdatesExpected || res.LostUpdates != 0 {
+		t.Errorf("expected %d updates, delivered %d, superseded %d, lost %d", res.UpdatesExpected, res.UpdatesDelivered, res.UpdatesSuperseded, res.LostUpdates)
+	}
+	if res.UpdatesDelivered == 0 || res.SteerMaxMs <= 0 {
+		t.Errorf("no update timed: delivered %d, steer max %v ms", res.UpdatesDelivered, res.SteerMaxMs)
+	}
+	if res.BoardsConnected != res.Boards || res.ConnectErrors != 0 || res.WriteErrors != 0 {
+		t.Errorf("connected %d/%d boards, %d connect errors, %d write errors", res.BoardsConnected, res.Boards, res.ConnectErrors, res.WriteErrors)
+	}
+	if !res.OK() {
+		t.Errorf("warnings: %v", res.Warnings)
+	}
+}
+
+// checkKeys fails unless the JSON result has every key the issue names.
+func checkKeys(t *testing.T, res *Result, keys ...string) {
+	t.Helper()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range append([]string{"scenario", "nodes", "boards", "updates_expected", "updates_delivered",
+		"steer_p50_ms", "steer_p99_ms", "steer_max_ms", "connect_errors", "bytes_per_conn"}, keys...) {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON result lacks %q: %s", k, b)
+		}
+	}
+}
+
+func TestSteadyOverWebsocket(t *testing.T) {
+	res := runBench(t, testConfig(t))
+	checkDelivered(t, res)
+	checkKeys(t, res)
+	if res.Scenario != Steady || res.Nodes != 1 || res.Boards != 5 || res.Teachers != 3 || res.NodeMode != modeInProcess {
+		t.Errorf("result describes another run: %+v", res)
+	}
+	if res.BytesPerConn == nil || len(res.NodeStats) != 1 {
+		t.Errorf("no memory or node figures: %+v", res)
+	}
+	var table strings.Builder
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "steer (sent -> board)") || strings.Contains(table.String(), "SHORTFALL") {
+		t.Errorf("table:\n%s", table.String())
+	}
+}
+
+func TestHerdOverSSE(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Scenario, cfg.Transport = Herd, SSE
+	res := runBench(t, cfg)
+	checkDelivered(t, res)
+	checkKeys(t, res)
+	if res.Transport != SSE || res.ConnectRate <= 0 {
+		t.Errorf("transport %s, connect rate %v", res.Transport, res.ConnectRate)
+	}
+}
+
+// The failover scenario kills the node leading the board-state stream
+// with kill -9: every board connected to it must receive the change its
+// teacher made at that moment, and no acknowledged write may be lost.
+func TestFailoverKillsTheLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a three-process cluster through an election")
+	}
+	cfg := testConfig(t)
+	cfg.Scenario, cfg.Nodes, cfg.Boards = Failover, 3, 6
+	cfg.Interval, cfg.Duration, cfg.KillAfter = time.Second, 25*time.Second, 3*time.Second
+	cfg.Drain = 30 * time.Second
+	res := runBench(t, cfg)
+	checkDelivered(t, res)
+	checkKeys(t, res, "failover_p99_ms", "lost_updates")
+	if res.NodeMode != modeProcesses || res.KilledNode == "" || res.KilledLedBoardState == nil || !*res.KilledLedBoardState {
+		t.Errorf("killed %q (led: %v) in mode %s", res.KilledNode, res.KilledLedBoardState, res.NodeMode)
+	}
+	if res.FailoverBoards == 0 || res.FailoverRecovered != res.FailoverBoards {
+		t.Errorf("%d of %d boards of the killed node recovered", res.FailoverRecovered, res.FailoverBoards)
+	}
+	if len(res.NodeStats) != 3 {
+		t.Errorf("node stats: %+v", res.NodeStats)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no boards", Config{}, "boards must be at least 1"},
+		{"unknown scenario", Config{Boards: 1, Scenario: "lunch"}, "unknown scenario"},
+		{"unknown transport", Config{Boards: 1, Transport: "pigeon"}, "unknown transport"},
+		{"failover alone", Config{Boards: 1, Scenario: Failover}, "at least 3 nodes"},
+		{"failover on targets", Config{Boards: 1, Scenario: Failover, Targets: []string{"http://a", "http://b", "http://c"}}, "cannot use --target"},
+		{"too many boards per teacher", Config{Boards: 1, BoardsPerTeacher: 61}, "from 1 to 60"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.cfg.withDefaults()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}

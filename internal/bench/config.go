@@ -1,0 +1,167 @@
+// Package bench is classboard's load and failover benchmark: it starts
+// nodes (or uses running ones), pairs boards through the public API, opens
+// one live connection per board and steers them like teachers do, timing
+// every update from the teacher's write to the board's receipt. It talks
+// to the nodes only through the HTTP API, as real clients do.
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// Scenarios.
+const (
+	Steady   = "steady"   // teachers steer their boards for the duration: a school morning
+	Herd     = "herd"     // every board connects within the ramp: 8:30
+	Failover = "failover" // steady, and one node is killed with kill -9 part-way through
+)
+
+// Transports of the live connection.
+const (
+	Websocket = "websocket"
+	SSE       = "sse"
+)
+
+// Which node the failover scenario kills, besides a node's name.
+const (
+	KillLeader   = "leader"   // the node leading the board-state stream
+	KillFollower = "follower" // a node that does not lead it
+)
+
+// Config is one benchmark run.
+type Config struct {
+	Scenario string
+	// Nodes to start (ignored with Targets).
+	Nodes int
+	// Targets are the base URLs of running nodes; empty starts nodes.
+	Targets []string
+	// Processes runs the started nodes as child processes of the
+	// classboard binary, so each can be measured alone and killed.
+	Processes bool
+	// Binary is the classboard binary for Processes; empty builds it.
+	Binary string
+
+	Boards           int
+	BoardsPerTeacher int
+	// Interval is the mean time between two changes of one board; each
+	// wait is drawn uniformly from [Interval/2, 3*Interval/2).
+	Interval time.Duration
+	// Duration is how long teachers steer after every board connected.
+	Duration time.Duration
+	// Ramp spreads the herd's connections over this time.
+	Ramp      time.Duration
+	Transport string
+	// Kill names the node the failover scenario kills: KillLeader,
+	// KillFollower or a node name (n1, n2, ...); KillAfter is when, from
+	// the start of steering (default a third of Duration).
+	Kill      string
+	KillAfter time.Duration
+	// Concurrency bounds setup requests and (outside the herd) connection
+	// attempts in flight.
+	Concurrency int
+	// Drain is how long to wait after steering for deliveries still on
+	// their way before counting an update as undelivered.
+	Drain time.Duration
+	// KeepData keeps the started nodes' data and logs (in WorkDir).
+	KeepData bool
+	WorkDir  string
+
+	// Progress receives a line every ProgressEvery; Log receives notes.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	Log           *slog.Logger
+}
+
+// withDefaults fills in what was left zero and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.Scenario == "" {
+		c.Scenario = Steady
+	}
+	if c.Nodes == 0 {
+		c.Nodes = 1
+	}
+	if len(c.Targets) > 0 {
+		c.Nodes = len(c.Targets)
+	}
+	if c.BoardsPerTeacher == 0 {
+		c.BoardsPerTeacher = 10
+	}
+	if c.Interval == 0 {
+		c.Interval = 20 * time.Second
+	}
+	if c.Duration == 0 {
+		c.Duration = 60 * time.Second
+	}
+	if c.Ramp == 0 {
+		c.Ramp = 30 * time.Second
+	}
+	if c.Transport == "" {
+		c.Transport = Websocket
+	}
+	if c.Kill == "" {
+		c.Kill = KillLeader
+	}
+	if c.KillAfter == 0 {
+		c.KillAfter = c.Duration / 3
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 32
+	}
+	if c.Drain == 0 {
+		c.Drain = 10 * time.Second
+	}
+	if c.ProgressEvery == 0 {
+		c.ProgressEvery = 2 * time.Second
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Scenario == Failover && len(c.Targets) == 0 {
+		// Only a process can be killed with kill -9 and measured alone.
+		c.Processes = true
+	}
+
+	var errs []error
+	if !slices.Contains([]string{Steady, Herd, Failover}, c.Scenario) {
+		errs = append(errs, fmt.Errorf("unknown scenario %q (steady, herd or failover)", c.Scenario))
+	}
+	if !slices.Contains([]string{Websocket, SSE}, c.Transport) {
+		errs = append(errs, fmt.Errorf("unknown transport %q (websocket or sse)", c.Transport))
+	}
+	if c.Nodes < 1 {
+		errs = append(errs, errors.New("nodes must be at least 1"))
+	}
+	if c.Boards < 1 {
+		errs = append(errs, errors.New("boards must be at least 1"))
+	}
+	// A school behind one address may register 60 boards an hour; the
+	// harness gives each teacher's boards their own address.
+	if c.BoardsPerTeacher < 1 || c.BoardsPerTeacher > 60 {
+		errs = append(errs, errors.New("boards per teacher must be from 1 to 60"))
+	}
+	if c.Interval <= 0 || c.Duration <= 0 || c.Ramp <= 0 || c.Drain <= 0 {
+		errs = append(errs, errors.New("interval, duration, ramp and drain must be positive"))
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, errors.New("concurrency must be at least 1"))
+	}
+	if c.Scenario == Failover {
+		switch {
+		case len(c.Targets) > 0:
+			errs = append(errs, errors.New("failover kills a node it started: it cannot use --target"))
+		case c.Nodes < 3:
+			errs = append(errs, errors.New("failover needs at least 3 nodes: a smaller cluster has no quorum without one"))
+		case c.KillAfter <= 0 || c.KillAfter >= c.Duration:
+			errs = append(errs, errors.New("the kill must come within the duration"))
+		}
+	}
+	return c, errors.Join(errs...)
+}

@@ -1,0 +1,278 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Result is what a run measured. Its JSON is the --json output; times are
+// milliseconds, sizes bytes.
+type Result struct {
+	Scenario  string  `json:"scenario"`
+	Transport string  `json:"transport"`
+	Nodes     int     `json:"nodes"`
+	NodeMode  string  `json:"node_mode"` // in-process, processes or target
+	Boards    int     `json:"boards"`
+	Teachers  int     `json:"teachers"`
+	IntervalS float64 `json:"interval_s"`
+	DurationS float64 `json:"duration_s"`
+	SteeredS  float64 `json:"steered_s"`
+	Date      string  `json:"date"`
+
+	BoardsConnected int     `json:"boards_connected"`
+	ConnectErrors   int64   `json:"connect_errors"`
+	ConnectS        float64 `json:"connect_s"`          // from the first attempt until every board had its first state
+	ConnectRate     float64 `json:"connect_rate_per_s"` // boards connected per second over ConnectS
+	ConnectP50Ms    float64 `json:"connect_p50_ms"`     // one board: ticket, handshake, first state
+	ConnectP99Ms    float64 `json:"connect_p99_ms"`
+	ConnectMaxMs    float64 `json:"connect_max_ms"`
+	Reconnects      int64   `json:"reconnects"`
+
+	UpdatesSent        int64   `json:"updates_sent"`
+	UpdatesExpected    int64   `json:"updates_expected"` // acknowledged writes: each must reach its board
+	UpdatesDelivered   int64   `json:"updates_delivered"`
+	UpdatesSuperseded  int64   `json:"updates_superseded"`  // a newer state reached the board first (state, not commands)
+	UpdatesUndelivered int64   `json:"updates_undelivered"` // neither delivered nor superseded after the drain
+	UpdatesPerS        float64 `json:"updates_per_s"`
+	WriteErrors        int64   `json:"write_errors"`
+	WriteRetries       int64   `json:"write_retries"`
+
+	SteerP50Ms float64 `json:"steer_p50_ms"` // teacher's write sent -> board received it
+	SteerP90Ms float64 `json:"steer_p90_ms"`
+	SteerP99Ms float64 `json:"steer_p99_ms"`
+	SteerMaxMs float64 `json:"steer_max_ms"`
+	AckP50Ms   float64 `json:"ack_p50_ms"` // write answered -> board received it (negative: pushed before the answer)
+	AckP90Ms   float64 `json:"ack_p90_ms"`
+	AckP99Ms   float64 `json:"ack_p99_ms"`
+	AckMaxMs   float64 `json:"ack_max_ms"`
+
+	// LostUpdates are acknowledged writes that never reached their board
+	// (UpdatesUndelivered) plus boards whose stored state, read back at the
+	// end, is older than their last acknowledged write (ReadbackLost).
+	LostUpdates  int64 `json:"lost_updates"`
+	ReadbackLost int64 `json:"readback_lost"`
+
+	// BytesPerConn is the memory one idle board connection costs: the
+	// growth of the nodes' resident memory (processes) while the boards
+	// connected, per board; for in-process nodes the growth of this
+	// process's live heap and stacks, which also holds the harness's own
+	// end of each connection. Null when the nodes are targets.
+	BytesPerConn        *float64 `json:"bytes_per_conn"`
+	BytesPerConnScope   string   `json:"bytes_per_conn_scope"`
+	HarnessBytesPerConn float64  `json:"harness_bytes_per_conn"` // this process's live heap growth per board
+
+	NodeStats []NodeStat `json:"node_stats"`
+
+	FailoverBoards      int      `json:"failover_boards,omitempty"` // boards connected to the killed node
+	FailoverRecovered   int      `json:"failover_recovered,omitempty"`
+	FailoverP50Ms       *float64 `json:"failover_p50_ms,omitempty"` // kill -> the board received a change sent at the kill
+	FailoverP99Ms       *float64 `json:"failover_p99_ms,omitempty"`
+	FailoverMaxMs       *float64 `json:"failover_max_ms,omitempty"`
+	KilledNode          string   `json:"killed_node,omitempty"`
+	KilledLedBoardState *bool    `json:"killed_led_board_state,omitempty"`
+	Warnings            []string `json:"warnings"`
+}
+
+// NodeStat is what one node process used; for in-process nodes one entry
+// covers the whole process, harness included.
+type NodeStat struct {
+	Name         string  `json:"name"`
+	PID          int     `json:"pid"`
+	CPUSeconds   float64 `json:"cpu_seconds"` // from the start of connecting to the end of steering
+	RSSIdleBytes int64   `json:"rss_idle_bytes"`
+	RSSEndBytes  int64   `json:"rss_end_bytes"`
+	Killed       bool    `json:"killed,omitempty"`
+}
+
+// OK reports whether every acknowledged update reached its board, every
+// board connected and nothing acknowledged was lost.
+func (res *Result) OK() bool { return len(res.Warnings) == 0 }
+
+func (r *run) result(steered time.Duration, before, idle, after usageSnapshot, readback int) *Result {
+	res := &Result{
+		Scenario: r.cfg.Scenario, Transport: r.cfg.Transport, Nodes: len(r.nodes.urls), NodeMode: r.nodes.mode,
+		Boards: len(r.boards), Teachers: len(r.teachers),
+		IntervalS: r.cfg.Interval.Seconds(), DurationS: r.cfg.Duration.Seconds(), SteeredS: round(steered.Seconds()),
+		Date:            r.started.UTC().Format(time.RFC3339),
+		BoardsConnected: int(r.boardsConnected.Load()),
+		ConnectErrors:   r.connectErrors.Load(),
+		Reconnects:      r.reconnects.Load(),
+		UpdatesSent:     r.sent.Load(),
+		UpdatesExpected: r.acked.Load(),
+		WriteErrors:     r.writeErrors.Load(),
+		WriteRetries:    r.writeRetries.Load(),
+		ReadbackLost:    int64(readback),
+		Warnings:        []string{},
+	}
+	if d := time.Duration(r.connectFinished.Load() - r.connectStart.Load()); d > 0 {
+		res.ConnectS = round(d.Seconds())
+		res.ConnectRate = round(float64(res.BoardsConnected) / d.Seconds())
+	}
+	var steer, ack, connect, failover []time.Duration
+	for _, b := range r.boards {
+		b.mu.Lock()
+		steer = append(steer, b.steer...)
+		ack = append(ack, b.ack...)
+		if b.connected {
+			connect = append(connect, b.connectIn)
+		}
+		res.UpdatesDelivered += int64(b.delivered)
+		res.UpdatesSuperseded += int64(b.superseded)
+		res.UpdatesUndelivered += int64(len(b.pending))
+		if !b.killAt.IsZero() {
+			res.FailoverBoards++
+			if b.failedOver {
+				res.FailoverRecovered++
+				failover = append(failover, b.failover)
+			}
+		}
+		b.mu.Unlock()
+	}
+	res.UpdatesPerS = round(float64(res.UpdatesExpected) / steered.Seconds())
+	res.SteerP50Ms, res.SteerP90Ms, res.SteerP99Ms, res.SteerMaxMs = quantiles(steer)
+	res.AckP50Ms, res.AckP90Ms, res.AckP99Ms, res.AckMaxMs = quantiles(ack)
+	res.ConnectP50Ms, _, res.ConnectP99Ms, res.ConnectMaxMs = quantiles(connect)
+	res.LostUpdates = res.UpdatesUndelivered + res.ReadbackLost
+
+	r.memory(res, before, idle, after)
+
+	if r.cfg.Scenario == Failover {
+		if k := int(r.killed.Load()); k > 0 {
+			res.KilledNode = r.nodes.names[k-1]
+			if r.leaderKnown.Load() {
+				led := r.killedWasLeader.Load()
+				res.KilledLedBoardState = &led
+			}
+		}
+		p50, _, p99, pmax := quantiles(failover)
+		res.FailoverP50Ms, res.FailoverP99Ms, res.FailoverMaxMs = &p50, &p99, &pmax
+		if res.FailoverRecovered < res.FailoverBoards {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d boards of the killed node never received a change sent after the kill",
+				res.FailoverBoards-res.FailoverRecovered, res.FailoverBoards))
+		}
+	}
+	if res.UpdatesUndelivered > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d acknowledged updates never reached their board", res.UpdatesUndelivered))
+	}
+	if res.ReadbackLost > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d boards' stored state is older than their last acknowledged write", res.ReadbackLost))
+	}
+	if res.BoardsConnected < res.Boards {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("only %d of %d boards connected", res.BoardsConnected, res.Boards))
+	}
+	if res.WriteErrors > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d writes failed", res.WriteErrors))
+	}
+	return res
+}
+
+// memory fills in the node statistics and the memory per connection.
+func (r *run) memory(res *Result, before, idle, after usageSnapshot) {
+	boards := float64(len(r.boards))
+	res.HarnessBytesPerConn = round(float64(idle.heap-before.heap) / boards)
+	switch r.nodes.mode {
+	case modeProcesses:
+		var grown int64
+		for i, c := range r.nodes.children {
+			end := after.nodes[i]
+			killed := !after.running[i]
+			if killed {
+				end = idle.nodes[i] // its last reading while it ran
+			}
+			res.NodeStats = append(res.NodeStats, NodeStat{
+				Name: r.nodes.names[i], PID: c.cmd.Process.Pid,
+				CPUSeconds:   round(end.cpu.Seconds() - before.nodes[i].cpu.Seconds()),
+				RSSIdleBytes: idle.nodes[i].rss, RSSEndBytes: after.nodes[i].rss, Killed: killed,
+			})
+			grown += idle.nodes[i].rss - before.nodes[i].rss
+		}
+		v := round(float64(grown) / boards)
+		res.BytesPerConn = &v
+		res.BytesPerConnScope = "node processes' resident memory (VmRSS) growth while the boards connected, per board"
+	case modeInProcess:
+		res.NodeStats = append(res.NodeStats, NodeStat{
+			Name: "harness+nodes", PID: os.Getpid(),
+			CPUSeconds:   round(after.self.cpu.Seconds() - before.self.cpu.Seconds()),
+			RSSIdleBytes: idle.self.rss, RSSEndBytes: after.self.rss,
+		})
+		v := res.HarnessBytesPerConn
+		res.BytesPerConn = &v
+		res.BytesPerConnScope = "in-process nodes: this process's live heap and stacks growth per board, both ends of each connection (use --processes for the node alone)"
+	default:
+		res.BytesPerConnScope = "unknown: the nodes are targets this harness cannot measure"
+	}
+}
+
+// quantiles returns p50, p90, p99 and the maximum of ds in milliseconds
+// (nearest rank), or zeros for none.
+func quantiles(ds []time.Duration) (p50, p90, p99, pmax float64) {
+	if len(ds) == 0 {
+		return 0, 0, 0, 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return ms(s[max(0, min(i, len(s)-1))])
+	}
+	return at(0.50), at(0.90), at(0.99), ms(s[len(s)-1])
+}
+
+func ms(d time.Duration) float64 { return round(float64(d) / float64(time.Millisecond)) }
+
+// round keeps two decimals.
+func round(f float64) float64 { return math.Round(f*100) / 100 }
+
+// WriteTable prints the result for people.
+func (res *Result) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, format string, v ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, v...)...) }
+	row("scenario", "%s (%s), %d %s node(s), %d boards, %d teachers", res.Scenario, res.Transport, res.Nodes, res.NodeMode, res.Boards, res.Teachers)
+	row("load", "one change per board every ~%gs for %gs (steered %gs): %.1f updates/s", res.IntervalS, res.DurationS, res.SteeredS, res.UpdatesPerS)
+	row("connected", "%d/%d in %.2fs (%.1f/s), %d errors, %d reconnects", res.BoardsConnected, res.Boards, res.ConnectS, res.ConnectRate, res.ConnectErrors, res.Reconnects)
+	row("connect latency", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.ConnectP50Ms, res.ConnectP99Ms, res.ConnectMaxMs)
+	row("updates", "sent %d, acknowledged (expected) %d, delivered %d, superseded %d, undelivered %d", res.UpdatesSent, res.UpdatesExpected, res.UpdatesDelivered, res.UpdatesSuperseded, res.UpdatesUndelivered)
+	row("write errors", "%d (retries %d)", res.WriteErrors, res.WriteRetries)
+	row("steer (sent -> board)", "p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", res.SteerP50Ms, res.SteerP90Ms, res.SteerP99Ms, res.SteerMaxMs)
+	row("ack (answered -> board)", "p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", res.AckP50Ms, res.AckP90Ms, res.AckP99Ms, res.AckMaxMs)
+	row("lost updates", "%d (read back: %d)", res.LostUpdates, res.ReadbackLost)
+	if res.BytesPerConn != nil {
+		row("memory per connection", "%.0f bytes (%.1f KiB): %s", *res.BytesPerConn, *res.BytesPerConn/1024, res.BytesPerConnScope)
+	} else {
+		row("memory per connection", "%s", res.BytesPerConnScope)
+	}
+	row("harness memory per connection", "%.0f bytes", res.HarnessBytesPerConn)
+	for _, n := range res.NodeStats {
+		killed := ""
+		if n.Killed {
+			killed = " (killed; CPU until its last reading)"
+		}
+		row("node "+n.Name, "pid %d, CPU %.2f s, RSS idle %.1f MiB, at end %.1f MiB%s", n.PID, n.CPUSeconds, float64(n.RSSIdleBytes)/(1<<20), float64(n.RSSEndBytes)/(1<<20), killed)
+	}
+	if res.Scenario == Failover {
+		led := "unknown"
+		if res.KilledLedBoardState != nil {
+			led = fmt.Sprint(*res.KilledLedBoardState)
+		}
+		row("killed", "%s (led the board-state stream: %s), %d boards were connected to it, %d received the change sent at the kill",
+			res.KilledNode, led, res.FailoverBoards, res.FailoverRecovered)
+		row("failover (kill -> board)", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", deref(res.FailoverP50Ms), deref(res.FailoverP99Ms), deref(res.FailoverMaxMs))
+	}
+	if len(res.Warnings) > 0 {
+		row("SHORTFALL", "%s", strings.Join(res.Warnings, "; "))
+	}
+	return tw.Flush()
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

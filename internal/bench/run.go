@@ -1,0 +1,352 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// run is one benchmark run in progress.
+type run struct {
+	cfg      Config
+	nodes    *nodes
+	api      *client
+	liveHTTP *http.Client
+	teachers []*teacher
+	boards   []*board
+	started  time.Time
+	phase    atomic.Pointer[string]
+
+	teachersReady, boardsReady    atomic.Int64
+	boardsConnected, connected    atomic.Int64 // ever connected; connected now
+	sent, acked, delivered        atomic.Int64
+	writeErrors, writeRetries     atomic.Int64
+	connectErrors, reconnects     atomic.Int64
+	errorsShown                   atomic.Int64
+	killed                        atomic.Int32 // index of the killed node + 1; 0 before the kill
+	killedWasLeader, leaderKnown  atomic.Bool
+	connectStart, connectFinished atomic.Int64 // unix nanoseconds
+}
+
+// maxErrorsShown bounds how many individual errors go to the log.
+const maxErrorsShown = 10
+
+// Run runs the benchmark cfg describes and returns its result. Nodes it
+// started are stopped before it returns.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if lim, err := raiseFileLimit(); err != nil {
+		cfg.Log.Warn("open-file limit unchanged", "err", err)
+	} else if need := uint64(cfg.Boards) * 2; lim < need+1000 && !cfg.Processes && len(cfg.Targets) == 0 {
+		// In-process nodes hold both ends of every connection.
+		cfg.Log.Warn("open-file limit may be too low for in-process nodes; use --processes", "limit", lim, "boards", cfg.Boards)
+	}
+	r := &run{cfg: cfg, api: newClient(15 * time.Second), liveHTTP: newLiveClient(), started: time.Now()}
+	r.setPhase("start", "starting the nodes")
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	var progressWG sync.WaitGroup
+	progressWG.Go(func() { r.progress(progressCtx) })
+	defer func() { stopProgress(); progressWG.Wait() }()
+
+	r.nodes, err = startNodes(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.KeepData && r.nodes.dir != "" {
+		fmt.Fprintf(cfg.Progress, "bench: the nodes' data and logs are kept in %s\n", r.nodes.dir)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := r.nodes.close(cctx); err != nil {
+			cfg.Log.Warn("stop nodes", "err", err)
+		}
+	}()
+	defer r.api.closeIdle()
+	return r.run(ctx)
+}
+
+// setPhase names the phase in progress lines and prints what it does.
+func (r *run) setPhase(name, detail string) {
+	r.phase.Store(&name)
+	fmt.Fprintf(r.cfg.Progress, "bench: [%6.1fs] %s: %s\n", time.Since(r.started).Seconds(), name, detail)
+}
+
+// run goes through the phases: setup, connect, steer, drain, read back.
+func (r *run) run(ctx context.Context) (*Result, error) {
+	r.setPhase("setup", fmt.Sprintf("%d teachers, %d boards on %d %s node(s)",
+		(r.cfg.Boards+r.cfg.BoardsPerTeacher-1)/r.cfg.BoardsPerTeacher, r.cfg.Boards, len(r.nodes.urls), r.nodes.mode))
+	if err := r.setup(ctx); err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	before := r.usage()
+
+	// Live connections last until the end of the run.
+	liveCtx, stopLive := context.WithCancel(ctx)
+	var liveWG sync.WaitGroup
+	defer func() { stopLive(); liveWG.Wait() }()
+	r.setPhase("connect", fmt.Sprintf("connecting %d boards (%s)", len(r.boards), r.connectPlan()))
+	if err := r.connectAll(liveCtx, &liveWG); err != nil {
+		return nil, err
+	}
+	time.Sleep(time.Second) // let the nodes' presence updates settle before measuring
+	idle := r.usage()
+
+	r.setPhase("steer", fmt.Sprintf("steering for %v, one change per board every ~%v", r.cfg.Duration, r.cfg.Interval))
+	steerStart := time.Now()
+	steerCtx, stopSteer := context.WithTimeout(ctx, r.cfg.Duration)
+	defer stopSteer()
+	var steerWG sync.WaitGroup
+	for _, b := range r.boards {
+		steerWG.Go(func() { r.steer(steerCtx, ctx, b) })
+	}
+	var killWG sync.WaitGroup
+	var killErr error
+	if r.cfg.Scenario == Failover {
+		killWG.Go(func() { killErr = r.killLater(steerCtx) })
+	}
+	killWG.Wait()
+	steerWG.Wait()
+	steerTime := time.Since(steerStart)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if killErr != nil {
+		return nil, killErr
+	}
+
+	r.setPhase("drain", "waiting for updates still on their way")
+	r.drain(ctx)
+	after := r.usage()
+	r.setPhase("read back", "reading every board's state back")
+	readback, err := r.readBack(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.result(steerTime, before, idle, after, readback), nil
+}
+
+// connectPlan says how the boards connect.
+func (r *run) connectPlan() string {
+	if r.cfg.Scenario == Herd {
+		return fmt.Sprintf("herd: all within %v", r.cfg.Ramp)
+	}
+	return fmt.Sprintf("at most %d connecting at once", r.cfg.Concurrency)
+}
+
+// connectAll starts every board's live connection and waits until each
+// had its first state, or gives up after a generous limit.
+func (r *run) connectAll(ctx context.Context, wg *sync.WaitGroup) error {
+	all := make(chan struct{})
+	var gate chan struct{}
+	var ramp time.Duration
+	limit := 5*time.Minute + time.Duration(len(r.boards))*10*time.Millisecond
+	if r.cfg.Scenario == Herd {
+		ramp = r.cfg.Ramp
+		limit += ramp
+	} else {
+		gate = make(chan struct{}, r.cfg.Concurrency)
+	}
+	start := time.Now()
+	r.connectStart.Store(start.UnixNano())
+	order := rand.Perm(len(r.boards)) // the herd arrives in no particular order
+	for k, i := range order {
+		b := r.boards[i]
+		at := start.Add(ramp * time.Duration(k) / time.Duration(len(r.boards)))
+		wg.Go(func() {
+			if d := time.Until(at); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
+			r.live(ctx, b, gate, func() {
+				if r.boardsConnected.Add(1) == int64(len(r.boards)) {
+					r.connectFinished.Store(time.Now().UnixNano())
+					close(all)
+				}
+			})
+		})
+	}
+	select {
+	case <-all:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(limit):
+		r.connectFinished.Store(time.Now().UnixNano())
+		fmt.Fprintf(r.cfg.Progress, "bench: WARNING only %d of %d boards connected within %v; steering anyway\n",
+			r.boardsConnected.Load(), len(r.boards), limit)
+		return nil
+	}
+}
+
+// killLater kills one node KillAfter into the steering, and makes each
+// board connected to it change at once: the teacher clicks as the node
+// dies, and the time until the board shows it is the failover time.
+func (r *run) killLater(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(r.cfg.KillAfter):
+	}
+	victim, err := r.pickVictim()
+	if err != nil {
+		return err
+	}
+	var affected []*board
+	for _, b := range r.boards {
+		if int(b.liveNode.Load()) == victim {
+			affected = append(affected, b)
+		}
+	}
+	r.setPhase("kill", fmt.Sprintf("kill -9 %s (%d boards connected to it)", r.nodes.names[victim], len(affected)))
+	at := time.Now()
+	for _, b := range affected {
+		b.markKilled(at)
+	}
+	if err := r.nodes.kill(victim); err != nil {
+		return err
+	}
+	r.killed.Store(int32(victim + 1))
+	for _, b := range affected {
+		b.requestWrite()
+	}
+	return nil
+}
+
+// pickVictim returns the index of the node to kill.
+func (r *run) pickVictim() (int, error) {
+	leader := r.nodes.leaderIndex()
+	r.leaderKnown.Store(leader >= 0)
+	victim := -1
+	switch r.cfg.Kill {
+	case KillLeader:
+		if leader < 0 {
+			return 0, fmt.Errorf("no node's log named the leader of %s; kill a node by name instead", boardStateStream)
+		}
+		victim = leader
+	case KillFollower:
+		if leader < 0 {
+			return 0, fmt.Errorf("no node's log named the leader of %s; kill a node by name instead", boardStateStream)
+		}
+		victim = (leader + 1) % len(r.nodes.names)
+	default:
+		victim = slices.Index(r.nodes.names, r.cfg.Kill)
+		if victim < 0 {
+			return 0, fmt.Errorf("no node named %q (nodes: %v)", r.cfg.Kill, r.nodes.names)
+		}
+	}
+	r.killedWasLeader.Store(victim == leader)
+	return victim, nil
+}
+
+// drain waits until every acknowledged update reached its board, or Drain.
+func (r *run) drain(ctx context.Context) {
+	deadline := time.Now().Add(r.cfg.Drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if r.pendingCount() == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (r *run) pendingCount() int {
+	n := 0
+	for _, b := range r.boards {
+		b.mu.Lock()
+		n += len(b.pending)
+		b.mu.Unlock()
+	}
+	return n
+}
+
+// readBack reads every board's state and counts the boards whose stored
+// state is older than, or differs from, their last acknowledged write: an
+// acknowledged write the store lost.
+func (r *run) readBack(ctx context.Context) (int, error) {
+	var lost atomic.Int64
+	err := r.parallel(ctx, len(r.boards), func(ctx context.Context, i int) error {
+		b := r.boards[i]
+		var st boardState
+		var err error
+		for range len(r.nodes.urls) {
+			origin := b.teacher.origin.Load()
+			err = r.api.call(ctx, "GET", r.nodes.urls[origin]+"/api/v1/boards/"+b.id+"/state", b.teacher.token, nil, http.StatusOK, &st)
+			if err == nil {
+				break
+			}
+			b.teacher.origin.CompareAndSwap(origin, (origin+1)%int32(len(r.nodes.urls)))
+		}
+		if err != nil {
+			return fmt.Errorf("read back board %s: %w", b.id, err)
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if st.Revision < b.lastAcked || st.Revision == b.lastAcked && b.lastAcked > 0 && !st.same(b.lastBody) && b.lastBody.Timer != nil {
+			lost.Add(1)
+			r.noteError("read back", fmt.Errorf("board %s: stored revision %d, last acknowledged %d", b.id, st.Revision, b.lastAcked))
+		}
+		return nil
+	})
+	return int(lost.Load()), err
+}
+
+// noteError logs the first few errors of the run; the counters keep the rest.
+func (r *run) noteError(what string, err error) {
+	if err == nil || r.errorsShown.Add(1) > maxErrorsShown {
+		return
+	}
+	r.cfg.Log.Warn(what+" failed", "err", err)
+}
+
+// progress prints a line every ProgressEvery until ctx ends.
+func (r *run) progress(ctx context.Context) {
+	t := time.NewTicker(r.cfg.ProgressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		phase := ""
+		if p := r.phase.Load(); p != nil {
+			phase = *p
+		}
+		fmt.Fprintf(r.cfg.Progress, "bench: [%6.1fs] %-9s teachers %d  boards %d/%d  connected %d  sent %d  acked %d  delivered %d  write errors %d  connect errors %d\n",
+			time.Since(r.started).Seconds(), phase, r.teachersReady.Load(), r.boardsReady.Load(), r.cfg.Boards,
+			r.connected.Load(), r.sent.Load(), r.acked.Load(), r.delivered.Load(), r.writeErrors.Load(), r.connectErrors.Load())
+	}
+}
+
+// usage is a snapshot of what each node, and this process, used so far.
+type usageSnapshot struct {
+	nodes   []usage // per node, when they are processes
+	self    usage
+	heap    int64
+	running []bool
+}
+
+func (r *run) usage() usageSnapshot {
+	var s usageSnapshot
+	for _, c := range r.nodes.children {
+		u, err := processUsage(c.cmd.Process.Pid)
+		s.nodes = append(s.nodes, u)
+		s.running = append(s.running, err == nil)
+	}
+	s.self, _ = processUsage(os.Getpid())
+	s.heap = liveHeap()
+	return s
+}

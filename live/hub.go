@@ -1,0 +1,348 @@
+// Package live keeps the live connections of one node: the boards and the
+// teacher devices watching them. It is transport-agnostic (the api package
+// speaks websocket and SSE); the hub fans each board change out to that
+// board's connections without ever waiting on one of them.
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/classboard/classboard"
+)
+
+// Message types sent to clients. State, paired and unpaired mirror
+// classboard's event types.
+const (
+	TypeState    = classboard.EventState
+	TypePaired   = classboard.EventPaired
+	TypeUnpaired = classboard.EventUnpaired
+	TypeMove     = "move" // this node cannot serve you: reconnect elsewhere
+	TypePing     = "ping" // keep-alive, so clients notice a silent connection
+)
+
+// Message is one live message. Every message carries the server's clock:
+// boards count timers down against it, since their own clocks drift.
+type Message struct {
+	Type        string                 `json:"type"`
+	State       *classboard.BoardState `json:"state,omitempty"`
+	TeacherName string                 `json:"teacher_name,omitempty"`
+	ServerTime  time.Time              `json:"server_time"`
+}
+
+// Encode returns the JSON of a message of type typ, stamped with the time.
+func Encode(m Message) []byte {
+	m.ServerTime = time.Now().UTC()
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // a Message always encodes
+	}
+	return b
+}
+
+// Close reasons, for transports to pick a close code.
+const (
+	ReasonSlow     = "slow"     // the client did not keep up with its messages
+	ReasonMove     = "move"     // the node asked the client to go elsewhere
+	ReasonUnpaired = "unpaired" // the board was forgotten
+	ReasonGone     = "gone"     // the transport ended
+)
+
+// Config tunes a hub.
+type Config struct {
+	// SendBuffer is how many messages may wait for one connection; a
+	// connection with a full buffer is closed (it reconnects and lands on
+	// the current state). Default 32.
+	SendBuffer int
+	// Presence, when set, is told which boards are connected here, at
+	// least every PresenceInterval (default 30 s) and soon after a change.
+	Presence         classboard.Presence
+	PresenceInterval time.Duration
+	Logger           *slog.Logger
+}
+
+// Hub holds the connections of one node.
+type Hub struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	closed bool
+	boards map[string]map[*Conn]struct{}
+
+	changed chan struct{} // the set of connected boards changed (capacity 1)
+}
+
+// NewHub returns an empty hub.
+func NewHub(cfg Config) *Hub {
+	if cfg.SendBuffer <= 0 {
+		cfg.SendBuffer = 32
+	}
+	if cfg.PresenceInterval <= 0 {
+		cfg.PresenceInterval = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Hub{cfg: cfg, log: cfg.Logger, boards: map[string]map[*Conn]struct{}{}, changed: make(chan struct{}, 1)}
+}
+
+// Conn is one live connection, as the hub sees it. The transport reads
+// Messages until Done is closed, then sends what is left (unless the
+// reason is ReasonSlow) and closes.
+type Conn struct {
+	hub     *Hub
+	boardID string
+	isBoard bool
+	send    chan []byte
+	done    chan struct{}
+
+	mu      sync.Mutex
+	lastRev uint64 // the newest state revision queued
+	reason  string
+}
+
+// ErrClosed is returned by Register once the hub is closing.
+var ErrClosed = classboard.Errorf(classboard.EUNAVAILABLE, "This server is shutting down; reconnect elsewhere.")
+
+// Register adds a connection watching boardID; isBoard says whether the
+// board itself is the client (its connection makes the board online).
+func (h *Hub) Register(boardID string, isBoard bool) (*Conn, error) {
+	c := &Conn{hub: h, boardID: boardID, isBoard: isBoard, send: make(chan []byte, h.cfg.SendBuffer), done: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	set := h.boards[boardID]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		h.boards[boardID] = set
+	}
+	set[c] = struct{}{}
+	if isBoard {
+		h.notifyChanged()
+	}
+	return c, nil
+}
+
+func (h *Hub) notifyChanged() {
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (h *Hub) unregister(c *Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := h.boards[c.boardID]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.boards, c.boardID)
+		}
+	}
+	if c.isBoard {
+		h.notifyChanged()
+	}
+}
+
+// BoardID is the board the connection watches.
+func (c *Conn) BoardID() string { return c.boardID }
+
+// Messages are the encoded messages to send, in order.
+func (c *Conn) Messages() <-chan []byte { return c.send }
+
+// Done is closed when the hub ends the connection; Reason says why.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Reason is why the connection ended ("" while it is open).
+func (c *Conn) Reason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason
+}
+
+// Close ends the connection from the transport's side and forgets it.
+func (c *Conn) Close() { c.finish(ReasonGone, nil) }
+
+// OfferState queues a state unless a state at least as new was queued
+// already: the first state and the watched changes may race, and a client
+// must never see a state go back.
+func (c *Conn) OfferState(st *classboard.BoardState) {
+	c.offerState(st.Revision, Encode(Message{Type: TypeState, State: st}))
+}
+
+func (c *Conn) offerState(rev uint64, msg []byte) {
+	c.mu.Lock()
+	if c.reason != "" || rev <= c.lastRev {
+		c.mu.Unlock()
+		return
+	}
+	c.lastRev = rev
+	c.mu.Unlock()
+	c.offer(msg)
+}
+
+// offer queues msg without waiting; a full buffer closes the connection,
+// so one slow client never holds up the others.
+func (c *Conn) offer(msg []byte) {
+	select {
+	case c.send <- msg:
+	default:
+		c.finish(ReasonSlow, nil)
+	}
+}
+
+// finish ends the connection once, queueing last (when it fits) as the
+// final message.
+func (c *Conn) finish(reason string, last []byte) {
+	c.mu.Lock()
+	if c.reason != "" {
+		c.mu.Unlock()
+		return
+	}
+	c.reason = reason
+	c.mu.Unlock()
+	if last != nil {
+		select {
+		case c.send <- last:
+		default:
+		}
+	}
+	close(c.done)
+	c.hub.unregister(c)
+}
+
+// conns returns the connections of boardID, or of every board for "".
+func (h *Hub) conns(boardID string) []*Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Conn
+	for id, set := range h.boards {
+		if boardID != "" && id != boardID {
+			continue
+		}
+		for c := range set {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Dispatch sends a board event to the board's connections on this node.
+// It never blocks on a connection.
+func (h *Hub) Dispatch(ev classboard.BoardEvent) {
+	conns := h.conns(ev.BoardID)
+	if len(conns) == 0 {
+		return
+	}
+	switch ev.Type {
+	case classboard.EventState:
+		msg := Encode(Message{Type: TypeState, State: ev.State})
+		for _, c := range conns {
+			c.offerState(ev.State.Revision, msg)
+		}
+	case classboard.EventPaired:
+		msg := Encode(Message{Type: TypePaired, TeacherName: ev.TeacherName})
+		for _, c := range conns {
+			c.offer(msg)
+		}
+	case classboard.EventUnpaired:
+		msg := Encode(Message{Type: TypeUnpaired})
+		for _, c := range conns {
+			c.finish(ReasonUnpaired, msg)
+		}
+	}
+}
+
+// Move sends a share of this node's connections (0..1; 1 for all) a
+// "move" message and closes them, so their clients reconnect to another
+// node: when this node lost its quorum, or to even out the load. It
+// returns how many it moved.
+func (h *Hub) Move(share float64) int {
+	conns := h.conns("")
+	n := int(math.Ceil(share * float64(len(conns))))
+	n = max(0, min(n, len(conns)))
+	msg := Encode(Message{Type: TypeMove})
+	for _, c := range conns[:n] { // map order: a random pick
+		c.finish(ReasonMove, msg)
+	}
+	return n
+}
+
+// Close moves every connection away and refuses new ones; the transports
+// then send the "move" and close. Call it before shutting the HTTP server
+// down: hijacked connections are not closed by http.Server.Shutdown.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.Move(1)
+}
+
+// Count returns how many connections are open.
+func (h *Hub) Count() int { return len(h.conns("")) }
+
+// connectedBoards returns the boards whose own connection is here.
+func (h *Hub) connectedBoards() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := []string{}
+	for id, set := range h.boards {
+		for c := range set {
+			if c.isBoard {
+				ids = append(ids, id)
+				break
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Run publishes which boards are connected here until ctx ends: every
+// PresenceInterval, and shortly after a change (changes are batched, so a
+// burst of reconnects costs one write).
+func (h *Hub) Run(ctx context.Context) {
+	if h.cfg.Presence == nil {
+		return
+	}
+	tick := time.NewTicker(h.cfg.PresenceInterval)
+	defer tick.Stop()
+	var last []string
+	publish := func(force bool) {
+		ids := h.connectedBoards()
+		if !force && slices.Equal(ids, last) {
+			return
+		}
+		if err := h.cfg.Presence.PublishPresence(ctx, ids); err != nil {
+			if ctx.Err() == nil {
+				h.log.Warn("publish presence", "err", err)
+			}
+			last = nil // try again at the next change or tick
+			return
+		}
+		last = ids
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			publish(true)
+		case <-h.changed:
+			select { // gather the rest of a burst
+			case <-ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			publish(false)
+		}
+	}
+}

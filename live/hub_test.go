@@ -1,0 +1,162 @@
+package live
+
+import (
+	"encoding/json"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/classboard/classboard"
+)
+
+func stateEvent(board string, rev uint64) classboard.BoardEvent {
+	return classboard.BoardEvent{Type: classboard.EventState, BoardID: board,
+		State: &classboard.BoardState{BoardID: board, Slide: int(rev), Revision: rev}}
+}
+
+// drain reads a connection's messages until it ends and returns the state
+// revisions it got.
+func drain(c *Conn) []uint64 {
+	var revs []uint64
+	read := func(b []byte) {
+		var m Message
+		if err := json.Unmarshal(b, &m); err == nil && m.Type == TypeState {
+			revs = append(revs, m.State.Revision)
+		}
+	}
+	for {
+		select {
+		case b := <-c.Messages():
+			read(b)
+		case <-c.Done():
+			for {
+				select {
+				case b := <-c.Messages():
+					read(b)
+				default:
+					return revs
+				}
+			}
+		}
+	}
+}
+
+// A connection whose reader is stuck is closed once its buffer is full;
+// every other connection still gets every update, in order.
+func TestStuckReaderDoesNotHoldUpOthers(t *testing.T) {
+	h := NewHub(Config{SendBuffer: 8})
+	stuck, err := h.Register("b", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const readers, updates = 9, 500
+	got := make([][]uint64, readers)
+	var wg sync.WaitGroup
+	for i := range readers {
+		c, err := h.Register("b", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = drain(c)
+		}()
+	}
+	for rev := uint64(1); rev <= updates; rev++ {
+		h.Dispatch(stateEvent("b", rev))
+		if rev%4 == 0 {
+			// Let the readers catch up within their buffer: the test is
+			// about the stuck one, not about readers racing the dispatcher.
+			waitEmpty(t, h, stuck)
+		}
+	}
+	select {
+	case <-stuck.Done():
+	default:
+		t.Fatal("the stuck connection is still open")
+	}
+	if stuck.Reason() != ReasonSlow {
+		t.Fatalf("stuck connection closed for %q", stuck.Reason())
+	}
+	h.Close()
+	wg.Wait()
+	for i, revs := range got {
+		if len(revs) != updates {
+			t.Fatalf("reader %d got %d of %d updates", i, len(revs), updates)
+		}
+		for j, r := range revs {
+			if r != uint64(j+1) {
+				t.Fatalf("reader %d: update %d has revision %d", i, j, r)
+			}
+		}
+	}
+}
+
+// waitEmpty waits until every connection but skip has read its queue.
+func waitEmpty(t *testing.T, h *Hub, skip *Conn) {
+	t.Helper()
+	for {
+		busy := false
+		for _, c := range h.conns("") {
+			if c != skip && len(c.send) > 0 {
+				busy = true
+			}
+		}
+		if !busy {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+func TestOfferStateNeverGoesBack(t *testing.T) {
+	h := NewHub(Config{})
+	c, _ := h.Register("b", true)
+	c.OfferState(&classboard.BoardState{BoardID: "b", Revision: 5})
+	h.Dispatch(stateEvent("b", 4)) // a change older than the first state
+	h.Dispatch(stateEvent("b", 5)) // the same one again
+	h.Dispatch(stateEvent("b", 6))
+	c.Close()
+	if revs := drain(c); len(revs) != 2 || revs[0] != 5 || revs[1] != 6 {
+		t.Fatalf("revisions %v, want [5 6]", revs)
+	}
+}
+
+func TestMoveAndUnpaired(t *testing.T) {
+	h := NewHub(Config{})
+	var conns []*Conn
+	for range 10 {
+		c, _ := h.Register("a", false)
+		conns = append(conns, c)
+	}
+	other, _ := h.Register("z", true)
+	if n := h.Move(0.5); n != 6 { // half of 11, rounded up
+		t.Fatalf("moved %d", n)
+	}
+	moved := 0
+	for _, c := range append(conns, other) {
+		select {
+		case <-c.Done():
+			var m Message
+			json.Unmarshal(<-c.Messages(), &m)
+			if c.Reason() != ReasonMove || m.Type != TypeMove || m.ServerTime.IsZero() {
+				t.Fatalf("moved connection: reason %q, message %+v", c.Reason(), m)
+			}
+			moved++
+		default:
+		}
+	}
+	if moved != 6 || h.Count() != 5 {
+		t.Fatalf("moved %d, left %d", moved, h.Count())
+	}
+	h.Dispatch(classboard.BoardEvent{Type: classboard.EventUnpaired, BoardID: "a"})
+	h.Dispatch(classboard.BoardEvent{Type: classboard.EventUnpaired, BoardID: "z"})
+	if h.Count() != 0 {
+		t.Fatalf("%d connections left after unpairing", h.Count())
+	}
+	h.Close()
+	if _, err := h.Register("a", true); err != ErrClosed {
+		t.Fatalf("register after close: %v", err)
+	}
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/classboard/classboard"
+)
+
+func stateKey(boardID string) string { return keyPart(boardID) }
+
+// stateDoc is how a board state is stored; its revision is the KV
+// revision, so it is never stored in the document.
+type stateDoc struct {
+	V         int               `json:"v"`
+	LessonID  string            `json:"lesson_id,omitempty"`
+	Slide     int               `json:"slide"`
+	Blank     bool              `json:"blank,omitempty"`
+	Timer     *classboard.Timer `json:"timer,omitempty"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	UpdatedBy string            `json:"updated_by,omitempty"`
+}
+
+func (d *stateDoc) state(boardID string, rev uint64) *classboard.BoardState {
+	return &classboard.BoardState{
+		BoardID: boardID, LessonID: d.LessonID, Slide: d.Slide, Blank: d.Blank, Timer: d.Timer,
+		Revision: rev, UpdatedAt: d.UpdatedAt, UpdatedBy: d.UpdatedBy,
+	}
+}
+
+// initialState creates the state of a newly paired board (no lesson,
+// slide 0), or returns the one that exists: a KV create, so a retry or a
+// concurrent reader never replaces a state a teacher wrote.
+func (b *Boards) initialState(ctx context.Context, boardID string) (*classboard.BoardState, error) {
+	doc := stateDoc{V: 1, UpdatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	rev, err := b.s.boardState.create(ctx, stateKey(boardID), doc, 0)
+	if errors.Is(err, errExists) {
+		return b.readState(ctx, boardID)
+	}
+	if err != nil {
+		return nil, storeErr(fmt.Errorf("create board state: %w", err))
+	}
+	return doc.state(boardID, rev), nil
+}
+
+func (b *Boards) readState(ctx context.Context, boardID string) (*classboard.BoardState, error) {
+	var doc stateDoc
+	rev, err := b.s.boardState.get(ctx, stateKey(boardID), &doc)
+	if errors.Is(err, errNotFound) {
+		// Pairing creates the state; a pairing interrupted before that
+		// leaves none, which the first read repairs.
+		return b.initialState(ctx, boardID)
+	}
+	if err != nil {
+		return nil, storeErr(fmt.Errorf("load board state: %w", err))
+	}
+	return doc.state(boardID, rev), nil
+}
+
+// State returns the state of a paired board for its owner or itself.
+func (b *Boards) State(ctx context.Context, boardID string) (*classboard.BoardState, error) {
+	ctx, cancel, err := b.s.opContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	doc, _, err := b.visibleBoard(ctx, boardID)
+	if err != nil {
+		return nil, err
+	}
+	if doc.TeacherID == "" {
+		return nil, classboard.Errorf(classboard.ENOTFOUND, "This board is not paired yet.")
+	}
+	return b.readState(ctx, boardID)
+}
+
+// SetState replaces the state with a compare-and-set on its revision.
+func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, in classboard.StateUpdate) (*classboard.BoardState, error) {
+	a := classboard.AuthFromContext(ctx)
+	if a == nil || a.Teacher == nil {
+		return nil, errNoBoard
+	}
+	if err := in.Validate(time.Now()); err != nil {
+		return nil, err
+	}
+	ctx, cancel, err := b.s.opContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	if _, _, err := b.visibleBoard(ctx, boardID); err != nil {
+		return nil, err
+	}
+	cur, err := b.readState(ctx, boardID)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Revision != ifMatch {
+		return nil, stale(cur)
+	}
+	doc := stateDoc{
+		V: 1, LessonID: in.LessonID, Slide: in.Slide, Blank: in.Blank, Timer: in.Timer,
+		UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedBy: a.Device,
+	}
+	if doc.Timer != nil {
+		doc.Timer = &classboard.Timer{EndsAt: doc.Timer.EndsAt.UTC()}
+	}
+	rev, err := b.s.boardState.update(ctx, stateKey(boardID), doc, ifMatch, 0)
+	if errors.Is(err, errRevision) {
+		if cur, err = b.readState(ctx, boardID); err != nil {
+			return nil, err
+		}
+		return nil, stale(cur)
+	}
+	if err != nil {
+		return nil, storeErr(fmt.Errorf("store board state: %w", err))
+	}
+	return doc.state(boardID, rev), nil
+}
+
+func stale(cur *classboard.BoardState) error {
+	return &classboard.Error{Code: classboard.EREVISIONMISMATCH,
+		Message: "The board changed meanwhile; this is what it shows now.", Current: cur}
+}

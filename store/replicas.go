@@ -1,0 +1,66 @@
+package store
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Replica is this node's own copy of one stream: what a follower holds may
+// lag behind the leader for a moment, and after a fault it must catch up.
+type Replica struct {
+	Stream   string
+	Msgs     uint64
+	FirstSeq uint64
+	LastSeq  uint64
+	Leader   string // the stream leader's node name, as this node sees it
+}
+
+// errExternal is returned by the inspection methods when the node uses an
+// external NATS: there is no local replica to look at.
+var errExternal = errors.New("the node uses an external NATS server")
+
+// Replicas returns this node's local copy of every stream, sorted by name.
+// Operators and fault tests compare them across nodes: replicas agree when
+// every node reports the same sequences.
+func (s *Store) Replicas() ([]Replica, error) {
+	if s.srv == nil {
+		return nil, errExternal
+	}
+	acc, err := s.srv.srv.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true})
+	if err != nil {
+		return nil, fmt.Errorf("jetstream streams: %w", err)
+	}
+	out := make([]Replica, 0, len(acc.Streams))
+	for _, st := range acc.Streams {
+		r := Replica{Stream: st.Name, Msgs: st.State.Msgs, FirstSeq: st.State.FirstSeq, LastSeq: st.State.LastSeq}
+		if st.Cluster != nil {
+			r.Leader = st.Cluster.Leader
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Replica) int { return cmp.Compare(a.Stream, b.Stream) })
+	return out, nil
+}
+
+// ClusterPeers returns the names of the nodes this node has a route to.
+func (s *Store) ClusterPeers() ([]string, error) {
+	if s.srv == nil {
+		return nil, errExternal
+	}
+	rz, err := s.srv.srv.Routez(nil)
+	if err != nil {
+		return nil, fmt.Errorf("routes: %w", err)
+	}
+	var names []string
+	for _, r := range rz.Routes {
+		if !slices.Contains(names, r.RemoteName) {
+			names = append(names, r.RemoteName)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}

@@ -1,0 +1,168 @@
+// The live connection both apps use to follow a board. It asks for a
+// single-use ticket (a long-lived secret never goes in a URL), opens a
+// websocket on the client's current origin, and falls back to server-sent
+// events after repeated websocket failures (some school proxies break
+// websockets). It reconnects with full-jitter exponential backoff, moving
+// to the next origin after a failure or a "move" message, and lands on
+// the current state every time: the server sends it first.
+import { ApiError } from './client.js';
+
+const SILENCE_MS = 75000; // the server sends something every 25 s
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 20000;
+const WS_FAILURES_BEFORE_SSE = 3;
+
+export class Live {
+  // opts: boardId, token (the bearer for the ticket: a session or a board
+  // secret), onMessage(msg), onStatus('connecting' | 'live' | 'offline'),
+  // onAuthLost(err) when the token no longer works.
+  constructor(client, opts) {
+    this.client = client;
+    this.opts = opts;
+    this.attempt = 0;
+    this.wsFailures = 0;
+    this.transport = 'websocket';
+    this.offset = 0; // server clock minus ours, from server_time
+    this.lastRev = null;
+    this.stopped = true;
+    this.retryTimer = null;
+    this.silenceTimer = null;
+    this.onOnline = () => { if (this.retryTimer) this.reconnectSoon(0); };
+  }
+
+  // serverNow is the server's clock as best known: boards' clocks drift.
+  serverNow() { return Date.now() + this.offset; }
+
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    window.addEventListener('online', this.onOnline);
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    window.removeEventListener('online', this.onOnline);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    clearTimeout(this.silenceTimer);
+    this.closeSocket();
+    this.status('offline');
+  }
+
+  status(s) {
+    if (this.opts.onStatus) this.opts.onStatus(s, this.transport);
+  }
+
+  closeSocket() {
+    const s = this.socket;
+    this.socket = null;
+    if (!s) return;
+    s.onopen = s.onmessage = s.onerror = s.onclose = null;
+    s.close();
+  }
+
+  async connect() {
+    this.retryTimer = null;
+    if (this.stopped) return;
+    this.status('connecting');
+    let ticket;
+    try {
+      ticket = await this.client.request('POST', '/api/v1/live-tickets', {
+        body: { board_id: this.opts.boardId }, token: this.opts.token,
+      });
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 404)) {
+        this.stop();
+        if (this.opts.onAuthLost) this.opts.onAuthLost(err);
+        return;
+      }
+      this.failed(false, false); // the client moved on already
+      return;
+    }
+    if (this.stopped) return;
+    const url = `${this.client.origin()}/api/v1/boards/${encodeURIComponent(this.opts.boardId)}/live?ticket=${encodeURIComponent(ticket.ticket)}`;
+    const useWS = this.transport === 'websocket' && typeof WebSocket === 'function';
+    let socket;
+    try {
+      socket = useWS ? new WebSocket(url.replace(/^http/, 'ws')) : new EventSource(url);
+    } catch {
+      this.failed(useWS);
+      return;
+    }
+    this.socket = socket;
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      this.attempt = 0;
+      if (useWS) this.wsFailures = 0;
+      this.status('live');
+    };
+    socket.onmessage = (ev) => {
+      this.armSilence();
+      this.receive(ev.data);
+    };
+    // EventSource reconnects by itself with the same URL, but a ticket
+    // works once: every error is handled here, with a new ticket.
+    socket.onerror = () => { if (!useWS) this.failed(false); };
+    socket.onclose = () => this.failed(!opened);
+    this.armSilence();
+  }
+
+  // armSilence drops a connection that stays silent for SILENCE_MS: a
+  // half-open TCP connection on a school network can look open for ages.
+  armSilence() {
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = setTimeout(() => this.failed(false), SILENCE_MS);
+  }
+
+  receive(data) {
+    let msg;
+    try { msg = JSON.parse(data); } catch { return; }
+    if (msg.server_time) {
+      const t = Date.parse(msg.server_time);
+      if (!Number.isNaN(t)) this.offset = t - Date.now();
+    }
+    switch (msg.type) {
+      case 'ping':
+        return;
+      case 'move':
+        // This node cannot serve us: go to the next origin at once.
+        this.closeSocket();
+        this.client.advance();
+        this.reconnectSoon(Math.random() * BACKOFF_MIN_MS);
+        return;
+      case 'state':
+        // A reconnect brings the state we show already: nothing to redraw.
+        if (msg.state && msg.state.revision === this.lastRev) return;
+        this.lastRev = msg.state && msg.state.revision;
+        break;
+      case 'unpaired':
+        this.stop();
+        break;
+      default:
+    }
+    this.opts.onMessage(msg);
+  }
+
+  // failed schedules a reconnect after a failed or ended connection,
+  // moving to the next origin unless the client did already.
+  failed(wsNeverWorked, advance = true) {
+    if (this.stopped) return;
+    clearTimeout(this.silenceTimer);
+    this.closeSocket();
+    if (wsNeverWorked && ++this.wsFailures >= WS_FAILURES_BEFORE_SSE && typeof EventSource === 'function') {
+      this.transport = 'sse';
+    }
+    if (advance) this.client.advance();
+    this.status(this.attempt >= 2 ? 'offline' : 'connecting');
+    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    this.attempt++;
+    this.reconnectSoon(Math.random() * cap); // full jitter
+  }
+
+  reconnectSoon(ms) {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), ms);
+  }
+}
