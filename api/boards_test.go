@@ -380,10 +380,38 @@ func TestBoardStateScenarios(t *testing.T) {
 			return nil
 		}},
 		{Name: "the board reads what it shows", Method: "GET", Path: path, Token: b.BoardSecret, Status: 200, Check: func(r *apitest.Response) error {
-			if m := r.Map(t); m["blank"] != true {
+			m := r.Map(t)
+			if m["blank"] != true {
 				return apitest.Errorf("state %s", r.Body)
+			}
+			rev = m["revision"].(float64)
+			return nil
+		}},
+		{Name: "no lesson to read yet", Method: "GET", Path: "/api/v1/boards/" + b.BoardID + "/lesson", Token: b.BoardSecret, Status: 404},
+	})
+
+	lesson := map[string]any{"title": "Fractions", "slides": []map[string]string{{"kind": "text", "title": "One"}, {"kind": "text", "title": "Two"}}}
+	mine := c.With(ada).Do(t, "POST", "/api/v1/lessons", lesson).Map(t)["id"].(string)
+	bob := teacherToken(t, c, "Bob Other", "laptop")
+	theirs := c.With(bob).Do(t, "POST", "/api/v1/lessons", lesson).Map(t)["id"].(string)
+	apitest.Run(t, c, []apitest.Scenario{
+		{Name: "another teacher's lesson", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"lesson_id": theirs, "slide": 0}, Status: 400, Fields: []string{"lesson_id"}},
+		{Name: "a slide past the lesson's end", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"lesson_id": mine, "slide": 2}, Status: 400, Fields: []string{"slide"}},
+		{Name: "the second slide", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"lesson_id": mine, "slide": 1}, Status: 200},
+		{Name: "the board reads its lesson", Method: "GET", Path: "/api/v1/boards/" + b.BoardID + "/lesson", Token: b.BoardSecret, Status: 200, Check: func(r *apitest.Response) error {
+			var l struct {
+				ID     string `json:"id"`
+				Slides []struct {
+					Title string `json:"title"`
+					HTML  string `json:"html"`
+				} `json:"slides"`
+			}
+			r.JSON(t, &l)
+			if l.ID != mine || len(l.Slides) != 2 || l.Slides[1].Title != "Two" {
+				return apitest.Errorf("lesson %s", r.Body)
 			}
 			return nil
 		}},
+		{Name: "another teacher cannot read it", Method: "GET", Path: "/api/v1/boards/" + b.BoardID + "/lesson", Token: bob, Status: 404},
 	})
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -36,7 +37,7 @@ func (s *Server) createLesson(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/lessons/"+l.ID)
-	s.writeLesson(w, http.StatusCreated, l)
+	s.writeLesson(w, r, http.StatusCreated, l)
 }
 
 func (s *Server) getLesson(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +46,7 @@ func (s *Server) getLesson(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeLesson(w, http.StatusOK, l)
+	s.writeLesson(w, r, http.StatusOK, l)
 }
 
 // putLesson replaces a lesson; If-Match is required, and a stale one
@@ -63,10 +64,10 @@ func (s *Server) putLesson(w http.ResponseWriter, r *http.Request) {
 	}
 	l, err := s.svc.Lessons.UpdateLesson(r.Context(), r.PathValue("id"), rev, in)
 	if err != nil {
-		s.writeError(w, r, s.renderCurrent(err))
+		s.writeError(w, r, s.renderCurrent(r.Context(), err))
 		return
 	}
-	s.writeLesson(w, http.StatusOK, l)
+	s.writeLesson(w, r, http.StatusOK, l)
 }
 
 func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) {
@@ -79,24 +80,42 @@ func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.svc.Lessons.DeleteLesson(r.Context(), r.PathValue("id"), rev); err != nil {
-		s.writeError(w, r, s.renderCurrent(err))
+		s.writeError(w, r, s.renderCurrent(r.Context(), err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) writeLesson(w http.ResponseWriter, status int, l *classboard.Lesson) {
+func (s *Server) writeLesson(w http.ResponseWriter, r *http.Request, status int, l *classboard.Lesson) {
 	w.Header().Set("ETag", etag(l.Revision))
-	writeJSON(w, status, s.renderLesson(l))
+	writeJSON(w, status, s.renderLesson(r.Context(), l))
+}
+
+// previewSlide renders one slide exactly as lessons render it, storing
+// nothing: the editor's preview is what the board will show.
+func (s *Server) previewSlide(w http.ResponseWriter, r *http.Request) {
+	var sl classboard.Slide
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &sl); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := classboard.LessonInput{Title: "preview", Slides: []classboard.Slide{sl}}
+	in.Normalize()
+	if err := in.Validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	l := s.renderLesson(r.Context(), &classboard.Lesson{Slides: in.Slides})
+	writeJSON(w, http.StatusOK, l.Slides[0])
 }
 
 // renderCurrent renders the lesson a revision mismatch carries, so a
 // client compares it with what it sent in the same shape.
-func (s *Server) renderCurrent(err error) error {
+func (s *Server) renderCurrent(ctx context.Context, err error) error {
 	var e *classboard.Error
 	if errors.As(err, &e) {
 		if l, ok := e.Current.(*classboard.Lesson); ok {
-			s.renderLesson(l)
+			s.renderLesson(ctx, l)
 		}
 	}
 	return err
@@ -105,15 +124,23 @@ func (s *Server) renderCurrent(err error) error {
 // renderLesson adds the output-only fields of each slide, in place: a text
 // slide's body as sanitized HTML, an image slide's signed URL, a link
 // slide's QR code. The teacher's preview and the board both show these, so
-// the preview is what the board shows.
-func (s *Server) renderLesson(l *classboard.Lesson) *classboard.Lesson {
+// the preview is what the board shows. A signed URL is a capability, so it
+// is made only for media the caller in ctx may read: a deleted picture, or
+// one that is not the caller's, gets none and shows as a placeholder.
+func (s *Server) renderLesson(ctx context.Context, l *classboard.Lesson) *classboard.Lesson {
 	for i := range l.Slides {
 		sl := &l.Slides[i]
 		switch sl.Kind {
 		case classboard.SlideText:
 			sl.HTML = s.markdown.Render(sl.Body)
 		case classboard.SlideImage:
-			sl.Src = s.signedMediaURL(sl.MediaID)
+			switch err := s.svc.Media.MayReadMedia(ctx, sl.MediaID); classboard.ErrorCode(err) {
+			case "":
+				sl.Src = s.signedMediaURL(sl.MediaID)
+			case classboard.ENOTFOUND:
+			default:
+				s.log.Warn("check media of a slide", "request_id", requestID(ctx), "err", err)
+			}
 		case classboard.SlideLink:
 			// Only a URL too long for any QR code fails; validation keeps
 			// URLs far below that, and the board shows the URL as text too.

@@ -58,3 +58,32 @@ func (s *Server) putState(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", etag(st.Revision))
 	writeJSON(w, http.StatusOK, st)
 }
+
+// getBoardLesson returns the lesson a board shows, rendered like the
+// teacher's preview (signed media URLs), for the owner or the board.
+func (s *Server) getBoardLesson(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	st, err := s.svc.Boards.State(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if st.LessonID == "" {
+		s.writeError(w, r, classboard.Errorf(classboard.ENOTFOUND, "The board shows no lesson."))
+		return
+	}
+	b, err := s.svc.Boards.Board(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// The lesson is the owner's: read it as the owner, also for the board.
+	owner := classboard.NewContextWithAuth(r.Context(), &classboard.Auth{Teacher: &classboard.Teacher{ID: b.TeacherID}})
+	l, err := s.svc.Lessons.Lesson(owner, st.LessonID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(l.Revision))
+	writeJSON(w, http.StatusOK, s.renderLesson(owner, l))
+}

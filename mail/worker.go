@@ -12,9 +12,15 @@ import (
 )
 
 // settleTimeout bounds acknowledging, retrying or failing a message; it
-// runs also while the node shuts down, so the message is handed back at
-// once instead of after the queue's ack wait.
+// runs also while the node shuts down, so the message is handed back
+// instead of waiting out the queue's ack wait.
 const settleTimeout = 5 * time.Second
+
+// handBackDelay is when a message handed back at shutdown is due again.
+// Not at once: this node's other workers may have a pull request open that
+// the server would hand the message to while they are stopping, and there
+// it would wait out the ack wait unread.
+const handBackDelay = time.Second
 
 // Stats count what this node's workers did since start.
 type Stats struct {
@@ -59,7 +65,7 @@ func (w *Worker) loop(ctx context.Context) {
 		d, err := w.queue.Next(ctx)
 		if ctx.Err() != nil {
 			if d != nil {
-				w.settle(ctx, d, func(sctx context.Context) error { return d.Retry(sctx, 0) })
+				w.settle(ctx, d, func(sctx context.Context) error { return d.Retry(sctx, handBackDelay) })
 			}
 			return
 		}
@@ -92,8 +98,8 @@ func (w *Worker) deliver(ctx context.Context, d classboard.MailDelivery) {
 		w.log.Info("mail delivered", "mail_id", m.ID, "attempt", attempt)
 		w.settle(ctx, d, d.Done)
 	case ctx.Err() != nil:
-		// Shutting down: hand the message back now for another node.
-		w.settle(ctx, d, func(sctx context.Context) error { return d.Retry(sctx, 0) })
+		// Shutting down: hand the message back for another node.
+		w.settle(ctx, d, func(sctx context.Context) error { return d.Retry(sctx, handBackDelay) })
 	case errors.As(err, new(permanent)):
 		w.fail(ctx, d, m, attempt, err.Error())
 	default:

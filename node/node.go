@@ -166,9 +166,19 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 			log.Info("node ready", "url", n.url, "startup", time.Since(started).Round(time.Millisecond))
 		}
 	}()
+	n.wg.Go(func() { moveWhenUnready(ctx, n.store, n.live, healthCheckInterval, log) })
+	n.wg.Go(func() { newBalancer(n.live, n.store, n.store, balanceInterval, log).run(ctx) })
 	n.startMail(ctx, sender)
 	return n, nil
 }
+
+// How often a node checks whether it must send its live clients away
+// (the store's own probe runs every second), and how often it compares its
+// share of live connections with the other nodes'.
+const (
+	healthCheckInterval = 250 * time.Millisecond
+	balanceInterval     = 2 * time.Second
+)
 
 // URL is the node's own base URL, e.g. http://127.0.0.1:8080.
 func (n *Node) URL() string { return n.url }

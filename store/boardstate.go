@@ -93,6 +93,21 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 	if _, _, err := b.visibleBoard(ctx, boardID); err != nil {
 		return nil, err
 	}
+	if in.LessonID != "" {
+		// The lesson must be the teacher's, and the slide one of its own.
+		doc, _, err := b.s.lessonDoc(ctx, a.Teacher.ID, in.LessonID)
+		if classboard.ErrorCode(err) == classboard.ENOTFOUND {
+			return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
+				Fields: map[string]string{"lesson_id": "is not one of your lessons"}}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if in.Slide >= len(doc.Slides) {
+			return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
+				Fields: map[string]string{"slide": fmt.Sprintf("must be below %d, the lesson's number of slides", len(doc.Slides))}}
+		}
+	}
 	cur, err := b.readState(ctx, boardID)
 	if err != nil {
 		return nil, err

@@ -320,10 +320,20 @@ func (m Media) collect(ctx context.Context, id string) error {
 // own uploads; any other caller reads none.
 func (m Media) readableOwner(ctx context.Context) (string, error) {
 	a := classboard.AuthFromContext(ctx)
-	if a == nil || a.Teacher == nil {
-		return "", errNoMedia
+	switch {
+	case a != nil && a.Teacher != nil:
+		return a.Teacher.ID, nil
+	case a != nil && a.BoardID != "":
+		// A board reads the media of the teacher it is paired with.
+		var doc boardDoc
+		if _, err := m.s.boards.get(ctx, boardKey(a.BoardID), &doc); err != nil && !errors.Is(err, errNotFound) {
+			return "", storeErr(fmt.Errorf("load board: %w", err))
+		}
+		if doc.TeacherID != "" {
+			return doc.TeacherID, nil
+		}
 	}
-	return a.Teacher.ID, nil
+	return "", errNoMedia
 }
 
 // MayReadMedia returns nil when the caller may read id.

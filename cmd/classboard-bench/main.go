@@ -35,7 +35,7 @@ func main() {
 
 // run is the command without its process: it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, asJSON, err := parseFlags(args, stderr)
+	cfg, out, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "classboard-bench:", err)
 		return 2
 	}
-	if asJSON {
+	if out.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)
@@ -66,10 +66,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func parseFlags(args []string, stderr io.Writer) (bench.Config, bool, error) {
+// output says how the command reports, besides the run's configuration.
+type output struct {
+	json bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (bench.Config, output, error) {
 	var cfg bench.Config
 	var targets, logLevel string
-	var asJSON bool
+	var out output
 	fs := flag.NewFlagSet("classboard-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -93,13 +98,14 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, bool, error) {
 	fs.DurationVar(&cfg.Drain, "drain", 0, "after steering, wait this long at most for updates on their way (default 10s)")
 	fs.BoolVar(&cfg.KeepData, "keep", false, "keep the started nodes' data and logs; their directory is printed")
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "directory for the started nodes' data and logs (default: a new temporary one)")
-	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	fs.BoolVar(&out.json, "json", false, "print the result as one JSON object")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during the steering (harness and in-process nodes) to this file")
 	fs.StringVar(&logLevel, "log-level", "warn", "harness and in-process nodes' log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
-		return cfg, false, err
+		return cfg, out, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return cfg, out, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	for _, t := range strings.Split(targets, ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -108,9 +114,9 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, bool, error) {
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return cfg, false, fmt.Errorf("--log-level: %w", err)
+		return cfg, out, fmt.Errorf("--log-level: %w", err)
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Progress = stderr
-	return cfg, asJSON, nil
+	return cfg, out, nil
 }

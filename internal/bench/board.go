@@ -181,6 +181,13 @@ func (b *board) firstConnect(d time.Duration) bool {
 	return true
 }
 
+// hasConnected reports whether the board had a live connection once.
+func (b *board) hasConnected() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.connected
+}
+
 // markKilled records that the board's live node was killed at t.
 func (b *board) markKilled(t time.Time) {
 	b.mu.Lock()

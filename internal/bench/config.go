@@ -67,6 +67,10 @@ type Config struct {
 	// Drain is how long to wait after steering for deliveries still on
 	// their way before counting an update as undelivered.
 	Drain time.Duration
+	// CPUProfile, when set, is a file to write a CPU profile of this
+	// process to, taken while teachers steer: with in-process nodes it
+	// shows where the nodes (and the harness) spend their time.
+	CPUProfile string
 	// KeepData keeps the started nodes' data and logs (in WorkDir).
 	KeepData bool
 	WorkDir  string

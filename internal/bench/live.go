@@ -44,7 +44,6 @@ var errMove = errors.New("the node asked the board to move")
 // attempt (it bounds connection attempts in flight), and first is called
 // once the board has its first state.
 func (r *run) live(ctx context.Context, b *board, gate chan struct{}, first func()) {
-	start := time.Now()
 	if gate != nil {
 		select {
 		case gate <- struct{}{}:
@@ -52,6 +51,7 @@ func (r *run) live(ctx context.Context, b *board, gate chan struct{}, first func
 			return
 		}
 	}
+	start := time.Now() // the board's connect time starts with its first attempt
 	release := func() {
 		if gate != nil {
 			<-gate
@@ -72,13 +72,18 @@ func (r *run) live(ctx context.Context, b *board, gate chan struct{}, first func
 			return
 		}
 		release()
-		if got {
+		switch {
+		case got:
 			failed = 0
 			r.reconnects.Add(1)
-		} else {
+		case gate != nil || !b.hasConnected():
 			failed++
 			r.connectErrors.Add(1)
 			r.noteError("connect", err)
+		default:
+			failed++
+			r.reconnectErrors.Add(1)
+			r.noteError("reconnect", err)
 		}
 		origin = (origin + 1) % len(r.nodes.urls)
 		if failed >= len(r.nodes.urls) {

@@ -235,8 +235,9 @@ func (ns *nodes) startChild(bin, name string, args []string, log *slog.Logger) (
 	return c, nil
 }
 
-// readLog copies a child's output to its log file, passes warnings on,
-// and notes which node leads the board-state stream.
+// readLog copies a child's output to its log file, passes errors on to
+// the harness's debug log, and notes which node leads the board-state
+// stream.
 func (ns *nodes) readLog(name string, r io.Reader, f io.Writer, log *slog.Logger) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -248,8 +249,8 @@ func (ns *nodes) readLog(name string, r io.Reader, f io.Writer, log *slog.Logger
 			ns.mu.Lock()
 			ns.stateLeader = name
 			ns.mu.Unlock()
-		case strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR"):
-			log.Warn(line, "node", name)
+		case strings.Contains(line, "level=ERROR"):
+			log.Debug(line, "node", name)
 		}
 	}
 	io.Copy(f, r) //nolint:errcheck // an over-long line: keep the rest in the log

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +34,7 @@ type Result struct {
 	ConnectP99Ms    float64 `json:"connect_p99_ms"`
 	ConnectMaxMs    float64 `json:"connect_max_ms"`
 	Reconnects      int64   `json:"reconnects"`
+	ReconnectErrors int64   `json:"reconnect_errors"` // failed attempts of boards that had connected before
 
 	UpdatesSent        int64   `json:"updates_sent"`
 	UpdatesExpected    int64   `json:"updates_expected"` // acknowledged writes: each must reach its board
@@ -68,6 +70,10 @@ type Result struct {
 	HarnessBytesPerConn float64  `json:"harness_bytes_per_conn"` // this process's live heap growth per board
 
 	NodeStats []NodeStat `json:"node_stats"`
+	// CPUPressurePct is the share of the steering time during which some
+	// runnable task on this machine waited for a CPU (Linux PSI "some"):
+	// high values mean the machine was shared or overloaded. -1: unknown.
+	CPUPressurePct float64 `json:"cpu_pressure_pct"`
 
 	FailoverBoards      int      `json:"failover_boards,omitempty"` // boards connected to the killed node
 	FailoverRecovered   int      `json:"failover_recovered,omitempty"`
@@ -103,6 +109,7 @@ func (r *run) result(steered time.Duration, before, idle, after usageSnapshot, r
 		BoardsConnected: int(r.boardsConnected.Load()),
 		ConnectErrors:   r.connectErrors.Load(),
 		Reconnects:      r.reconnects.Load(),
+		ReconnectErrors: r.reconnectErrors.Load(),
 		UpdatesSent:     r.sent.Load(),
 		UpdatesExpected: r.acked.Load(),
 		WriteErrors:     r.writeErrors.Load(),
@@ -235,7 +242,7 @@ func (res *Result) WriteTable(w io.Writer) error {
 	row := func(k, format string, v ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, v...)...) }
 	row("scenario", "%s (%s), %d %s node(s), %d boards, %d teachers", res.Scenario, res.Transport, res.Nodes, res.NodeMode, res.Boards, res.Teachers)
 	row("load", "one change per board every ~%gs for %gs (steered %gs): %.1f updates/s", res.IntervalS, res.DurationS, res.SteeredS, res.UpdatesPerS)
-	row("connected", "%d/%d in %.2fs (%.1f/s), %d errors, %d reconnects", res.BoardsConnected, res.Boards, res.ConnectS, res.ConnectRate, res.ConnectErrors, res.Reconnects)
+	row("connected", "%d/%d in %.2fs (%.1f/s), %d errors; later %d reconnects, %d failed attempts", res.BoardsConnected, res.Boards, res.ConnectS, res.ConnectRate, res.ConnectErrors, res.Reconnects, res.ReconnectErrors)
 	row("connect latency", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.ConnectP50Ms, res.ConnectP99Ms, res.ConnectMaxMs)
 	row("updates", "sent %d, acknowledged (expected) %d, delivered %d, superseded %d, undelivered %d", res.UpdatesSent, res.UpdatesExpected, res.UpdatesDelivered, res.UpdatesSuperseded, res.UpdatesUndelivered)
 	row("write errors", "%d (retries %d)", res.WriteErrors, res.WriteRetries)
@@ -255,6 +262,7 @@ func (res *Result) WriteTable(w io.Writer) error {
 		}
 		row("node "+n.Name, "pid %d, CPU %.2f s, RSS idle %.1f MiB, at end %.1f MiB%s", n.PID, n.CPUSeconds, float64(n.RSSIdleBytes)/(1<<20), float64(n.RSSEndBytes)/(1<<20), killed)
 	}
+	row("machine", "%d CPUs; some task waited for a CPU %.0f%% of the steering time (PSI)", runtime.NumCPU(), res.CPUPressurePct)
 	if res.Scenario == Failover {
 		led := "unknown"
 		if res.KilledLedBoardState != nil {

@@ -28,6 +28,7 @@ type run struct {
 	sent, acked, delivered        atomic.Int64
 	writeErrors, writeRetries     atomic.Int64
 	connectErrors, reconnects     atomic.Int64
+	reconnectErrors               atomic.Int64
 	errorsShown                   atomic.Int64
 	killed                        atomic.Int32 // index of the killed node + 1; 0 before the kill
 	killedWasLeader, leaderKnown  atomic.Bool
@@ -65,6 +66,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		fmt.Fprintf(cfg.Progress, "bench: the nodes' data and logs are kept in %s\n", r.nodes.dir)
 	}
 	defer func() {
+		r.setPhase("stop", "stopping the nodes")
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := r.nodes.close(cctx); err != nil {
@@ -88,7 +90,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if err := r.setup(ctx); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	before := r.usage()
+	before := r.settledUsage(ctx)
 
 	// Live connections last until the end of the run.
 	liveCtx, stopLive := context.WithCancel(ctx)
@@ -98,10 +100,19 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if err := r.connectAll(liveCtx, &liveWG); err != nil {
 		return nil, err
 	}
-	time.Sleep(time.Second) // let the nodes' presence updates settle before measuring
-	idle := r.usage()
+	idle := r.settledUsage(ctx)
 
 	r.setPhase("steer", fmt.Sprintf("steering for %v, one change per board every ~%v", r.cfg.Duration, r.cfg.Interval))
+	stopProfile := func() {}
+	if r.cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(r.cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		stopProfile = stop
+		defer stop()
+	}
+	waitedBefore := cpuWaiting()
 	steerStart := time.Now()
 	steerCtx, stopSteer := context.WithTimeout(ctx, r.cfg.Duration)
 	defer stopSteer()
@@ -117,6 +128,11 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	killWG.Wait()
 	steerWG.Wait()
 	steerTime := time.Since(steerStart)
+	stopProfile()
+	cpuPressure := -1.0
+	if w := cpuWaiting(); w >= 0 && waitedBefore >= 0 {
+		cpuPressure = round(100 * float64(w-waitedBefore) / float64(steerTime))
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -132,7 +148,9 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.result(steerTime, before, idle, after, readback), nil
+	res := r.result(steerTime, before, idle, after, readback)
+	res.CPUPressurePct = cpuPressure
+	return res, nil
 }
 
 // connectPlan says how the boards connect.
@@ -337,6 +355,40 @@ type usageSnapshot struct {
 	self    usage
 	heap    int64
 	running []bool
+}
+
+// settledUsage waits until the nodes' resident memory stops moving (Go
+// returns freed memory to the system in the background: the setup's
+// garbage would otherwise show as memory the connections freed), then
+// takes a snapshot. It waits 1 s at least (presence updates after a burst
+// of connections) and 15 s at most.
+func (r *run) settledUsage(ctx context.Context) usageSnapshot {
+	const step, still, limit = time.Second, 2 << 20, 15 * time.Second
+	prev := r.usage()
+	for waited := time.Duration(0); waited < limit; waited += step {
+		select {
+		case <-ctx.Done():
+			return prev
+		case <-time.After(step):
+		}
+		cur := r.usage()
+		moved := int64(0)
+		for i := range cur.nodes {
+			moved += abs(cur.nodes[i].rss - prev.nodes[i].rss)
+		}
+		prev = cur
+		if moved < still {
+			break
+		}
+	}
+	return prev
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 func (r *run) usage() usageSnapshot {

@@ -54,38 +54,52 @@ func (r *run) setup(ctx context.Context) error {
 		return err
 	}
 
+	// Each school registers its boards one after another: registrations
+	// from one address at once contend on its rate-limit counter, which a
+	// node answers with 500 ("count board-create: too much contention")
+	// after 10 tries. Boards go to teachers round robin.
 	r.boards = make([]*board, r.cfg.Boards)
-	return r.parallel(ctx, r.cfg.Boards, func(ctx context.Context, i int) error {
-		t := r.teachers[i/r.cfg.BoardsPerTeacher]
-		b := newBoard(i, t, i%len(r.nodes.urls))
-		var nb struct {
-			BoardID     string `json:"board_id"`
-			BoardSecret string `json:"board_secret"`
-			PairingCode string `json:"pairing_code"`
+	return r.parallel(ctx, nt, func(ctx context.Context, ti int) error {
+		for i := ti; i < r.cfg.Boards; i += nt {
+			if err := r.pair(ctx, i, r.teachers[ti]); err != nil {
+				return err
+			}
 		}
-		err := r.api.call(ctx, "POST", r.nodes.urls[b.home]+"/api/v1/boards", "", nil, http.StatusCreated, &nb, "X-Forwarded-For", t.addr)
-		var ae *apiError
-		if errors.As(err, &ae) && ae.status == http.StatusTooManyRequests {
-			return fmt.Errorf("register board: %w (nodes limit registrations per client address; start them with --trusted-proxies covering this machine, so each school gets its own X-Forwarded-For address)", err)
-		}
-		if err != nil {
-			return fmt.Errorf("register board: %w", err)
-		}
-		b.id, b.secret = nb.BoardID, nb.BoardSecret
-		origin := r.nodes.urls[t.origin.Load()]
-		if err := r.api.call(ctx, "POST", origin+"/api/v1/pairings", t.token,
-			map[string]string{"code": nb.PairingCode, "name": fmt.Sprintf("Room %d", i)}, http.StatusCreated, nil); err != nil {
-			return fmt.Errorf("pair board: %w", err)
-		}
-		var st boardState
-		if err := r.api.call(ctx, "GET", origin+"/api/v1/boards/"+b.id+"/state", t.token, nil, http.StatusOK, &st); err != nil {
-			return fmt.Errorf("read board state: %w", err)
-		}
-		b.rev = st.Revision
-		r.boards[i] = b
-		r.boardsReady.Add(1)
 		return nil
 	})
+}
+
+// pair registers board i as a board page would, pairs it by its code as
+// teacher t and reads its first state.
+func (r *run) pair(ctx context.Context, i int, t *teacher) error {
+	b := newBoard(i, t, i%len(r.nodes.urls))
+	var nb struct {
+		BoardID     string `json:"board_id"`
+		BoardSecret string `json:"board_secret"`
+		PairingCode string `json:"pairing_code"`
+	}
+	err := r.api.call(ctx, "POST", r.nodes.urls[b.home]+"/api/v1/boards", "", nil, http.StatusCreated, &nb, "X-Forwarded-For", t.addr)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusTooManyRequests {
+		return fmt.Errorf("register board: %w (nodes limit registrations per client address; start them with --trusted-proxies covering this machine, so each school gets its own X-Forwarded-For address)", err)
+	}
+	if err != nil {
+		return fmt.Errorf("register board: %w", err)
+	}
+	b.id, b.secret = nb.BoardID, nb.BoardSecret
+	origin := r.nodes.urls[t.origin.Load()]
+	if err := r.api.call(ctx, "POST", origin+"/api/v1/pairings", t.token,
+		map[string]string{"code": nb.PairingCode, "name": fmt.Sprintf("Room %d", i)}, http.StatusCreated, nil); err != nil {
+		return fmt.Errorf("pair board: %w", err)
+	}
+	var st boardState
+	if err := r.api.call(ctx, "GET", origin+"/api/v1/boards/"+b.id+"/state", t.token, nil, http.StatusOK, &st); err != nil {
+		return fmt.Errorf("read board state: %w", err)
+	}
+	b.rev = st.Revision
+	r.boards[i] = b
+	r.boardsReady.Add(1)
+	return nil
 }
 
 // parallel runs f for 0..n-1 with at most Concurrency at once and returns

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -91,4 +93,47 @@ func raiseFileLimit() (uint64, error) {
 		}
 	}
 	return lim.Cur, nil
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function is first called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start CPU profile: %w", err)
+	}
+	return sync.OnceFunc(func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}), nil
+}
+
+// cpuWaiting returns how long, in total since boot, some runnable task
+// of this machine waited for a CPU (Linux pressure stall information), or
+// -1 where the kernel does not say. Over a run it tells how much the
+// machine was shared: other work delays the nodes as much as load does.
+func cpuWaiting() time.Duration {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if !strings.HasPrefix(line, "some ") {
+			continue
+		}
+		for f := range strings.FieldsSeq(line) {
+			if v, ok := strings.CutPrefix(f, "total="); ok {
+				us, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return -1
+				}
+				return time.Duration(us) * time.Microsecond
+			}
+		}
+	}
+	return -1
 }

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,6 +46,15 @@ func TestBrowserPairByCodeAndSteer(t *testing.T) {
 	board.Screenshot("board-code", browsertest.Board)
 
 	signUpInBrowser(teacher, n.URL(), "Ada Lovelace", "ada@school.example")
+	token := browsertest.Get(teacher, chromedp.Evaluate[string](`localStorage.getItem('classboard.token')`))
+	res := apitest.New(n.URL()).With(token).Do(t, "POST", "/api/v1/lessons", map[string]any{"title": "Fractions", "slides": []map[string]string{
+		{"kind": "text", "title": "What is a fraction?", "body": "A part of a whole."},
+		{"kind": "text", "title": "Halves and quarters", "body": "1/2 = 2/4"},
+	}})
+	if res.Status != 201 {
+		t.Fatalf("create lesson: %d %s", res.Status, res.Body)
+	}
+	lessonID := res.Map(t)["id"].(string)
 	teacher.Do(
 		chromedp.Click(chromedp.CSS("#home-boards")),
 		chromedp.WaitVisible(chromedp.CSS("#pair-code")),
@@ -63,20 +74,30 @@ func TestBrowserPairByCodeAndSteer(t *testing.T) {
 	}
 	board.Screenshot("board-paired", browsertest.Board)
 
-	// The teacher blanks the board with the B key; the board follows live.
-	teacher.Do(chromedp.WaitVisible(chromedp.CSS("#link.ok")), chromedp.KeyEvent("b"))
-	board.Do(chromedp.WaitVisible(chromedp.CSS("#blank")))
+	// The teacher picks the lesson and presses next; the board follows live.
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS("#link.ok")), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Evaluate[any](`(() => { const s = document.getElementById('lesson'); s.value = `+strconv.Quote(lessonID)+`;
+			s.dispatchEvent(new Event('change')); return null; })()`)(ctx, tg)
+		return err
+	}))
+	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"] .slide-frame`)))
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)), chromedp.Click(chromedp.CSS("#next")))
+	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-frame`)))
+	if got := browsertest.Get(board, chromedp.Text(chromedp.CSS("#stage"))); !strings.Contains(got, "Halves and quarters") {
+		t.Fatalf("board shows %q on the second slide", got)
+	}
+	board.Screenshot("board-slide-2", browsertest.Board)
 	teacher.Screenshot("present-laptop", browsertest.Laptop)
 	teacher.Screenshot("present-phone", browsertest.Phone)
 
-	// A reload keeps the board paired and on what it showed.
-	board.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#blank")))
+	// A reload keeps the board paired and on the second slide.
+	board.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-frame`)))
 	if n := browsertest.Get(board, chromedp.Evaluate[int](`document.querySelectorAll('#code').length`)); n != 0 {
 		t.Fatal("a paired board shows a code after a reload")
 	}
-	// Unblank from the teacher; the reloaded board follows.
-	teacher.Do(chromedp.EmulateViewport(1280, 800), chromedp.Click(chromedp.CSS("#blank-toggle")))
-	board.Do(chromedp.WaitNotPresent(chromedp.CSS("#blank")))
+	// B blanks the board, and the reloaded board follows that too.
+	teacher.Do(chromedp.EmulateViewport(1280, 800), chromedp.KeyEvent("b"))
+	board.Do(chromedp.WaitVisible(chromedp.CSS("#blank")))
 
 	// Forgetting the board: it shows a new code by itself.
 	teacher.Do(chromedp.Click(chromedp.CSS("#forget")), chromedp.Click(chromedp.CSS("#forget-confirm")),

@@ -5,6 +5,7 @@ package smtptest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"mime"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -25,8 +27,26 @@ type Message struct {
 	From    string
 	To      []string
 	Subject string
-	Body    string // decoded text
+	Body    string // decoded text, with \n line ends
 	Header  netmail.Header
+	TLS     bool   // it came over an encrypted connection
+	User    string // who authenticated, or ""
+}
+
+// Option configures a server.
+type Option func(*Server)
+
+// WithTLS serves TLS with cfg: from the first byte when implicit, else by
+// offering STARTTLS.
+func WithTLS(cfg *tls.Config, implicit bool) Option {
+	return func(s *Server) {
+		s.tls, s.implicit = cfg, implicit
+	}
+}
+
+// WithAuth requires PLAIN authentication as user with password.
+func WithAuth(user, password string) Option {
+	return func(s *Server) { s.user, s.password = user, password }
 }
 
 // Server is an SMTP server on a loopback port.
@@ -35,6 +55,10 @@ type Server struct {
 
 	srv *smtp.Server
 	ln  net.Listener
+
+	tls            *tls.Config
+	implicit       bool
+	user, password string
 
 	mu       sync.Mutex
 	hang     bool
@@ -46,15 +70,27 @@ type Server struct {
 
 // Start starts a server that accepts every message, and stops it when the
 // test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: ln.Addr().String(), ln: ln}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	s := &Server{Addr: ln.Addr().String()}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.implicit {
+		ln = tls.NewListener(ln, s.tls)
+	}
+	s.ln = ln
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, conn: c}, nil }))
 	s.srv.Domain = "smtptest.example"
+	if !s.implicit {
+		s.srv.TLSConfig = s.tls
+	}
+	// Offered over clear text too, so tests see whether a client refuses
+	// to send a password unencrypted.
 	s.srv.AllowInsecureAuth = true
 	s.srv.ErrorLog = discardLogger{}
 	done := make(chan struct{})
@@ -168,14 +204,36 @@ func (g *gate) Accept() (net.Conn, error) {
 
 type session struct {
 	s    *Server
+	conn *smtp.Conn
+	user string
 	from string
 	to   []string
+}
+
+func (x *session) AuthMechanisms() []string {
+	if x.s.user == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (x *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, password string) error {
+		if user != x.s.user || password != x.s.password {
+			return smtp.ErrAuthFailed
+		}
+		x.user = user
+		return nil
+	}), nil
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	if x.s.user != "" && x.user == "" {
+		return smtp.ErrAuthRequired
+	}
 	x.from = from
 	return nil
 }
@@ -216,9 +274,14 @@ func (x *session) Data(r io.Reader) error {
 	defer x.s.mu.Unlock()
 	x.s.messages = append(x.s.messages, Message{
 		From: x.from, To: x.to, Subject: subject,
-		Body: string(text), Header: msg.Header,
+		Body: strings.ReplaceAll(string(text), "\r\n", "\n"), Header: msg.Header, TLS: isTLS(x.conn), User: x.user,
 	})
 	return nil
+}
+
+func isTLS(c *smtp.Conn) bool {
+	_, ok := c.TLSConnectionState()
+	return ok
 }
 
 type discardLogger struct{}

@@ -3,6 +3,8 @@
 import { Client, Unreachable } from './client.js';
 import { h, clear } from './dom.js';
 import { loginView, signupView, homeView } from './teacher/account.js';
+import { register as registerLessons } from './teacher/lessons.js';
+import { forgotView, resetView } from './teacher/reset.js';
 import { register as registerBoards } from './teacher/boards.js';
 
 const TOKEN_KEY = 'classboard.token';
@@ -35,6 +37,9 @@ const ctx = {
 const routes = [
   { pattern: /^#\/login$/, view: loginView, public: true },
   { pattern: /^#\/signup$/, view: signupView, public: true },
+  { pattern: /^#\/forgot$/, view: forgotView, public: true },
+  // The link in the reset mail: <base>/reset#token=...
+  { pattern: /^#token=([A-Za-z0-9_-]+)$/, view: resetView, public: true },
   { pattern: /^#?\/?$/, view: homeView },
 ];
 export function addRoute(pattern, view, opts = {}) {
@@ -109,6 +114,7 @@ async function start() {
 
 // Feature modules (lessons, boards, ...) register routes before start.
 export const ready = Promise.resolve().then(async () => {
+  registerLessons(ctx);
   await Promise.all((window.classboardModules || []).map((m) => import(m).then((mod) => mod.register && mod.register(ctx))));
   registerBoards(ctx);
   await start();

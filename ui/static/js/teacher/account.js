@@ -1,7 +1,7 @@
 // Sign up, log in, and the signed-in home page.
 import { h, showError } from '../dom.js';
 
-function form(title, fields, submitLabel, onSubmit, footer) {
+export function form(title, fields, submitLabel, onSubmit, footer) {
   const f = h('form', { class: 'card narrow', novalidate: true },
     h('h1', {}, title),
     h('div', { class: 'form-error', role: 'alert' }),
@@ -24,7 +24,7 @@ function form(title, fields, submitLabel, onSubmit, footer) {
   return f;
 }
 
-function field(label, name, type, extra = {}) {
+export function field(label, name, type, extra = {}) {
   return h('label', {}, label, h('input', { name, type, required: true, ...extra }));
 }
 

@@ -1,0 +1,253 @@
+// The lesson editor: title, slides (add, reorder, delete), picture upload
+// with progress, a preview rendered by the server exactly as the board
+// renders it, and a clear choice when a save conflicts with another edit.
+import { h, clear, showError } from '../dom.js';
+import { renderSlide } from '../slide.js';
+
+const KINDS = { text: 'Text', image: 'Picture', link: 'Link' };
+const FIELDS = { text: ['title', 'body'], image: ['media_id', 'caption'], link: ['title', 'url'] };
+
+// forAPI keeps the fields a slide of its kind has: what the server renders
+// (html, qr, src) is not sent back.
+function forAPI(slide) {
+  const out = { kind: slide.kind };
+  for (const f of FIELDS[slide.kind] || []) if (slide[f]) out[f] = slide[f];
+  return out;
+}
+
+function summary(slide) {
+  if (slide.kind === 'image') return slide.caption || (slide.media_id ? 'Picture' : 'No picture yet');
+  return slide.title || (slide.body || '').split('\n')[0] || 'Empty';
+}
+
+function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+export async function editorView(ctx, id) {
+  const st = { id, revision: 0, title: '', slides: [], selected: 0, dirty: false };
+  const srcs = new Map(); // media id -> signed URL path, from the server
+  const remember = (slides) => { for (const s of slides) if (s.src) srcs.set(s.media_id, s.src); };
+  if (id) {
+    const l = await ctx.client.request('GET', `/api/v1/lessons/${encodeURIComponent(id)}`);
+    Object.assign(st, { title: l.title, slides: l.slides, revision: l.revision });
+    remember(l.slides);
+  }
+  const mediaURL = (mediaId, slide) => {
+    const src = slide.src || srcs.get(mediaId);
+    return src ? ctx.client.origin() + src : '';
+  };
+
+  const title = h('input', { id: 'lesson-title', name: 'title', value: st.title, placeholder: 'Lesson title', 'aria-label': 'Lesson title' });
+  const status = h('span', { class: 'muted', id: 'save-status', role: 'status' });
+  const save = h('button', { class: 'save', id: 'save-lesson' }, 'Save');
+  const errorBox = h('div', { class: 'form-error', role: 'alert' });
+  const conflict = h('div', { class: 'conflict', id: 'conflict', hidden: true });
+  const list = h('ol', { class: 'slide-list', id: 'slide-list' });
+  const fields = h('div', { class: 'slide-fields', id: 'slide-fields' });
+  const preview = h('div', { class: 'lesson-preview', id: 'preview' });
+  const form = h('div', { class: 'editor' },
+    h('div', { class: 'editor-head' }, title, save, status),
+    errorBox, conflict,
+    h('div', { class: 'editor-main' },
+      h('div', { class: 'editor-slides' }, list,
+        h('div', { class: 'add-slide row' }, 'Add:',
+          Object.entries(KINDS).map(([k, label]) => h('button', { id: `add-${k}`, onclick: () => add(k) }, `+ ${label}`)))),
+      h('div', { class: 'editor-slide' }, fields, h('h2', {}, 'Preview'), preview)));
+
+  function changed() {
+    st.dirty = true;
+    status.textContent = 'Unsaved changes';
+  }
+  title.addEventListener('input', () => { st.title = title.value; changed(); });
+
+  function add(kind) {
+    st.slides.push({ kind });
+    st.selected = st.slides.length - 1;
+    changed();
+    renderList();
+    renderFields();
+  }
+  function move(i, by) {
+    const j = i + by;
+    if (j < 0 || j >= st.slides.length) return;
+    [st.slides[i], st.slides[j]] = [st.slides[j], st.slides[i]];
+    if (st.selected === i) st.selected = j;
+    else if (st.selected === j) st.selected = i;
+    changed();
+    renderList();
+  }
+  function remove(i) {
+    st.slides.splice(i, 1);
+    st.selected = Math.min(st.selected, st.slides.length - 1);
+    changed();
+    renderList();
+    renderFields();
+  }
+
+  function renderList() {
+    clear(list);
+    st.slides.forEach((s, i) => {
+      list.append(h('li', { class: 'slide-item' + (i === st.selected ? ' selected' : '') },
+        h('button', { class: 'slide-pick', 'aria-current': i === st.selected ? 'true' : null, onclick: () => { st.selected = i; renderList(); renderFields(); } },
+          h('span', { class: 'slide-no' }, String(i + 1)), h('span', { class: 'slide-kind' }, KINDS[s.kind] || s.kind),
+          h('span', { class: 'slide-sum' }, summary(s))),
+        h('button', { class: 'icon', title: 'Move up', 'aria-label': `Move slide ${i + 1} up`, disabled: i === 0, onclick: () => move(i, -1) }, '↑'),
+        h('button', { class: 'icon', title: 'Move down', 'aria-label': `Move slide ${i + 1} down`, disabled: i === st.slides.length - 1, onclick: () => move(i, 1) }, '↓'),
+        h('button', { class: 'icon danger', title: 'Delete slide', 'aria-label': `Delete slide ${i + 1}`, onclick: () => remove(i) }, '✕')));
+    });
+    if (st.slides.length === 0) list.append(h('li', { class: 'muted empty' }, 'No slides yet: add one below.'));
+  }
+
+  function input(slide, name, label, tag = 'input', extra = {}) {
+    const el = h(tag, { name, id: `slide-${name}`, ...extra });
+    el.value = slide[name] || '';
+    el.addEventListener('input', () => {
+      slide[name] = el.value;
+      changed();
+      const li = list.children[st.selected];
+      if (li) li.querySelector('.slide-sum').textContent = summary(slide);
+      refreshPreview();
+    });
+    return h('label', {}, label, el);
+  }
+
+  function uploader(slide) {
+    const file = h('input', { type: 'file', id: 'slide-file', accept: 'image/png,image/jpeg,image/gif,image/webp' });
+    const bar = h('progress', { id: 'upload-progress', max: '1', value: '0', hidden: true });
+    const note = h('span', { class: 'muted', id: 'upload-status' });
+    file.addEventListener('change', async () => {
+      const f = file.files[0];
+      if (!f) return;
+      bar.hidden = false;
+      bar.value = 0;
+      note.textContent = `Uploading ${f.name}…`;
+      try {
+        const m = await ctx.client.request('POST', '/api/v1/media', {
+          body: f, contentType: f.type || 'application/octet-stream', idempotencyKey: true,
+          onProgress: (p) => { bar.value = p; },
+        });
+        srcs.set(m.id, m.url);
+        slide.media_id = m.id;
+        delete slide.src;
+        note.textContent = 'Uploaded.';
+        changed();
+        renderList();
+        refreshPreview();
+      } catch (err) {
+        note.textContent = err.message;
+      } finally {
+        bar.hidden = true;
+      }
+    });
+    return h('div', { class: 'uploader' }, h('label', {}, slide.media_id ? 'Replace the picture' : 'Choose a picture', file), bar, note);
+  }
+
+  function renderFields() {
+    clear(fields);
+    const slide = st.slides[st.selected];
+    if (!slide) {
+      clear(preview);
+      return;
+    }
+    if (slide.kind === 'text') {
+      fields.append(input(slide, 'title', 'Title'),
+        input(slide, 'body', 'Text (blank line: new paragraph; *emphasis*; lines starting with - make a list)', 'textarea', { rows: 8 }));
+    } else if (slide.kind === 'image') {
+      fields.append(uploader(slide), input(slide, 'caption', 'Caption (optional)'));
+    } else if (slide.kind === 'link') {
+      fields.append(input(slide, 'title', 'Title'), input(slide, 'url', 'Address (https://…)', 'input', { type: 'url' }));
+    }
+    refreshPreview(0);
+  }
+
+  // The preview asks the server to render the slide: the same rendering
+  // the board gets, so what the teacher sees is what the class sees.
+  let timer = null;
+  let seq = 0;
+  function refreshPreview(delay = 300) {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const slide = st.slides[st.selected];
+      if (!slide) return;
+      const mine = ++seq;
+      let node;
+      try {
+        const rendered = await ctx.client.request('POST', '/api/v1/lessons/preview', { body: forAPI(slide) });
+        node = renderSlide(rendered, { mediaURL });
+      } catch (err) {
+        node = h('div', { class: 'lesson-preview-empty muted' }, err.status === 400 ? 'Fill in the slide to see it here.' : err.message);
+      }
+      if (mine === seq) clear(preview).append(node);
+    }, delay);
+  }
+
+  function showConflict(current) {
+    clear(conflict).append(
+      h('p', {}, h('strong', {}, 'This lesson was changed somewhere else '), `(now "${current.title}", ${current.slides.length} slides) since you opened it.`),
+      h('div', { class: 'row' },
+        h('button', { id: 'conflict-reload', onclick: () => {
+          Object.assign(st, { title: current.title, slides: current.slides, revision: current.revision, selected: 0, dirty: false });
+          remember(current.slides);
+          title.value = st.title;
+          conflict.hidden = true;
+          status.textContent = 'Loaded the other version.';
+          renderList();
+          renderFields();
+        } }, 'Load that version (lose my changes)'),
+        h('button', { id: 'conflict-overwrite', class: 'danger', onclick: () => {
+          st.revision = current.revision;
+          conflict.hidden = true;
+          doSave();
+        } }, 'Keep my version (overwrite theirs)')));
+    conflict.hidden = false;
+  }
+
+  async function doSave() {
+    const body = { title: st.title.trim(), slides: st.slides.map(forAPI) };
+    save.disabled = true;
+    status.textContent = 'Saving…';
+    showError(form, null);
+    try {
+      const l = st.id
+        ? await ctx.client.request('PUT', `/api/v1/lessons/${encodeURIComponent(st.id)}`, { body, headers: { 'If-Match': String(st.revision) } })
+        : await ctx.client.request('POST', '/api/v1/lessons', { body, idempotencyKey: true });
+      st.id = l.id;
+      st.revision = l.revision;
+      st.dirty = false;
+      remember(l.slides);
+      history.replaceState(null, '', `#/lessons/${encodeURIComponent(l.id)}`);
+      status.textContent = 'Saved.';
+    } catch (err) {
+      status.textContent = '';
+      if (err.code === 'revision_mismatch' && err.current) {
+        // A retry after a failover whose first attempt went through: the
+        // server has exactly what we sent.
+        if (same({ title: err.current.title, slides: err.current.slides.map(forAPI) }, body)) {
+          st.revision = err.current.revision;
+          st.dirty = false;
+          status.textContent = 'Saved.';
+        } else {
+          showConflict(err.current);
+        }
+      } else {
+        showSlideErrors(err);
+      }
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  // Per-field reasons name slides like "slides[2].url": show them on top,
+  // numbered as the teacher sees them.
+  function showSlideErrors(err) {
+    const lines = Object.entries(err.fields || {}).map(([f, why]) => {
+      const m = f.match(/^slides\[(\d+)\]\.(\w+)$/);
+      return m ? `Slide ${Number(m[1]) + 1}, ${m[2].replace('_', ' ')}: ${why}.` : `${f.replace('_', ' ')}: ${why}.`;
+    });
+    errorBox.textContent = [err.message, ...lines].join(' ');
+  }
+  save.addEventListener('click', doSave);
+
+  renderList();
+  renderFields();
+  return h('section', { class: 'card' }, h('p', {}, h('a', { href: '#/lessons' }, '← All lessons')), form);
+}
