@@ -5,9 +5,7 @@
 import { Client, ApiError } from './client.js';
 import { h, clear } from './dom.js';
 import { Live } from './live.js';
-import { slideRenderer } from './slides.js';
-
-const renderSlide = await slideRenderer();
+import { renderSlide } from './slide.js';
 
 const CREDS_KEY = 'classboard.board';
 const root = document.getElementById('board');

@@ -5,9 +5,8 @@
 import { h, clear } from '../dom.js';
 import { ApiError } from '../client.js';
 import { Live } from '../live.js';
-import { slideRenderer } from '../slides.js';
+import { renderSlide } from '../slide.js';
 
-const renderSlide = await slideRenderer();
 
 const ONLINE_POLL_MS = 15000;
 
