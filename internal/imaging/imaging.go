@@ -127,6 +127,10 @@ func (p *Processor) Process(ctx context.Context, data []byte) (*Image, error) {
 	if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > cfg.Width || b.Dy() > cfg.Height {
 		return nil, fmt.Errorf("%w: decoded %v, header %dx%d", ErrUnsupported, b, cfg.Width, cfg.Height)
 	}
+	if ct == JPEG {
+		img = orient(img, jpegOrientation(data))
+		b = img.Bounds()
+	}
 	out := &Image{Width: b.Dx(), Height: b.Dy()}
 	var buf bytes.Buffer
 	buf.Grow(len(data))
