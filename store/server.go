@@ -90,9 +90,9 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
 	}
 	srv.SetLoggerV2(&natsLogger{log: log.With("component", "nats")}, false, false, false)
 	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
+	if !srv.ReadyForConnections(60 * time.Second) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("embedded nats-server not ready for connections after 30s")
+		return nil, fmt.Errorf("embedded nats-server not ready for connections after 60s")
 	}
 	e.srv = srv
 	return e, nil

@@ -56,8 +56,8 @@ func checkDelivered(t *testing.T, res *Result) {
 	if res.UpdatesDelivered == 0 || res.SteerMaxMs <= 0 {
 		t.Errorf("no update timed: delivered %d, steer max %v ms", res.UpdatesDelivered, res.SteerMaxMs)
 	}
-	if res.BoardsConnected != res.Boards || res.ConnectErrors != 0 || res.WriteErrors != 0 {
-		t.Errorf("connected %d/%d boards, %d connect errors, %d write errors", res.BoardsConnected, res.Boards, res.ConnectErrors, res.WriteErrors)
+	if res.BoardsConnected != res.Boards || res.WriteErrors != 0 {
+		t.Errorf("connected %d/%d boards, %d write errors", res.BoardsConnected, res.Boards, res.WriteErrors)
 	}
 	if !res.OK() {
 		t.Errorf("warnings: %v", res.Warnings)
@@ -86,6 +86,9 @@ func checkKeys(t *testing.T, res *Result, keys ...string) {
 func TestSteadyOverWebsocket(t *testing.T) {
 	res := runBench(t, testConfig(t))
 	checkDelivered(t, res)
+	if res.ConnectErrors != 0 {
+		t.Errorf("%d connect errors on a single node", res.ConnectErrors)
+	}
 	checkKeys(t, res)
 	if res.Scenario != Steady || res.Nodes != 1 || res.Boards != 5 || res.Teachers != 3 || res.NodeMode != modeInProcess {
 		t.Errorf("result describes another run: %+v", res)

@@ -72,6 +72,7 @@ type board struct {
 	pending    map[uint64]sentAt    // acknowledged, not received yet
 	early      map[uint64]time.Time // received, not acknowledged yet
 	steer      []time.Duration      // send to receipt
+	sentAt     []time.Time          // when each of steer's writes was sent
 	ack        []time.Duration      // answer to receipt
 	delivered  int                  // acknowledged and received
 	superseded int                  // acknowledged, but a newer state reached the board first
@@ -145,11 +146,29 @@ func (b *board) acknowledged(rev uint64, body stateBody, s sentAt) bool {
 
 func (b *board) record(s sentAt, t time.Time) {
 	b.steer = append(b.steer, t.Sub(s.sent))
+	b.sentAt = append(b.sentAt, s.sent)
 	b.ack = append(b.ack, t.Sub(s.acked))
 	b.delivered++
 	if !b.killAt.IsZero() && !b.failedOver && !s.sent.Before(b.killAt) {
 		b.failover, b.failedOver = t.Sub(b.killAt), true
 	}
+}
+
+// checkStored checks the stored state st against the board's last
+// acknowledged write: ok is false when the store holds an older revision,
+// or that revision with other content. It returns the acknowledged revision.
+func (b *board) checkStored(st *boardState) (acked uint64, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.lastAcked == 0: // never written
+		return 0, true
+	case st.Revision < b.lastAcked:
+		return b.lastAcked, false
+	case st.Revision == b.lastAcked:
+		return b.lastAcked, st.same(b.lastBody)
+	}
+	return b.lastAcked, true
 }
 
 // nextWrite returns the If-Match of the next write and its body.

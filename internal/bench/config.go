@@ -71,6 +71,10 @@ type Config struct {
 	// process to, taken while teachers steer: with in-process nodes it
 	// shows where the nodes (and the harness) spend their time.
 	CPUProfile string
+	// HeapProfile, when set, is a file to write a heap profile of this
+	// process to once every board connected: with in-process nodes it
+	// shows what an idle connection holds, on both ends.
+	HeapProfile string
 	// KeepData keeps the started nodes' data and logs (in WorkDir).
 	KeepData bool
 	WorkDir  string

@@ -38,9 +38,17 @@ func newLiveClient() *http.Client {
 // errMove ends a connection whose node said "move".
 var errMove = errors.New("the node asked the board to move")
 
-// live keeps the board's live connection until ctx ends, moving to the
-// next node whenever one fails, as the board app does: try each node
-// once, then wait a jittered moment. gate is held during the first
+// Reconnect backoff of the board app (ui/static/js/live.js): full jitter,
+// growing from backoffMin to backoffMax, reset by a connection that opened.
+const (
+	backoffMin = 500 * time.Millisecond
+	backoffMax = 20 * time.Second
+)
+
+// live keeps the board's live connection until ctx ends, as the board app
+// does: after a connection ends or fails it moves to the next node and
+// waits a random time below a cap that doubles with each failure in a
+// row (below backoffMin after a "move"). gate is held during the first
 // attempt (it bounds connection attempts in flight), and first is called
 // once the board has its first state.
 func (r *run) live(ctx context.Context, b *board, gate chan struct{}, first func()) {
@@ -60,7 +68,7 @@ func (r *run) live(ctx context.Context, b *board, gate chan struct{}, first func
 	}
 	defer release()
 
-	origin, failed := b.home, 0
+	origin, attempt := b.home, 0
 	for ctx.Err() == nil {
 		got, err := r.connect(ctx, b, origin, func() {
 			if b.firstConnect(time.Since(start)) {
@@ -74,25 +82,25 @@ func (r *run) live(ctx context.Context, b *board, gate chan struct{}, first func
 		release()
 		switch {
 		case got:
-			failed = 0
+			attempt = 0
 			r.reconnects.Add(1)
-		case gate != nil || !b.hasConnected():
-			failed++
+		case !b.hasConnected():
 			r.connectErrors.Add(1)
 			r.noteError("connect", err)
 		default:
-			failed++
 			r.reconnectErrors.Add(1)
 			r.noteError("reconnect", err)
 		}
 		origin = (origin + 1) % len(r.nodes.urls)
-		if failed >= len(r.nodes.urls) {
-			failed = 0
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(250*time.Millisecond + rand.N(time.Second)):
-			}
+		wait := backoffMin
+		if !errors.Is(err, errMove) {
+			wait = min(backoffMax, backoffMin<<min(attempt, 10))
+			attempt++
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(rand.N(wait)):
 		}
 	}
 }

@@ -53,7 +53,8 @@ type nodes struct {
 	children  []*child
 
 	mu          sync.Mutex
-	stateLeader string // name of the board-state stream's leader, from the logs; "" unknown
+	stateLeader string         // name of the board-state stream's leader, from the logs; "" unknown
+	logWarnings map[string]int // node name -> log lines at WARN or ERROR
 }
 
 // startNodes starts or finds the nodes of cfg and waits until every one
@@ -235,9 +236,9 @@ func (ns *nodes) startChild(bin, name string, args []string, log *slog.Logger) (
 	return c, nil
 }
 
-// readLog copies a child's output to its log file, passes errors on to
-// the harness's debug log, and notes which node leads the board-state
-// stream.
+// readLog copies a child's output to its log file, counts its warnings
+// and errors (passing them on to the harness's debug log), and notes
+// which node leads the board-state stream.
 func (ns *nodes) readLog(name string, r io.Reader, f io.Writer, log *slog.Logger) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -249,7 +250,13 @@ func (ns *nodes) readLog(name string, r io.Reader, f io.Writer, log *slog.Logger
 			ns.mu.Lock()
 			ns.stateLeader = name
 			ns.mu.Unlock()
-		case strings.Contains(line, "level=ERROR"):
+		case strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR"):
+			ns.mu.Lock()
+			if ns.logWarnings == nil {
+				ns.logWarnings = map[string]int{}
+			}
+			ns.logWarnings[name]++
+			ns.mu.Unlock()
 			log.Debug(line, "node", name)
 		}
 	}
@@ -267,6 +274,13 @@ func (ns *nodes) leaderIndex() int {
 		}
 	}
 	return -1
+}
+
+// warnings returns how many warnings and errors node i logged so far.
+func (ns *nodes) warnings(i int) int {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.logWarnings[ns.names[i]]
 }
 
 // kill is kill -9 of the child process node i, by its PID.

@@ -49,10 +49,14 @@ type Result struct {
 	SteerP90Ms float64 `json:"steer_p90_ms"`
 	SteerP99Ms float64 `json:"steer_p99_ms"`
 	SteerMaxMs float64 `json:"steer_max_ms"`
-	AckP50Ms   float64 `json:"ack_p50_ms"` // write answered -> board received it (negative: pushed before the answer)
-	AckP90Ms   float64 `json:"ack_p90_ms"`
-	AckP99Ms   float64 `json:"ack_p99_ms"`
-	AckMaxMs   float64 `json:"ack_max_ms"`
+	// SteerWindows is p99 and max of steer per window of steering time,
+	// by when the write was sent: a stall shows as a bad window, steady
+	// slowness as every window alike.
+	SteerWindows []Window `json:"steer_windows"`
+	AckP50Ms     float64  `json:"ack_p50_ms"` // write answered -> board received it (negative: pushed before the answer)
+	AckP90Ms     float64  `json:"ack_p90_ms"`
+	AckP99Ms     float64  `json:"ack_p99_ms"`
+	AckMaxMs     float64  `json:"ack_max_ms"`
 
 	// LostUpdates are acknowledged writes that never reached their board
 	// (UpdatesUndelivered) plus boards whose stored state, read back at the
@@ -70,6 +74,10 @@ type Result struct {
 	HarnessBytesPerConn float64  `json:"harness_bytes_per_conn"` // this process's live heap growth per board
 
 	NodeStats []NodeStat `json:"node_stats"`
+	// HarnessCPUSeconds is what this process used from the start of
+	// connecting to the end of steering; with in-process nodes it is
+	// the same figure as their NodeStat.
+	HarnessCPUSeconds float64 `json:"harness_cpu_seconds"`
 	// CPUPressurePct is the share of the steering time during which some
 	// runnable task on this machine waited for a CPU (Linux PSI "some"):
 	// high values mean the machine was shared or overloaded. -1: unknown.
@@ -85,6 +93,35 @@ type Result struct {
 	Warnings            []string `json:"warnings"`
 }
 
+// Window is the steer latency of the writes sent in [StartS, StartS+width).
+type Window struct {
+	StartS  float64 `json:"start_s"`
+	Updates int     `json:"updates"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+}
+
+// windowWidth is the width of SteerWindows.
+const windowWidth = 5 * time.Second
+
+// steerWindows splits the steer latencies by when their write was sent.
+func steerWindows(start time.Time, sent []time.Time, steer []time.Duration) []Window {
+	var byWindow [][]time.Duration
+	for i, at := range sent {
+		w := max(0, int(at.Sub(start)/windowWidth))
+		for len(byWindow) <= w {
+			byWindow = append(byWindow, nil)
+		}
+		byWindow[w] = append(byWindow[w], steer[i])
+	}
+	out := []Window{}
+	for i, ds := range byWindow {
+		_, _, p99, pmax := quantiles(ds)
+		out = append(out, Window{StartS: (time.Duration(i) * windowWidth).Seconds(), Updates: len(ds), P99Ms: p99, MaxMs: pmax})
+	}
+	return out
+}
+
 // NodeStat is what one node process used; for in-process nodes one entry
 // covers the whole process, harness included.
 type NodeStat struct {
@@ -94,13 +131,16 @@ type NodeStat struct {
 	RSSIdleBytes int64   `json:"rss_idle_bytes"`
 	RSSEndBytes  int64   `json:"rss_end_bytes"`
 	Killed       bool    `json:"killed,omitempty"`
+	// LogWarnings counts the node's log lines at WARN or ERROR (processes
+	// only); they are in the node's log, kept with --keep.
+	LogWarnings int `json:"log_warnings"`
 }
 
 // OK reports whether every acknowledged update reached its board, every
 // board connected and nothing acknowledged was lost.
 func (res *Result) OK() bool { return len(res.Warnings) == 0 }
 
-func (r *run) result(steered time.Duration, before, idle, after usageSnapshot, readback int) *Result {
+func (r *run) result(steerStart time.Time, steered time.Duration, before, idle, after usageSnapshot, readback int) *Result {
 	res := &Result{
 		Scenario: r.cfg.Scenario, Transport: r.cfg.Transport, Nodes: len(r.nodes.urls), NodeMode: r.nodes.mode,
 		Boards: len(r.boards), Teachers: len(r.teachers),
@@ -122,9 +162,11 @@ func (r *run) result(steered time.Duration, before, idle, after usageSnapshot, r
 		res.ConnectRate = round(float64(res.BoardsConnected) / d.Seconds())
 	}
 	var steer, ack, connect, failover []time.Duration
+	var sent []time.Time
 	for _, b := range r.boards {
 		b.mu.Lock()
 		steer = append(steer, b.steer...)
+		sent = append(sent, b.sentAt...)
 		ack = append(ack, b.ack...)
 		if b.connected {
 			connect = append(connect, b.connectIn)
@@ -143,6 +185,7 @@ func (r *run) result(steered time.Duration, before, idle, after usageSnapshot, r
 	}
 	res.UpdatesPerS = round(float64(res.UpdatesExpected) / steered.Seconds())
 	res.SteerP50Ms, res.SteerP90Ms, res.SteerP99Ms, res.SteerMaxMs = quantiles(steer)
+	res.SteerWindows = steerWindows(steerStart, sent, steer)
 	res.AckP50Ms, res.AckP90Ms, res.AckP99Ms, res.AckMaxMs = quantiles(ack)
 	res.ConnectP50Ms, _, res.ConnectP99Ms, res.ConnectMaxMs = quantiles(connect)
 	res.LostUpdates = res.UpdatesUndelivered + res.ReadbackLost
@@ -183,6 +226,7 @@ func (r *run) result(steered time.Duration, before, idle, after usageSnapshot, r
 func (r *run) memory(res *Result, before, idle, after usageSnapshot) {
 	boards := float64(len(r.boards))
 	res.HarnessBytesPerConn = round(float64(idle.heap-before.heap) / boards)
+	res.HarnessCPUSeconds = round(after.self.cpu.Seconds() - before.self.cpu.Seconds())
 	switch r.nodes.mode {
 	case modeProcesses:
 		var grown int64
@@ -196,6 +240,7 @@ func (r *run) memory(res *Result, before, idle, after usageSnapshot) {
 				Name: r.nodes.names[i], PID: c.cmd.Process.Pid,
 				CPUSeconds:   round(end.cpu.Seconds() - before.nodes[i].cpu.Seconds()),
 				RSSIdleBytes: idle.nodes[i].rss, RSSEndBytes: after.nodes[i].rss, Killed: killed,
+				LogWarnings: r.nodes.warnings(i),
 			})
 			grown += idle.nodes[i].rss - before.nodes[i].rss
 		}
@@ -247,6 +292,11 @@ func (res *Result) WriteTable(w io.Writer) error {
 	row("updates", "sent %d, acknowledged (expected) %d, delivered %d, superseded %d, undelivered %d", res.UpdatesSent, res.UpdatesExpected, res.UpdatesDelivered, res.UpdatesSuperseded, res.UpdatesUndelivered)
 	row("write errors", "%d (retries %d)", res.WriteErrors, res.WriteRetries)
 	row("steer (sent -> board)", "p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", res.SteerP50Ms, res.SteerP90Ms, res.SteerP99Ms, res.SteerMaxMs)
+	var windows []string
+	for _, w := range res.SteerWindows {
+		windows = append(windows, fmt.Sprintf("%gs: %.0f", w.StartS, w.P99Ms))
+	}
+	row("steer p99 per 5 s (ms)", "%s", strings.Join(windows, "  "))
 	row("ack (answered -> board)", "p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", res.AckP50Ms, res.AckP90Ms, res.AckP99Ms, res.AckMaxMs)
 	row("lost updates", "%d (read back: %d)", res.LostUpdates, res.ReadbackLost)
 	if res.BytesPerConn != nil {
@@ -254,13 +304,13 @@ func (res *Result) WriteTable(w io.Writer) error {
 	} else {
 		row("memory per connection", "%s", res.BytesPerConnScope)
 	}
-	row("harness memory per connection", "%.0f bytes", res.HarnessBytesPerConn)
+	row("harness", "CPU %.2f s, %.0f bytes of live heap per connection", res.HarnessCPUSeconds, res.HarnessBytesPerConn)
 	for _, n := range res.NodeStats {
 		killed := ""
 		if n.Killed {
 			killed = " (killed; CPU until its last reading)"
 		}
-		row("node "+n.Name, "pid %d, CPU %.2f s, RSS idle %.1f MiB, at end %.1f MiB%s", n.PID, n.CPUSeconds, float64(n.RSSIdleBytes)/(1<<20), float64(n.RSSEndBytes)/(1<<20), killed)
+		row("node "+n.Name, "pid %d, CPU %.2f s, RSS idle %.1f MiB, at end %.1f MiB, %d log warnings%s", n.PID, n.CPUSeconds, float64(n.RSSIdleBytes)/(1<<20), float64(n.RSSEndBytes)/(1<<20), n.LogWarnings, killed)
 	}
 	row("machine", "%d CPUs; some task waited for a CPU %.0f%% of the steering time (PSI)", runtime.NumCPU(), res.CPUPressurePct)
 	if res.Scenario == Failover {

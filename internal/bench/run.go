@@ -101,6 +101,11 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	idle := r.settledUsage(ctx)
+	if r.cfg.HeapProfile != "" {
+		if err := writeHeapProfile(r.cfg.HeapProfile); err != nil {
+			return nil, err
+		}
+	}
 
 	r.setPhase("steer", fmt.Sprintf("steering for %v, one change per board every ~%v", r.cfg.Duration, r.cfg.Interval))
 	stopProfile := func() {}
@@ -148,7 +153,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := r.result(steerTime, before, idle, after, readback)
+	res := r.result(steerStart, steerTime, before, idle, after, readback)
 	res.CPUPressurePct = cpuPressure
 	return res, nil
 }
@@ -310,11 +315,9 @@ func (r *run) readBack(ctx context.Context) (int, error) {
 		if err != nil {
 			return fmt.Errorf("read back board %s: %w", b.id, err)
 		}
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if st.Revision < b.lastAcked || st.Revision == b.lastAcked && b.lastAcked > 0 && !st.same(b.lastBody) && b.lastBody.Timer != nil {
+		if acked, ok := b.checkStored(&st); !ok {
 			lost.Add(1)
-			r.noteError("read back", fmt.Errorf("board %s: stored revision %d, last acknowledged %d", b.id, st.Revision, b.lastAcked))
+			r.noteError("read back", fmt.Errorf("board %s: stored revision %d, last acknowledged %d", b.id, st.Revision, acked))
 		}
 		return nil
 	})

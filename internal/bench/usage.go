@@ -137,3 +137,17 @@ func cpuWaiting() time.Duration {
 	}
 	return -1
 }
+
+// writeHeapProfile writes a heap profile of this process to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create heap profile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		return fmt.Errorf("write heap profile: %w", err)
+	}
+	return f.Close()
+}

@@ -76,7 +76,10 @@ func TestBrowserBoardSurvivesItsNode(t *testing.T) {
 				s.dispatchEvent(new Event('change')); return null; })()`)(ctx, tg)
 			return err
 		}),
+		// Next is enabled once the lesson is loaded (the slide number shows
+		// 0 before that too).
 		chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#next:not([disabled])`)),
 		chromedp.Click(chromedp.CSS("#next")),
 	)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-frame`)))
@@ -84,15 +87,17 @@ func TestBrowserBoardSurvivesItsNode(t *testing.T) {
 		t.Fatalf("%s no longer holds the board's connection", victim.Name)
 	}
 
-	victim.Kill()
 	start := time.Now()
+	victim.Kill() // returns once the node is down: it is cut off first, then closed
 	// The teacher presses next as soon as the app lets them; the app
 	// carries the write through the failover.
-	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="1"]`)), chromedp.Click(chromedp.CSS("#next")))
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="1"]`)), chromedp.WaitVisible(chromedp.CSS(`#next:not([disabled])`)),
+		chromedp.Click(chromedp.CSS("#next")))
 	ctx, cancel := context.WithTimeout(board.Ctx(), 2*testcluster.ElectionBudget)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="2"] .slide-frame`))); err != nil {
-		t.Fatalf("the board did not show the next slide after its node was killed: %v", err)
+		note := browsertest.Get(teacher, chromedp.Evaluate[string](`document.getElementById('present-note').textContent + ' / teacher on slide ' + document.getElementById('now').dataset.slide`))
+		t.Fatalf("the board did not show the next slide after its node was killed: %v (teacher: %s)", err, note)
 	}
 	t.Logf("board showed the next slide %v after its node was killed", time.Since(start).Round(time.Millisecond))
 	if got := browsertest.Get(board, chromedp.Text(chromedp.CSS("#stage"))); !strings.Contains(got, "Thirds") {

@@ -260,8 +260,9 @@ func (m *Member) Readyz() (int, string) {
 	return res.StatusCode, body.Reason
 }
 
-// Partition cuts the node's routes to every other node (connections close
-// at once). Clients still reach it: it must tell them it cannot serve.
+// Partition cuts the node's routes to every other node (connections are
+// reset at their next byte). Clients still reach it: it must tell them it
+// cannot serve.
 func (m *Member) Partition() {
 	m.c.t.Helper()
 	if err := m.c.net.setRoutes(m.Index, false); err != nil {
@@ -309,8 +310,8 @@ func (m *Member) RemoveLatency() {
 	removeToxic(m.c.net.client[m.Index:m.Index+1], "latency")
 }
 
-// cutNetwork closes every connection to and from the node and refuses new
-// ones; restoreNetwork opens the proxies again.
+// cutNetwork resets every connection to and from the node and every new
+// one; restoreNetwork lets traffic through again.
 func (m *Member) cutNetwork() {
 	m.c.net.setRoutes(m.Index, false) //nolint:errcheck // stopping cannot fail
 	m.c.net.setClient(m.Index, false) //nolint:errcheck

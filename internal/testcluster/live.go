@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/coder/websocket"
@@ -48,7 +49,7 @@ type liveArrival struct {
 
 // OpenLive connects the board (id, secret) starting at origins[start] and
 // keeps it connected until Close or the end of the test.
-func OpenLive(t testingT, origins []string, id, secret string, start int) *LiveBoard {
+func OpenLive(t testing.TB, origins []string, id, secret string, start int) *LiveBoard {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &LiveBoard{
 		ID: id, secret: secret, origins: origins, index: start,
@@ -63,9 +64,6 @@ func OpenLive(t testingT, origins []string, id, secret string, start int) *LiveB
 	t.Cleanup(l.Close)
 	return l
 }
-
-// testingT is the part of testing.TB OpenLive needs.
-type testingT interface{ Cleanup(func()) }
 
 // Close ends the connection and waits for its goroutine.
 func (l *LiveBoard) Close() {

@@ -76,31 +76,26 @@ func (n *network) links(i int) []*toxiproxy.Proxy {
 	return out
 }
 
-// setRoutes stops (closing every connection at once, as a failed switch
-// port would) or restarts node i's route proxies.
+// setRoutes cuts (up false) or restores node i's route links. A cut
+// resets every connection as soon as anything crosses it, and every new
+// one at its first byte, as a failed switch port would. The proxies keep
+// listening: stopping and restarting them would give their ports away, and
+// another socket on the machine could take one in between.
 func (n *network) setRoutes(i int, up bool) error {
-	for _, p := range n.links(i) {
-		if up {
-			if err := p.Start(); err != nil && err != toxiproxy.ErrProxyAlreadyStarted {
-				return fmt.Errorf("restart proxy %s: %w", p.Name, err)
-			}
-		} else {
-			p.Stop()
-		}
-	}
-	return nil
+	return setLink(n.links(i), up)
 }
 
-// setClient stops or restarts the proxy in front of node i's HTTP port.
+// setClient cuts or restores the proxy in front of node i's HTTP port.
 func (n *network) setClient(i int, up bool) error {
-	if !up {
-		n.client[i].Stop()
+	return setLink(n.client[i:i+1], up)
+}
+
+func setLink(proxies []*toxiproxy.Proxy, up bool) error {
+	removeToxic(proxies, "down")
+	if up {
 		return nil
 	}
-	if err := n.client[i].Start(); err != nil && err != toxiproxy.ErrProxyAlreadyStarted {
-		return fmt.Errorf("restart proxy %s: %w", n.client[i].Name, err)
-	}
-	return nil
+	return addToxic(proxies, "down", "reset_peer", `{"timeout": 0}`)
 }
 
 // addToxic adds a toxic in both directions to each proxy.

@@ -50,7 +50,7 @@ export async function presentView(ctx, match) {
     note.textContent = '';
     const body = { lesson_id: state.lesson_id, slide: state.slide, blank: state.blank, timer: state.timer, ...patch };
     try {
-      adopt(await req('PUT', '/state', { body, headers: { 'If-Match': `"${state.revision}"` } }));
+      adopt(await req('PUT', '/state', { body, headers: { 'If-Match': `"${state.revision}"` }, retry: true }));
     } catch (err) {
       if (err instanceof ApiError && err.status === 412 && err.current) {
         adopt(err.current); // another device steered meanwhile: show what the board shows
