@@ -25,18 +25,19 @@ type steering struct {
 	failed int
 }
 
-// run steers until ctx ends.
+// run steers until ctx ends. A write under way when ctx ends is finished,
+// not cancelled: a cancelled write may still land, and then the last
+// state would be one whose answer nobody waited for.
 func (s *steering) run(ctx context.Context, t *testing.T) {
 	var wg sync.WaitGroup
 	for _, b := range s.cr.Boards {
 		wg.Go(func() {
 			for slide := 1; ctx.Err() == nil; slide++ {
-				opCtx, cancel := context.WithTimeout(ctx, 2*testcluster.ElectionBudget)
+				opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*testcluster.ElectionBudget)
 				st, err := s.cr.Steer(opCtx, b.ID, slide%s.cr.Slides)
 				cancel()
 				s.mu.Lock()
 				switch {
-				case ctx.Err() != nil:
 				case err != nil:
 					s.failed++
 					t.Logf("steering failed: %v", err)

@@ -23,12 +23,23 @@ export class ApiError extends Error {
 // Unreachable means every origin failed once for this request (network
 // error, timeout or 503). retriable says whether sending it again is safe.
 export class Unreachable extends Error {
-  constructor(cause = null, retriable = true) {
+  // retryAfterMs is set when every origin answered 503 with Retry-After:
+  // the servers are up and say when to come back (a cluster electing a new
+  // leader after a node died), so waiting longer and longer would only
+  // delay the teacher's action past the failover.
+  constructor(cause = null, retriable = true, retryAfterMs = 0) {
     super('We cannot reach classboard right now. We keep trying.');
     this.code = 'unreachable';
     this.cause = cause;
     this.retriable = retriable;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+// jitter spreads ms over [ms/2, 3ms/2) so clients told the same Retry-After
+// do not come back all at once.
+export function jitter(ms) {
+  return ms * (0.5 + Math.random());
 }
 
 // backoff is full-jitter exponential: a random wait up to 0.5 s, doubling
@@ -153,7 +164,7 @@ export class Client {
         return await this.once(method, path, headers, body, opts);
       } catch (err) {
         if (!(err instanceof Unreachable) || !opts.retry || !err.retriable) throw err;
-        const delay = backoff(round);
+        const delay = err.retryAfterMs ? jitter(err.retryAfterMs) : backoff(round);
         this.emit({ type: 'retrying', delay });
         await sleep(delay, opts.signal);
       }
@@ -167,6 +178,8 @@ export class Client {
     const retriable = opts.idempotent || method === 'GET' || method === 'PUT' || method === 'DELETE' || Boolean(headers['Idempotency-Key']);
     const tries = retriable ? this.origins.length : 1;
     let last = null;
+    let busy = 0; // origins that answered 503
+    let retryAfter = 0;
     for (let attempt = 0; attempt < tries; attempt++) {
       const origin = this.origin();
       const started = performance.now();
@@ -181,6 +194,8 @@ export class Client {
       }
       if (res.status === 503) {
         last = new ApiError(503, null);
+        busy++;
+        retryAfter = Math.max(retryAfter, Number(res.headers.get('Retry-After') || 0) * 1000);
         this.advance();
         continue;
       }
@@ -189,7 +204,7 @@ export class Client {
       return this.parse(res);
     }
     this.emit({ type: 'unreachable' });
-    throw new Unreachable(last, retriable);
+    throw new Unreachable(last, retriable, busy === tries ? retryAfter : 0);
   }
 
   async send(origin, method, path, headers, body, onProgress, signal) {

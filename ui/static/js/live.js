@@ -5,7 +5,7 @@
 // websockets). It reconnects with full-jitter exponential backoff, moving
 // to the next origin after a failure or a "move" message, and lands on
 // the current state every time: the server sends it first.
-import { ApiError } from './client.js';
+import { ApiError, Unreachable, jitter } from './client.js';
 
 const SILENCE_MS = 75000; // the server sends something every 25 s
 const BACKOFF_MIN_MS = 500;
@@ -75,6 +75,13 @@ export class Live {
       if (err instanceof ApiError && (err.status === 401 || err.status === 404)) {
         this.stop();
         if (this.opts.onAuthLost) this.opts.onAuthLost(err);
+        return;
+      }
+      if (err instanceof Unreachable && err.retryAfterMs) {
+        // Every node answered "not now" (an election): come back when they
+        // say, without growing the backoff.
+        this.status('connecting');
+        this.reconnectSoon(jitter(err.retryAfterMs));
         return;
       }
       this.failed(false, false); // the client moved on already
