@@ -53,14 +53,23 @@ export async function presentView(ctx, match) {
       adopt(await req('PUT', '/state', { body, headers: { 'If-Match': `"${state.revision}"` }, retry: true }));
     } catch (err) {
       if (err instanceof ApiError && err.status === 412 && err.current) {
-        adopt(err.current); // another device steered meanwhile: show what the board shows
-        note.textContent = 'The board changed meanwhile; this is what it shows now.';
+        adopt(err.current);
+        // A retry after a failover finds its own write done: the current
+        // state is what was sent (the contract's rule). Otherwise another
+        // device steered meanwhile: show what the board shows.
+        if (!sameState(err.current, body)) note.textContent = 'The board changed meanwhile; this is what it shows now.';
       } else {
         note.textContent = err.message;
       }
     } finally {
       busy = false;
     }
+  }
+
+  function sameState(cur, sent) {
+    const endsAt = (t) => (t ? Date.parse(t.ends_at) : null);
+    return (cur.lesson_id || '') === (sent.lesson_id || '') && cur.slide === sent.slide &&
+      Boolean(cur.blank) === Boolean(sent.blank) && endsAt(cur.timer) === endsAt(sent.timer);
   }
 
   function go(slide) {
