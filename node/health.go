@@ -26,10 +26,15 @@ type mover interface {
 // current state. New live connections are refused meanwhile by the API's
 // readiness gate; moving on every check also catches one that slipped in
 // just as the node turned unready.
-func moveWhenUnready(ctx context.Context, health readiness, hub mover, interval time.Duration, log *slog.Logger) {
+//
+// Clients move only once the node has been unready for grace: a node that
+// recovers within a moment (one slow probe on a loaded machine) should not
+// send thousands of boards reconnecting at once.
+func moveWhenUnready(ctx context.Context, health readiness, hub mover, interval, grace time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var wasReady, lost bool
+	var unreadySince time.Time
 	for {
 		err := health.Ready()
 		switch {
@@ -38,7 +43,14 @@ func moveWhenUnready(ctx context.Context, health readiness, hub mover, interval 
 				log.Info("node can serve live clients again")
 			}
 			wasReady = true
+			unreadySince = time.Time{}
 		default:
+			if unreadySince.IsZero() {
+				unreadySince = time.Now()
+			}
+			if time.Since(unreadySince) < grace {
+				break
+			}
 			if wasReady {
 				log.Warn("node cannot serve; moving live clients away", "reason", err)
 				lost = true

@@ -166,7 +166,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 			log.Info("node ready", "url", n.url, "startup", time.Since(started).Round(time.Millisecond))
 		}
 	}()
-	n.wg.Go(func() { moveWhenUnready(ctx, n.store, n.live, healthCheckInterval, log) })
+	n.wg.Go(func() { moveWhenUnready(ctx, n.store, n.live, healthCheckInterval, moveGrace, log) })
 	n.wg.Go(func() { newBalancer(n.live, n.store, n.store, balanceInterval, log).run(ctx) })
 	n.startMail(ctx, sender)
 	return n, nil
@@ -177,6 +177,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 // share of live connections with the other nodes'.
 const (
 	healthCheckInterval = 250 * time.Millisecond
+	moveGrace           = 2 * time.Second
 	balanceInterval     = 2 * time.Second
 )
 

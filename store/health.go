@@ -47,7 +47,7 @@ func ensureProber(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, no
 
 // probe writes once with a short timeout.
 func (p *prober) probe(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
 	_, err := p.js.Publish(ctx, p.subject, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -41,7 +42,16 @@ func (s *Store) hit(ctx context.Context, scope, subject string, window time.Dura
 	now := time.Now()
 	key, end := limitKey(scope, subject, window, now)
 	ttl := end.Sub(now) + time.Second
-	for range 10 {
+	for attempt := range 30 {
+		if attempt > 0 {
+			// Many boards of one school booting at once all count
+			// against one address: spread the retries out.
+			select {
+			case <-time.After(rand.N(time.Duration(attempt) * 2 * time.Millisecond)):
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
 		var d limitDoc
 		rev, err := s.limits.get(ctx, key, &d)
 		switch {
@@ -59,5 +69,5 @@ func (s *Store) hit(ctx context.Context, scope, subject string, window time.Dura
 			return 0, err
 		}
 	}
-	return 0, fmt.Errorf("count %s: too much contention", scope)
+	return 0, unavailable(fmt.Errorf("count %s: too much contention", scope))
 }

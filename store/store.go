@@ -95,6 +95,10 @@ type Store struct {
 	ready  chan struct{} // closed once every bucket exists
 	health atomic.Pointer[string]
 	probes int // successful probes, counted by run's goroutine only
+	// slowProbes counts probe writes in a row that timed out (run's
+	// goroutine only). One slow write on a loaded machine (an fsync stall)
+	// is not a lost quorum; two in a row are treated as one.
+	slowProbes int
 
 	// Buckets, set before ready is closed.
 	teachers, emails, sessions, limits, idempotency *bucket
@@ -187,11 +191,24 @@ func (s *Store) closeConn(ctx context.Context) {
 	}
 }
 
+// slowProbesToFail is how many probe writes in a row must time out before
+// the node says it has no quorum. With a probe a second and 1.5 s per
+// probe, a lost quorum still shows within about 4 s.
+const slowProbesToFail = 2
+
+// healthReason is the current verdict ("" when ready).
+func (s *Store) healthReason() string {
+	if h := s.health.Load(); h != nil {
+		return *h
+	}
+	return ""
+}
+
 // Ready returns nil when the node can serve reads and writes, else an
 // error saying why not ("starting", "no quorum", ...).
 func (s *Store) Ready() error {
-	if h := s.health.Load(); h != nil && *h != "" {
-		return errors.New(*h)
+	if h := s.healthReason(); h != "" {
+		return errors.New(h)
 	}
 	return nil
 }
@@ -273,13 +290,18 @@ func (s *Store) check(ctx context.Context) string {
 	}
 	if err := s.probe.probe(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
+			if s.slowProbes++; s.slowProbes < slowProbesToFail {
+				return s.healthReason()
+			}
 			return "no quorum: probe write timed out"
 		}
+		s.slowProbes = 0
 		if isStoreFull(err) {
 			return "store full: " + err.Error()
 		}
 		return "store unavailable: " + err.Error()
 	}
+	s.slowProbes = 0
 	s.probes++
 	if s.cfg.clustered() && s.probes%10 == 1 {
 		if err := s.probe.claimLeader(ctx); err != nil {

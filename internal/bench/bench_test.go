@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/node"
 )
 
 // testConfig is a small run: enough to go through every phase, quick
@@ -113,6 +116,21 @@ func TestHerdOverSSE(t *testing.T) {
 	checkKeys(t, res)
 	if res.Transport != SSE || res.ConnectRate <= 0 {
 		t.Errorf("transport %s, connect rate %v", res.Transport, res.ConnectRate)
+	}
+}
+
+// Against running nodes (--target), which trust the harness's address as
+// a proxy, the harness measures without starting anything; it cannot see
+// the nodes' memory and says so.
+func TestTarget(t *testing.T) {
+	n := testcluster.StartNode(t, func(c *node.Config) { c.TrustedProxies = trustedProxies })
+	cfg := testConfig(t)
+	cfg.Targets = []string{n.URL()}
+	res := runBench(t, cfg)
+	checkDelivered(t, res)
+	checkKeys(t, res)
+	if res.NodeMode != modeTarget || res.BytesPerConn != nil || len(res.NodeStats) != 0 {
+		t.Errorf("mode %s, bytes per connection %v, node stats %v", res.NodeMode, res.BytesPerConn, res.NodeStats)
 	}
 }
 

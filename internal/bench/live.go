@@ -81,6 +81,11 @@ func (r *run) live(ctx context.Context, b *board, gate chan struct{}, first func
 		}
 		release()
 		switch {
+		case errors.Is(err, errMove):
+			// The node sent the board elsewhere (no quorum, or spreading
+			// its load): not a failure.
+			attempt = 0
+			r.moves.Add(1)
 		case got:
 			attempt = 0
 			r.reconnects.Add(1)

@@ -35,6 +35,7 @@ type Result struct {
 	ConnectMaxMs    float64 `json:"connect_max_ms"`
 	Reconnects      int64   `json:"reconnects"`
 	ReconnectErrors int64   `json:"reconnect_errors"` // failed attempts of boards that had connected before
+	Moves           int64   `json:"moves"`            // connections a node ended with "move" (sent elsewhere)
 
 	UpdatesSent        int64   `json:"updates_sent"`
 	UpdatesExpected    int64   `json:"updates_expected"` // acknowledged writes: each must reach its board
@@ -150,6 +151,7 @@ func (r *run) result(steerStart time.Time, steered time.Duration, before, idle, 
 		ConnectErrors:   r.connectErrors.Load(),
 		Reconnects:      r.reconnects.Load(),
 		ReconnectErrors: r.reconnectErrors.Load(),
+		Moves:           r.moves.Load(),
 		UpdatesSent:     r.sent.Load(),
 		UpdatesExpected: r.acked.Load(),
 		WriteErrors:     r.writeErrors.Load(),
@@ -287,7 +289,7 @@ func (res *Result) WriteTable(w io.Writer) error {
 	row := func(k, format string, v ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, v...)...) }
 	row("scenario", "%s (%s), %d %s node(s), %d boards, %d teachers", res.Scenario, res.Transport, res.Nodes, res.NodeMode, res.Boards, res.Teachers)
 	row("load", "one change per board every ~%gs for %gs (steered %gs): %.1f updates/s", res.IntervalS, res.DurationS, res.SteeredS, res.UpdatesPerS)
-	row("connected", "%d/%d in %.2fs (%.1f/s), %d errors; later %d reconnects, %d failed attempts", res.BoardsConnected, res.Boards, res.ConnectS, res.ConnectRate, res.ConnectErrors, res.Reconnects, res.ReconnectErrors)
+	row("connected", "%d/%d in %.2fs (%.1f/s), %d errors; later %d reconnects, %d failed attempts, %d moved by a node", res.BoardsConnected, res.Boards, res.ConnectS, res.ConnectRate, res.ConnectErrors, res.Reconnects, res.ReconnectErrors, res.Moves)
 	row("connect latency", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.ConnectP50Ms, res.ConnectP99Ms, res.ConnectMaxMs)
 	row("updates", "sent %d, acknowledged (expected) %d, delivered %d, superseded %d, undelivered %d", res.UpdatesSent, res.UpdatesExpected, res.UpdatesDelivered, res.UpdatesSuperseded, res.UpdatesUndelivered)
 	row("write errors", "%d (retries %d)", res.WriteErrors, res.WriteRetries)

@@ -28,7 +28,7 @@ type run struct {
 	sent, acked, delivered        atomic.Int64
 	writeErrors, writeRetries     atomic.Int64
 	connectErrors, reconnects     atomic.Int64
-	reconnectErrors               atomic.Int64
+	reconnectErrors, moves        atomic.Int64
 	errorsShown                   atomic.Int64
 	killed                        atomic.Int32 // index of the killed node + 1; 0 before the kill
 	killedWasLeader, leaderKnown  atomic.Bool
