@@ -108,11 +108,14 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 				Fields: map[string]string{"slide": fmt.Sprintf("must be below %d, the lesson's number of slides", len(doc.Slides))}}
 		}
 	}
-	cur, err := b.readState(ctx, boardID)
-	if err != nil {
-		return nil, err
-	}
-	if cur.Revision != ifMatch {
+	// No read before the write: the compare-and-set alone decides a stale
+	// If-Match, and the current state is read only to answer a mismatch.
+	// Every paired board has a state with a revision, so 0 is always stale.
+	if ifMatch == 0 {
+		cur, err := b.readState(ctx, boardID)
+		if err != nil {
+			return nil, err
+		}
 		return nil, stale(cur)
 	}
 	doc := stateDoc{
@@ -124,7 +127,8 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 	}
 	rev, err := b.s.boardState.update(ctx, stateKey(boardID), doc, ifMatch, 0)
 	if errors.Is(err, errRevision) {
-		if cur, err = b.readState(ctx, boardID); err != nil {
+		cur, err := b.readState(ctx, boardID)
+		if err != nil {
 			return nil, err
 		}
 		return nil, stale(cur)

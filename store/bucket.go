@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/token"
 )
 
 // Errors a bucket returns for the store's own decisions; callers turn them
@@ -32,9 +34,10 @@ type bucketSpec struct {
 
 // bucket is a KV bucket holding JSON documents.
 type bucket struct {
-	name string
-	kv   jetstream.KeyValue
-	js   jetstream.JetStream
+	name   string
+	kv     jetstream.KeyValue
+	js     jetstream.JetStream
+	stream jetstream.Stream
 }
 
 // kvStreamConfig is the stream nats.go would make for a KV bucket, except
@@ -54,9 +57,11 @@ func kvStreamConfig(spec bucketSpec, replicas int) jetstream.StreamConfig {
 		Replicas:          replicas,
 		AllowRollup:       true,
 		DenyDelete:        true,
-		Duplicates:        2 * time.Minute,
-		Discard:           jetstream.DiscardNew,
-		AllowDirect:       false,
+		// Message ids are kept this long to tell a retried write from
+		// another one; retries end with the operation timeout.
+		Duplicates:  30 * time.Second,
+		Discard:     jetstream.DiscardNew,
+		AllowDirect: false,
 	}
 	if spec.maxValue == 0 {
 		cfg.MaxMsgSize = -1
@@ -90,12 +95,51 @@ func openBucket(ctx context.Context, js jetstream.JetStream, spec bucketSpec, re
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", spec.name, err)
 	}
-	return &bucket{name: spec.name, kv: kv, js: js}, nil
+	stream, err := js.Stream(ctx, "KV_"+spec.name)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", spec.name, err)
+	}
+	return &bucket{name: spec.name, kv: kv, js: js, stream: stream}, nil
+}
+
+// attemptTimeout bounds one try of a store request. A request to a stream
+// leader that has just died is never answered; rather than wait out the
+// whole operation timeout, the store sends it again, so that it reaches the
+// new leader as soon as one is elected (4-9 s after a kill).
+const attemptTimeout = 1500 * time.Millisecond
+
+// retry runs fn with a per-attempt timeout until it succeeds, fails for a
+// reason a retry cannot change, or ctx ends.
+func retry[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		v, err := fn(actx)
+		cancel()
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 500*time.Millisecond)):
+		}
+	}
+}
+
+// transient reports errors a retry may cure: no answer, or the cluster
+// saying "not now" while it elects a leader.
+func transient(err error) bool {
+	if isStoreFull(err) {
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		clusterUnavailable(err)
 }
 
 // get decodes the value of key into v and returns its revision.
 func (b *bucket) get(ctx context.Context, key string, v any) (uint64, error) {
-	e, err := b.kv.Get(ctx, key)
+	e, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return b.kv.Get(ctx, key) })
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return 0, errNotFound
 	}
@@ -108,6 +152,44 @@ func (b *bucket) get(ctx context.Context, key string, v any) (uint64, error) {
 	return e.Revision(), nil
 }
 
+// put writes data to key if the key's last revision is still expect (0:
+// the key has no entry), with a TTL when ttl > 0, retrying attempts that
+// got no answer. A retry of a write that did land finds the key at a newer
+// revision; the message id, stored with the message, tells whether that
+// revision is this very write. Returns errRevision when another write came
+// first.
+func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64, ttl time.Duration) (uint64, error) {
+	subj := "$KV." + b.name + "." + key
+	id := token.New()
+	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expect), jetstream.WithMsgID(id)}
+	if ttl > 0 {
+		opts = append(opts, jetstream.WithMsgTTL(ttl))
+	}
+	sent := false
+	rev, err := retry(ctx, func(ctx context.Context) (uint64, error) {
+		ack, err := b.js.Publish(ctx, subj, data, opts...)
+		if err == nil {
+			return ack.Sequence, nil
+		}
+		if isWrongSequence(err) && sent {
+			if last, lerr := b.last(ctx, key); lerr == nil && last.Header.Get(jetstream.MsgIDHeader) == id {
+				return last.Sequence, nil
+			}
+		}
+		sent = true
+		return 0, err
+	})
+	if isWrongSequence(err) {
+		return 0, errRevision
+	}
+	return rev, err
+}
+
+// last returns the newest message of key, markers included.
+func (b *bucket) last(ctx context.Context, key string) (*jetstream.RawStreamMsg, error) {
+	return b.stream.GetLastMsgForSubject(ctx, "$KV."+b.name+"."+key)
+}
+
 // create stores v under key only if key holds nothing; ttl > 0 makes the
 // key expire. Returns errExists when the key is taken.
 func (b *bucket) create(ctx context.Context, key string, v any, ttl time.Duration) (uint64, error) {
@@ -115,13 +197,17 @@ func (b *bucket) create(ctx context.Context, key string, v any, ttl time.Duratio
 	if err != nil {
 		return 0, fmt.Errorf("encode %s/%s: %w", b.name, key, err)
 	}
-	var opts []jetstream.KVCreateOpt
-	if ttl > 0 {
-		opts = append(opts, jetstream.KeyTTL(ttl))
-	}
-	rev, err := b.kv.Create(ctx, key, data, opts...)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return 0, errExists
+	rev, err := b.put(ctx, key, data, 0, ttl)
+	if errors.Is(err, errRevision) {
+		// The key has a history; it is free if its newest entry is a
+		// delete, purge or expiry marker.
+		last, lerr := retry(ctx, func(ctx context.Context) (*jetstream.RawStreamMsg, error) { return b.last(ctx, key) })
+		if lerr != nil || !isMarker(last) {
+			return 0, errExists
+		}
+		if rev, err = b.put(ctx, key, data, last.Sequence, ttl); errors.Is(err, errRevision) {
+			return 0, errExists
+		}
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create %s/%s: %w", b.name, key, err)
@@ -129,34 +215,32 @@ func (b *bucket) create(ctx context.Context, key string, v any, ttl time.Duratio
 	return rev, nil
 }
 
-// update replaces the value of key if its revision is still rev. ttl > 0
-// sets a new TTL: a plain KV update would drop the key's TTL, so the write
-// goes through a publish carrying both the expectation and the TTL.
-// Returns errRevision when another write came first.
+// isMarker reports whether a KV message says the key is gone.
+func isMarker(m *jetstream.RawStreamMsg) bool {
+	switch m.Header.Get("KV-Operation") {
+	case "DEL", "PURGE":
+		return true
+	}
+	switch m.Header.Get(jetstream.MarkerReasonHeader) {
+	case "MaxAge", "Purge", "Remove":
+		return true
+	}
+	return false
+}
+
+// update replaces the value of key if its revision is still rev; ttl > 0
+// sets a new TTL (a plain KV update would drop the key's TTL). Returns
+// errRevision when another write came first.
 func (b *bucket) update(ctx context.Context, key string, v any, rev uint64, ttl time.Duration) (uint64, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return 0, fmt.Errorf("encode %s/%s: %w", b.name, key, err)
 	}
-	if ttl <= 0 {
-		newRev, err := b.kv.Update(ctx, key, data, rev)
-		if isWrongSequence(err) {
-			return 0, errRevision
-		}
-		if err != nil {
-			return 0, fmt.Errorf("update %s/%s: %w", b.name, key, err)
-		}
-		return newRev, nil
-	}
-	ack, err := b.js.Publish(ctx, "$KV."+b.name+"."+key, data,
-		jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(ttl))
-	if isWrongSequence(err) {
-		return 0, errRevision
-	}
-	if err != nil {
+	newRev, err := b.put(ctx, key, data, rev, ttl)
+	if err != nil && !errors.Is(err, errRevision) {
 		return 0, fmt.Errorf("update %s/%s: %w", b.name, key, err)
 	}
-	return ack.Sequence, nil
+	return newRev, err
 }
 
 // delete removes key; with rev > 0 only if its revision is still rev

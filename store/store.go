@@ -283,11 +283,10 @@ func (s *Store) run(ctx context.Context) {
 // succeeds in time (see prober). A write is the only direct test: the engine's own health report took up to 20 s to notice a
 // lost quorum, and a cut-off leader keeps answering reads for about 10 s.
 func (s *Store) check(ctx context.Context) string {
-	if s.srv != nil && s.cfg.clustered() {
-		if err := s.srv.metaHealthy(); err != nil {
-			return "no quorum: " + err.Error()
-		}
-	}
+	// The engine's meta-layer health is not consulted here: requests need
+	// their streams, not the meta leader, and while the majority elects a
+	// new meta leader (seconds after the old one died) it would turn
+	// healthy nodes unready, exactly when clients need somewhere to go.
 	if err := s.probe.probe(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			if s.slowProbes++; s.slowProbes < slowProbesToFail {
