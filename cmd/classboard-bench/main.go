@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/classboard/classboard/internal/bench"
@@ -117,7 +118,22 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, output, error) {
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return cfg, out, fmt.Errorf("--log-level: %w", err)
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg.Progress = stderr
+	// Progress lines and log lines come from several goroutines; one lock
+	// keeps them whole (and the writer need not be safe itself).
+	errw := &lockedWriter{w: stderr}
+	cfg.Log = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: level}))
+	cfg.Progress = errw
 	return cfg, out, nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -80,6 +80,8 @@ type Config struct {
 	WorkDir  string
 
 	// Progress receives a line every ProgressEvery; Log receives notes.
+	// Both are written from several goroutines: Progress must be safe for
+	// concurrent use.
 	Progress      io.Writer
 	ProgressEvery time.Duration
 	Log           *slog.Logger
