@@ -60,15 +60,6 @@ func pairBoard(t *testing.T, c *apitest.Client, teacher, name string) newBoard {
 	return b
 }
 
-func status(want int) func(*apitest.Response) error {
-	return func(r *apitest.Response) error {
-		if r.Status != want {
-			return apitest.Errorf("status %d, want %d: %s", r.Status, want, r.Body)
-		}
-		return nil
-	}
-}
-
 func withPairing(l store.PairingLimits) testcluster.Option {
 	return func(cfg *node.Config) { cfg.Store.Pairing = l }
 }

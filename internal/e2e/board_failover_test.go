@@ -62,14 +62,8 @@ func TestBrowserBoardSurvivesItsNode(t *testing.T) {
 		t.Fatalf("create lesson: %v %v", err, res)
 	}
 	lessonID := res.Map(t)["id"].(string)
+	teacher.Do(typeCode(code)...)
 	teacher.Do(
-		chromedp.Click(chromedp.CSS("#home-boards")),
-		chromedp.WaitVisible(chromedp.CSS("#pair-code")),
-		chromedp.SendKeys(chromedp.CSS("#pair-code"), code[:3]+" "+code[3:]),
-		browsertest.Clear("#pair-name"),
-		chromedp.SendKeys(chromedp.CSS("#pair-name"), "Room 101"),
-		chromedp.Click(chromedp.CSS("#pair-form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#present-title")),
 		chromedp.WaitVisible(chromedp.CSS("#link.ok")),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Evaluate[any](`(() => { const s = document.getElementById('lesson'); s.value = `+strconv.Quote(lessonID)+`;

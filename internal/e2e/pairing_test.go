@@ -55,15 +55,7 @@ func TestBrowserPairByCodeAndSteer(t *testing.T) {
 		t.Fatalf("create lesson: %d %s", res.Status, res.Body)
 	}
 	lessonID := res.Map(t)["id"].(string)
-	teacher.Do(
-		chromedp.Click(chromedp.CSS("#home-boards")),
-		chromedp.WaitVisible(chromedp.CSS("#pair-code")),
-		chromedp.SendKeys(chromedp.CSS("#pair-code"), code[:3]+" "+code[3:]),
-		browsertest.Clear("#pair-name"),
-		chromedp.SendKeys(chromedp.CSS("#pair-name"), "Room 101"),
-		chromedp.Click(chromedp.CSS("#pair-form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#present-title")),
-	)
+	teacher.Do(typeCode(code)...)
 	if got := browsertest.Get(teacher, chromedp.Text(chromedp.CSS("#present-title"))); got != "Room 101" {
 		t.Fatalf("present view for %q", got)
 	}
@@ -174,4 +166,18 @@ func TestBrowserSSEFallback(t *testing.T) {
 		t.Fatalf("steer: %d %s", res.Status, res.Body)
 	}
 	board.Do(chromedp.WaitVisible(chromedp.CSS("#blank")))
+}
+
+// typeCode pairs the board showing code from the teacher's boards page,
+// naming it Room 101, and waits for the present view.
+func typeCode(code string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Click(chromedp.CSS("#home-boards")),
+		chromedp.WaitVisible(chromedp.CSS("#pair-code")),
+		chromedp.SendKeys(chromedp.CSS("#pair-code"), code[:3]+" "+code[3:]),
+		browsertest.Clear("#pair-name"),
+		chromedp.SendKeys(chromedp.CSS("#pair-name"), "Room 101"),
+		chromedp.Click(chromedp.CSS("#pair-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#present-title")),
+	}
 }

@@ -29,7 +29,6 @@ type Cluster struct {
 
 type clusterConfig struct {
 	processes bool
-	nodeOpts  []Option
 }
 
 // ClusterOption changes how StartCluster starts the nodes.
@@ -38,11 +37,6 @@ type ClusterOption func(*clusterConfig)
 // Processes runs every node as a child process of the classboard binary
 // (built once per cluster), so that Kill is a real kill -9.
 func Processes() ClusterOption { return func(c *clusterConfig) { c.processes = true } }
-
-// WithNodeOptions changes every in-process node's configuration.
-func WithNodeOptions(opts ...Option) ClusterOption {
-	return func(c *clusterConfig) { c.nodeOpts = append(c.nodeOpts, opts...) }
-}
 
 // StartCluster starts n nodes, waits until every one is ready (it has a
 // meta leader and its probe write succeeds) and stops them when the test
