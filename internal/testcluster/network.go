@@ -3,6 +3,7 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"testing"
@@ -125,12 +126,21 @@ func removeToxic(proxies []*toxiproxy.Proxy, name string) {
 // --public-urls name the others), and a restarted node must get the same.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pick a free port: %v", err)
+	// A port from the kernel's ephemeral range (what ":0" gives) can be
+	// taken between this check and the node's own bind by any outgoing
+	// connection on the machine; and the tests make thousands. Ports below
+	// that range are only ever taken by explicit binds.
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("pick a free port: none free in 20000-31999")
+	return ""
 }
 
 // deadAddr is advertised as every test node's route address. nats-server
