@@ -45,6 +45,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Current is the current document for a revision mismatch.
 	Current any
+	// Rule names the limit or check that refused a request (a security
+	// event, logged at WARN under this name); empty for other errors.
+	Rule string
 }
 
 func (e *Error) Error() string {

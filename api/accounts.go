@@ -1,6 +1,7 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 
 	"github.com/classboard/classboard"
@@ -25,6 +26,19 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	// The slow-down is waited for here, between two store operations, so
+	// that it never eats a store operation's time budget.
+	delay, err := s.svc.Accounts.LoginDelay(r.Context(), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if delay > 0 {
+		s.securityEvent(r, "login-account-slowdown", slog.Duration("delay", delay))
+		if wait(r.Context(), delay) != nil {
+			return // the client gave up
+		}
 	}
 	sess, err := s.svc.Accounts.Login(r.Context(), in, s.clientAddr(r))
 	if err != nil {

@@ -57,6 +57,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
+	if e.Rule != "" {
+		s.securityEvent(r, e.Rule, slog.String("code", e.Code))
+	}
 	if status >= 500 {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("request_id", requestID(r.Context())), slog.String("err", err.Error()))

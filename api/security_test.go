@@ -1,0 +1,92 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/node"
+)
+
+func behindProxy(cfg *node.Config) {
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+}
+
+// TestHammeredAccountStillLetsTheTeacherIn: someone who knows a teacher's
+// e-mail sends wrong passwords from many addresses. The teacher's right
+// password still gets in, at once on a device used before and after the
+// bounded slow-down on a new one, never with a 503.
+func TestHammeredAccountStillLetsTheTeacherIn(t *testing.T) {
+	n := testcluster.StartNode(t, behindProxy)
+	c := apitest.New(n.URL())
+	const email, pw = "hammered@school.example", "long enough password"
+	if res := c.Do(t, "POST", "/api/v1/accounts", map[string]string{"email": email, "password": pw, "name": "H"}); res.Status != 201 {
+		t.Fatalf("sign-up: %d %s", res.Status, res.Body)
+	}
+	var first struct {
+		DeviceToken string `json:"device_token"`
+	}
+	res := c.Do(t, "POST", "/api/v1/sessions", map[string]string{"email": email, "password": pw}, "X-Forwarded-For", "198.51.100.7")
+	if res.Status != 201 {
+		t.Fatalf("first login: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &first)
+	if first.DeviceToken == "" {
+		t.Fatalf("no device token in %s", res.Body)
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var failed, limited, other atomic.Int64
+	const attackers = 40
+	for i := range attackers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			addr := fmt.Sprintf("203.0.113.%d", i+1)
+			for ctx.Err() == nil {
+				r := c.Do(t, "POST", "/api/v1/sessions", map[string]string{"email": email, "password": "wrong password!"}, "X-Forwarded-For", addr)
+				switch r.Status {
+				case 401:
+					failed.Add(1)
+				case 429:
+					limited.Add(1)
+				default:
+					other.Add(1)
+				}
+			}
+		}()
+	}
+	defer func() { stop(); wg.Wait() }()
+	// The account is under attack once it slows new devices down.
+	testcluster.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		if failed.Load() < 20 {
+			return fmt.Errorf("%d failed logins so far", failed.Load())
+		}
+		return nil
+	})
+
+	login := func(name string, body map[string]string, addr string) {
+		start := time.Now()
+		r := c.Do(t, "POST", "/api/v1/sessions", body, "X-Forwarded-For", addr)
+		if r.Status != 201 {
+			t.Fatalf("%s: %d %s", name, r.Status, r.Body)
+		}
+		t.Logf("%s: in after %s while the account is hammered", name, time.Since(start).Round(time.Millisecond))
+	}
+	login("device used before", map[string]string{"email": email, "password": pw, "device_token": first.DeviceToken}, "198.51.100.7")
+	login("device used before, other network", map[string]string{"email": email, "password": pw, "device_token": first.DeviceToken}, "192.0.2.50")
+	login("new device", map[string]string{"email": email, "password": pw}, "192.0.2.51")
+	stop()
+	wg.Wait()
+	t.Logf("attack: %d wrong passwords answered 401, %d refused 429, %d other", failed.Load(), limited.Load(), other.Load())
+	if other.Load() > 0 {
+		t.Fatalf("%d attack requests got neither 401 nor 429", other.Load())
+	}
+}
