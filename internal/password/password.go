@@ -38,7 +38,7 @@ type Hasher struct {
 	// teacher on a device used before gets a hash slot however many
 	// guesses queue for the others.
 	reserved chan struct{}
-	dummy  string // hash compared against when an account does not exist
+	dummy    string // hash compared against when an account does not exist
 	// verifies counts Verify and VerifyDummy calls, so tests can check that
 	// an unknown e-mail costs a hash like a known one.
 	verifies atomic.Int64
