@@ -90,3 +90,37 @@ func TestHammeredAccountStillLetsTheTeacherIn(t *testing.T) {
 		t.Fatalf("%d attack requests got neither 401 nor 429", other.Load())
 	}
 }
+
+// TestHostileInputRefused: bodies a browser may send across sites, JSON
+// that a proxy and this server could read differently, and text that
+// looks like other text.
+func TestHostileInputRefused(t *testing.T) {
+	n := testcluster.StartNode(t)
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	const signup = `{"email":"new@school.example","password":"correct horse battery","name":"New"}`
+	link := func(url string) map[string]any {
+		return map[string]any{"title": "Links", "slides": []map[string]any{{"kind": "link", "title": "x", "url": url}}}
+	}
+	apitest.Run(t, c, []apitest.Scenario{
+		{Name: "no Content-Type", Method: "POST", Path: "/api/v1/accounts", Body: signup, Headers: []string{"Content-Type", ""}, Status: 415, Code: "unsupported_content_type"},
+		{Name: "text/plain (a simple cross-site request)", Method: "POST", Path: "/api/v1/sessions", Body: signup, Headers: []string{"Content-Type", "text/plain"}, Status: 415, Code: "unsupported_content_type"},
+		{Name: "a duplicate key", Method: "POST", Path: "/api/v1/accounts", Body: `{"email":"x@school.example","password":"correct horse battery","name":"X","name":"Y"}`, Status: 400, Code: "invalid_json", Fields: []string{"name"}},
+		{Name: "a nested duplicate key", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: `{"title":"x","slides":[{"kind":"text","body":"a","body":"b"}]}`, Status: 400, Code: "invalid_json", Fields: []string{"slides[0].body"}},
+		{Name: "a field in another case", Method: "POST", Path: "/api/v1/accounts", Body: `{"Email":"x@school.example","password":"correct horse battery","name":"X"}`, Status: 400, Code: "invalid_json", Fields: []string{"Email"}},
+		{Name: "invalid UTF-8", Method: "POST", Path: "/api/v1/accounts", Body: "{\"email\":\"x@school.example\",\"password\":\"correct horse battery\",\"name\":\"\xff\"}", Status: 400, Code: "invalid_json"},
+		{Name: "NUL in a name", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "x@school.example", "password": "correct horse battery", "name": "Ada\x00"}, Status: 400, Code: "invalid", Fields: []string{"name"}},
+		{Name: "ESC in a name", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "x@school.example", "password": "correct horse battery", "name": "Ada\x1b[31m"}, Status: 400, Code: "invalid", Fields: []string{"name"}},
+		{Name: "a bidi override in a name", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "x@school.example", "password": "correct horse battery", "name": "Ada \u202egnp.exe"}, Status: 400, Code: "invalid", Fields: []string{"name"}},
+		{Name: "a bidi isolate in a device label", Method: "POST", Path: "/api/v1/sessions", Body: map[string]string{"email": "ada.lovelace@school.example", "password": "correct horse battery", "device": "phone\u2066"}, Status: 400, Code: "invalid", Fields: []string{"device"}},
+		{Name: "ESC in a device label", Method: "POST", Path: "/api/v1/sessions", Body: map[string]string{"email": "ada.lovelace@school.example", "password": "correct horse battery", "device": "\x1b]0;pwned\x07"}, Status: 400, Code: "invalid", Fields: []string{"device"}},
+		{Name: "a bidi override in a lesson title", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: map[string]any{"title": "Plants \u202d", "slides": []map[string]any{}}, Status: 400, Code: "invalid", Fields: []string{"title"}},
+		{Name: "a C1 control in a board name", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"code": "123456", "name": "Room\u009b1"}, Status: 400, Code: "invalid", Fields: []string{"name"}},
+		{Name: "a link with user-info", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: link("https://school.example@evil.example/"), Status: 400, Code: "invalid", Fields: []string{"slides[0].url"}},
+		{Name: "a link with user and password", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: link("https://user:pw@school.example/"), Status: 400, Code: "invalid", Fields: []string{"slides[0].url"}},
+		{Name: "a plain link is fine", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: link("https://school.example/plants?x=1"), Status: 201},
+		{Name: "a common password", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "x@school.example", "password": "password123", "name": "X"}, Status: 400, Code: "invalid", Fields: []string{"password"}},
+		{Name: "a keyboard walk", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "x@school.example", "password": "qwertyuiop", "name": "X"}, Status: 400, Code: "invalid", Fields: []string{"password"}},
+		{Name: "the e-mail with a year", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "margaret.hamilton@school.example", "password": "hamilton2024", "name": "X"}, Status: 400, Code: "invalid", Fields: []string{"password"}},
+	})
+}
