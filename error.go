@@ -32,6 +32,7 @@ const (
 	EINTERNAL            = "internal"               // anything else; details only in the log
 	EMETHODNOTALLOWED    = "method_not_allowed"
 	EUNSUPPORTEDENCODING = "unsupported_content_type" // a JSON endpoint got another Content-Type
+	ETIMEOUT             = "request_timeout"          // the body did not arrive in time
 )
 
 // Error is an error a client may see. Its Message is written for people and

@@ -30,6 +30,7 @@ var statusOf = map[string]int{
 	classboard.EIDEMPOTENCYREUSED:   http.StatusUnprocessableEntity,
 	classboard.EPRECONDITION:        http.StatusPreconditionRequired,
 	classboard.ERATELIMITED:         http.StatusTooManyRequests,
+	classboard.ETIMEOUT:             http.StatusRequestTimeout,
 	classboard.EUNAVAILABLE:         http.StatusServiceUnavailable,
 	classboard.EINTERNAL:            http.StatusInternalServerError,
 }

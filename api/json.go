@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,8 @@ func decodeError(err error, limit int64) error {
 	switch {
 	case errors.As(err, &maxErr):
 		return classboard.Errorf(classboard.ETOOLARGE, "The body is larger than %d bytes.", limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return classboard.Errorf(classboard.ETIMEOUT, "The body took too long to arrive.")
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) && isEmpty(err):
 		return classboard.Errorf(classboard.EBADJSON, "The body is empty; send a JSON object.")
 	case errors.As(err, &syntaxErr) && errors.Is(err, jsontext.ErrDuplicateName):

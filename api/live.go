@@ -47,6 +47,16 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	session := a.SessionID
+	if a.Teacher == nil {
+		session = "board " + a.BoardID
+	}
+	release, err := s.liveCounts.acquire(session, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
 	conn, err := s.svc.Live.Register(id, a.Teacher == nil)
 	if err != nil {
 		s.writeError(w, r, err)

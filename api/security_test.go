@@ -1,9 +1,14 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,5 +127,100 @@ func TestHostileInputRefused(t *testing.T) {
 		{Name: "a common password", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "x@school.example", "password": "password123", "name": "X"}, Status: 400, Code: "invalid", Fields: []string{"password"}},
 		{Name: "a keyboard walk", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "x@school.example", "password": "qwertyuiop", "name": "X"}, Status: 400, Code: "invalid", Fields: []string{"password"}},
 		{Name: "the e-mail with a year", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "margaret.hamilton@school.example", "password": "hamilton2024", "name": "X"}, Status: 400, Code: "invalid", Fields: []string{"password"}},
+	})
+}
+
+// TestBodyReadDeadline: a body trickled slowly is cut off with 408
+// instead of holding a connection and a handler open.
+func TestBodyReadDeadline(t *testing.T) {
+	n := testcluster.StartNode(t, func(cfg *node.Config) { cfg.BodyReadTimeout = time.Second })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	// The client never sends the rest; before the fix nothing answered.
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no answer to a trickled body: %v", err)
+	}
+	if !strings.HasPrefix(line, "HTTP/1.1 408") {
+		t.Fatalf("answer %q, want 408", line)
+	}
+	t.Logf("trickled body cut off after %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestLiveConnectionCaps: one session, and one board, hold a bounded
+// number of live connections; a closed one frees its place.
+func TestLiveConnectionCaps(t *testing.T) {
+	n := testcluster.StartNode(t, func(cfg *node.Config) { cfg.MaxLivePerSession, cfg.MaxLivePerBoard = 3, 4 })
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	b := pairBoard(t, c, ada, "Room 1")
+	res := c.Do(t, "POST", "/api/v1/sessions", map[string]string{"email": "ada.lovelace@school.example", "password": "correct horse battery", "device": "phone"})
+	if res.Status != 201 {
+		t.Fatal(res.Status)
+	}
+	phone := res.Map(t)["token"].(string)
+
+	open := func(token string) (int, string, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", n.URL()+"/api/v1/boards/"+b.BoardID+"/live", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		if res.StatusCode != 200 {
+			defer cancel()
+			var e struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			json.NewDecoder(res.Body).Decode(&e)
+			res.Body.Close()
+			if res.Header.Get("Retry-After") == "" {
+				t.Errorf("%d without Retry-After", res.StatusCode)
+			}
+			return res.StatusCode, e.Error.Code, func() {}
+		}
+		return 200, "", func() { cancel(); res.Body.Close() }
+	}
+	var closers []context.CancelFunc
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	for i := range 3 {
+		status, _, done := open(ada)
+		closers = append(closers, done)
+		if status != 200 {
+			t.Fatalf("connection %d of the laptop: %d", i+1, status)
+		}
+	}
+	if status, code, _ := open(ada); status != 429 || code != "rate_limited" {
+		t.Fatalf("fourth connection of one session: %d %s, want 429", status, code)
+	}
+	status, _, done := open(phone)
+	closers = append(closers, done)
+	if status != 200 {
+		t.Fatalf("the phone's first connection: %d", status)
+	}
+	if status, code, _ := open(b.BoardSecret); status != 429 || code != "rate_limited" {
+		t.Fatalf("fifth connection to one board: %d %s, want 429", status, code)
+	}
+	closers[0]()
+	testcluster.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		status, _, done := open(b.BoardSecret)
+		closers = append(closers, done)
+		if status != 200 {
+			return fmt.Errorf("the board after a connection closed: %d", status)
+		}
+		return nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/imaging"
@@ -28,7 +29,14 @@ type Config struct {
 	MaxBodyBytes   int64
 	// MaxMediaBytes bounds one picture upload (classboard.DefaultMaxMediaBytes when 0).
 	MaxMediaBytes int64
-	Logger        *slog.Logger
+	// MaxLivePerSession and MaxLivePerBoard cap this node's live
+	// connections (DefaultMaxLivePerSession and DefaultMaxLivePerBoard
+	// when 0).
+	MaxLivePerSession, MaxLivePerBoard int
+	// BodyReadTimeout is how long a request body may take to arrive, plus
+	// a second per BodyMinRate bytes (DefaultBodyReadTimeout when 0).
+	BodyReadTimeout time.Duration
+	Logger          *slog.Logger
 }
 
 // Health tells whether the node can serve reads and writes.
@@ -65,6 +73,8 @@ type Server struct {
 	markdown *markdown.Renderer // text slide bodies
 	images   *imaging.Processor // uploads
 	signing  signingKey         // media URL signatures
+
+	liveCounts *liveCounts
 }
 
 // New returns the handler with every route.
@@ -78,11 +88,15 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.MaxMediaBytes <= 0 {
 		cfg.MaxMediaBytes = classboard.DefaultMaxMediaBytes
 	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
-		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2)}
+		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
+		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard)}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(mux))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
 	return s
 }
 
