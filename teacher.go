@@ -105,6 +105,27 @@ func ValidLine(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return isControl(r) || isBidiControl(r) })
 }
 
+// SignUpResult is the answer to a sign-up: the new teacher when accounts
+// are active at once, else nil and the confirmation goes by mail.
+type SignUpResult struct {
+	Teacher *Teacher
+}
+
+// SignUpService opens accounts.
+type SignUpService interface {
+	// SignUp opens an account. Without mail delivery the account is active
+	// at once (EEMAILTAKEN when the e-mail has one). With mail, it queues a
+	// confirmation link to the address, or to the owner of a taken address
+	// a note that someone tried, and answers the same in both cases.
+	// Returns EINVALID for bad input and ERATELIMITED when clientAddr, or
+	// everyone together, signed up too often lately.
+	SignUp(ctx context.Context, in SignUp, clientAddr string) (*SignUpResult, error)
+	// ConfirmSignUp opens the account of a confirmation link. Returns
+	// EINVALIDTOKEN for a token that is wrong, used or expired, and
+	// EEMAILTAKEN when the address got an account meanwhile.
+	ConfirmSignUp(ctx context.Context, token string) (*Teacher, error)
+}
+
 // Login is the input of POST /api/v1/sessions.
 type Login struct {
 	Email    string `json:"email"`

@@ -49,6 +49,7 @@ type Health interface {
 type Services struct {
 	Health      Health
 	Accounts    classboard.AccountService
+	SignUps     classboard.SignUpService
 	Idempotency classboard.IdempotencyStore
 	Boards      classboard.BoardService
 	Lessons     classboard.LessonService
@@ -75,6 +76,7 @@ type Server struct {
 	signing  signingKey         // media URL signatures
 
 	liveCounts *liveCounts
+	strength   chan struct{} // one password strength estimate at a time
 }
 
 // New returns the handler with every route.
@@ -93,7 +95,7 @@ func New(cfg Config, svc Services) *Server {
 	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
 		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
-		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard)}
+		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
@@ -110,6 +112,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/config", s.config)
 
 	mux.HandleFunc("POST /api/v1/accounts", s.ready(s.createAccount))
+	mux.HandleFunc("POST /api/v1/accounts/confirm", s.ready(s.confirmAccount))
+	mux.HandleFunc("POST /api/v1/password-strength", s.ready(s.passwordStrength))
 	mux.HandleFunc("POST /api/v1/sessions", s.ready(s.createSession))
 	mux.HandleFunc("DELETE /api/v1/sessions/current", s.teacher(s.deleteSession))
 	mux.HandleFunc("GET /api/v1/me", s.teacher(s.me))

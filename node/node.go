@@ -122,6 +122,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	}, api.Services{
 		Health:      n.store,
 		Accounts:    n.store.Accounts(),
+		SignUps:     n.store.SignUps(cfg.Mail.Addr != "", resetLinks),
 		Idempotency: n.store.Idempotency(),
 		Boards:      boards,
 		Lessons:     n.store.Lessons(),

@@ -111,19 +111,24 @@ func (a *Accounts) CreateTeacher(ctx context.Context, in classboard.SignUp) (*cl
 		return nil, err
 	}
 	defer cancel()
+	return a.createTeacher(ctx, in.Email, in.Name, hash)
+}
+
+// createTeacher stores a teacher with a password hash; see CreateTeacher.
+func (a *Accounts) createTeacher(ctx context.Context, email, name, hash string) (*classboard.Teacher, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new teacher id: %w", err)
 	}
 	doc := teacherDoc{
 		V:            1,
-		Teacher:      classboard.Teacher{ID: id.String(), Email: in.Email, Name: in.Name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)},
+		Teacher:      classboard.Teacher{ID: id.String(), Email: email, Name: name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)},
 		PasswordHash: hash,
 	}
 	if _, err := a.s.teachers.create(ctx, doc.ID, doc, 0); err != nil {
 		return nil, storeErr(fmt.Errorf("create teacher: %w", err))
 	}
-	if _, err := a.s.emails.create(ctx, emailKey(in.Email), doc.ID, 0); err != nil {
+	if _, err := a.s.emails.create(ctx, emailKey(email), doc.ID, 0); err != nil {
 		if derr := a.s.teachers.delete(context.WithoutCancel(ctx), doc.ID, 0); derr != nil {
 			a.s.log.Error("remove teacher after failed sign-up", "teacher", doc.ID, "err", derr)
 		}

@@ -63,6 +63,9 @@ type Config struct {
 	// zero fields take the defaults (tests lower them).
 	Resets ResetLimits
 
+	// SignUps sets the sign-up limits; zero fields take the defaults.
+	SignUps SignUpLimits
+
 	// MediaQuota is how many bytes of pictures one teacher may keep;
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64

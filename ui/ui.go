@@ -21,10 +21,11 @@ var files embed.FS
 // pages maps app routes to the HTML page that serves them; the apps route
 // the rest themselves.
 var pages = map[string]string{
-	"/":      "teacher.html",
-	"/reset": "teacher.html",
-	"/pair":  "teacher.html",
-	"/board": "board.html",
+	"/":        "teacher.html",
+	"/reset":   "teacher.html",
+	"/confirm": "teacher.html",
+	"/pair":    "teacher.html",
+	"/board":   "board.html",
 }
 
 type asset struct {
