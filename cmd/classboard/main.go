@@ -1,5 +1,6 @@
 // Command classboard runs a classboard node: `classboard serve` (the
-// default) or `classboard version`. Every flag can also be set by an
+// default), `classboard check` (the same flags: what a production
+// deployment should change) or `classboard version`. Every flag can also be set by an
 // environment variable: --node-name is CLASSBOARD_NODE_NAME.
 package main
 
@@ -43,11 +44,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "check":
+		return check(args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, version)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, check, version)", cmd)
 }
 
 // options are the parsed flags of serve.
