@@ -309,8 +309,8 @@ func TestPairingRateLimits(t *testing.T) {
 			return sc
 		}
 		b := registerBoardFrom(t, c, school)
-		other := registerBoardFrom(t, c, school)
-		wrong := wrongCode(b.PairingCode, other.PairingCode)
+		other, third := registerBoardFrom(t, c, school), registerBoardFrom(t, c, school)
+		wrong := wrongCode(b.PairingCode, other.PairingCode, third.PairingCode)
 		awayFromWindowEnd(t)
 		apitest.Run(t, c, []apitest.Scenario{
 			named(at(guess(c, tokens[0], wrong), attacker), "failure 1", 404, "unknown_code"),
@@ -319,6 +319,11 @@ func TestPairingRateLimits(t *testing.T) {
 			named(at(guess(c, tokens[0], b.PairingCode), attacker), "the attacker is refused even the right code", 429, "rate_limited"),
 			named(at(guess(c, away, other.PairingCode), elsewhere), "a right code from another network is refused", 429, "rate_limited"),
 			named(at(guess(c, fresh, b.PairingCode), school), "a fresh teacher on the board's network pairs by code", 201, ""),
+			// Refused guesses still count against the guesser: no free looks.
+			named(at(guess(c, tokens[0], wrong), school), "a wrong code on the network, refused", 429, "rate_limited"),
+			named(at(guess(c, tokens[0], wrong), school), "another, refused", 429, "rate_limited"),
+			named(at(guess(c, tokens[0], wrong), school), "a third, refused", 429, "rate_limited"),
+			named(at(guess(c, tokens[0], third.PairingCode), school), "then the guesser's own limit refuses even a right code", 429, "rate_limited"),
 			{Name: "the other board pairs by QR from anywhere", Method: "POST", Path: "/api/v1/pairings", Token: away, Headers: []string{"X-Forwarded-For", elsewhere},
 				Body: map[string]string{"claim_token": other.ClaimToken, "name": "Room"}, Status: 201},
 		})

@@ -170,8 +170,13 @@ func (b *Boards) checkClaimLimits(ctx context.Context, code, teacherID, addr str
 		if n < c.limit {
 			continue
 		}
-		if i == len(limits)-1 && b.boardNetwork(ctx, code) == hashKey(addr) {
-			return nil
+		if i == len(limits)-1 {
+			if b.boardNetwork(ctx, code) == hashKey(addr) {
+				return nil
+			}
+			// Counted as a failure of the guesser, so that a guess the
+			// spent budget refuses is no free look at the answer either.
+			b.countFailedClaim(ctx, teacherID, addr)
 		}
 		return rateLimited(c.scope, wait)
 	}
