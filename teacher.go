@@ -184,8 +184,9 @@ type AccountService interface {
 	// its password: zero, unless the account had many failed logins lately
 	// and the client is not a device the teacher used before. The caller
 	// waits outside any store operation, so the wait never turns into an
-	// EUNAVAILABLE.
-	LoginDelay(ctx context.Context, in Login) (time.Duration, error)
+	// EUNAVAILABLE. Returns ERATELIMITED as Login would, so that a refused
+	// client does not wait first.
+	LoginDelay(ctx context.Context, in Login, clientAddr string) (time.Duration, error)
 	// Login checks the password and starts a session. Returns
 	// EINVALIDCREDENTIALS for an unknown e-mail and a wrong password alike,
 	// and ERATELIMITED when too many attempts failed from clientAddr (a

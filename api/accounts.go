@@ -56,7 +56,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	// The slow-down is waited for here, between two store operations, so
 	// that it never eats a store operation's time budget.
-	delay, err := s.svc.Accounts.LoginDelay(r.Context(), in)
+	delay, err := s.svc.Accounts.LoginDelay(r.Context(), in, s.clientAddr(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

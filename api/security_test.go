@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
+	"github.com/classboard/classboard/store"
 )
 
 func behindProxy(cfg *node.Config) {
@@ -223,4 +225,67 @@ func TestLiveConnectionCaps(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// syncBuffer is a log sink the node's goroutines may write at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSecurityEventsLoggedAtWarn: a limit's refusal, a slowed-down login
+// and a failed pairing each leave a WARN line naming the rule.
+func TestSecurityEventsLoggedAtWarn(t *testing.T) {
+	var logs syncBuffer
+	cfg := testcluster.NodeConfig(t.TempDir())
+	cfg.Store.SignUps = store.SignUpLimits{PerAddr: 4}
+	behindProxy(&cfg)
+	n, err := node.Open(cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	c.With(ada).Do(t, "POST", "/api/v1/pairings", map[string]string{"code": wrongCode(), "name": "Room"})
+	for range 5 {
+		c.Do(t, "POST", "/api/v1/sessions", map[string]string{"email": "ada.lovelace@school.example", "password": "wrong password!"})
+	}
+	// The sixth from this address is refused; from elsewhere, with 5
+	// failures on the account, it is slowed down.
+	c.Do(t, "POST", "/api/v1/sessions", map[string]string{"email": "ada.lovelace@school.example", "password": "wrong password!"})
+	c.Do(t, "POST", "/api/v1/sessions", map[string]string{"email": "ada.lovelace@school.example", "password": "wrong password!"}, "X-Forwarded-For", "192.0.2.9")
+	for range 4 {
+		c.Do(t, "POST", "/api/v1/accounts", map[string]string{"email": "x@school.example", "password": "correct horse battery", "name": "X"})
+	}
+	for _, rule := range []string{"pairing-failed", "login-pair", "login-account-slowdown", "signup-addr"} {
+		found := false
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var e struct{ Level, Msg, Rule, Client string }
+			if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "security event" && e.Rule == rule {
+				found = e.Level == "WARN" && e.Client != ""
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no WARN security event for rule %q in:\n%s", rule, logs.String())
+		}
+	}
 }

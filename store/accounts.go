@@ -32,10 +32,10 @@ const (
 	deviceTokenTTL = 365 * 24 * time.Hour
 )
 
-// LoginSlowdown is the wait before a new device's password is checked
+// loginSlowdown is the wait before a new device's password is checked
 // after failures failed logins to the account in the window: 0.25 s,
 // doubling, at most loginMaxSlowdown.
-func LoginSlowdown(failures int) time.Duration {
+func loginSlowdown(failures int) time.Duration {
 	if failures < loginSlowAfter {
 		return 0
 	}
@@ -202,8 +202,9 @@ func (a *Accounts) knownDevice(ctx context.Context, email, tok string) (bool, er
 }
 
 // LoginDelay returns the wait before in's password is checked: see
-// LoginSlowdown. A known device never waits.
-func (a *Accounts) LoginDelay(ctx context.Context, in classboard.Login) (time.Duration, error) {
+// loginSlowdown. A known device never waits; a client over its address
+// limits gets Login's ERATELIMITED at once instead of waiting first.
+func (a *Accounts) LoginDelay(ctx context.Context, in classboard.Login, clientAddr string) (time.Duration, error) {
 	if err := in.Validate(); err != nil {
 		return 0, err
 	}
@@ -215,12 +216,35 @@ func (a *Accounts) LoginDelay(ctx context.Context, in classboard.Login) (time.Du
 	if known, err := a.knownDevice(ctx, in.Email, in.DeviceToken); err != nil || known {
 		return 0, err
 	}
+	if err := a.addressLimits(ctx, in.Email, clientAddr); err != nil {
+		return 0, err
+	}
 	n, _, err := a.s.count(ctx, "login-account", strings.ToLower(in.Email), loginWindow)
 	if err != nil {
 		return 0, storeErr(err)
 	}
-	return LoginSlowdown(n), nil
+	return loginSlowdown(n), nil
 }
+
+// addressLimits refuses a login from a client that failed too often for
+// this e-mail, or for any, lately.
+func (a *Accounts) addressLimits(ctx context.Context, email, clientAddr string) error {
+	for _, c := range []struct {
+		scope, subject string
+		limit          int
+	}{{"login-pair", loginPair(email, clientAddr), loginPairLimit}, {"login-addr", clientAddr, loginAddrLimit}} {
+		n, wait, err := a.s.count(ctx, c.scope, c.subject, loginWindow)
+		if err != nil {
+			return storeErr(err)
+		}
+		if n >= c.limit {
+			return rateLimited(c.scope, wait)
+		}
+	}
+	return nil
+}
+
+func loginPair(email, clientAddr string) string { return strings.ToLower(email) + "\x00" + clientAddr }
 
 // Login checks the password and creates a session. Each store step has its
 // own time budget: the password hash may wait for a slot under load, and
@@ -230,8 +254,8 @@ func (a *Accounts) Login(ctx context.Context, in classboard.Login, clientAddr st
 		return nil, err
 	}
 	email := strings.ToLower(in.Email)
-	pair := email + "\x00" + clientAddr
-	doc, known, err := a.loginCheck(ctx, in, pair, clientAddr)
+	pair := loginPair(email, clientAddr)
+	doc, known, err := a.loginCheck(ctx, in, clientAddr)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +317,7 @@ func (a *Accounts) Login(ctx context.Context, in classboard.Login, clientAddr st
 
 // loginCheck applies the limits and loads the teacher (nil for an unknown
 // e-mail). known tells whether the client is a device the account knows.
-func (a *Accounts) loginCheck(ctx context.Context, in classboard.Login, pair, clientAddr string) (doc *teacherDoc, known bool, err error) {
+func (a *Accounts) loginCheck(ctx context.Context, in classboard.Login, clientAddr string) (doc *teacherDoc, known bool, err error) {
 	ctx, cancel, err := a.s.opContext(ctx)
 	if err != nil {
 		return nil, false, err
@@ -303,15 +327,8 @@ func (a *Accounts) loginCheck(ctx context.Context, in classboard.Login, pair, cl
 		return nil, false, err
 	}
 	if !known {
-		if n, wait, err := a.s.count(ctx, "login-pair", pair, loginWindow); err != nil {
-			return nil, false, storeErr(err)
-		} else if n >= loginPairLimit {
-			return nil, false, rateLimited("login-pair", wait)
-		}
-		if n, wait, err := a.s.count(ctx, "login-addr", clientAddr, loginWindow); err != nil {
-			return nil, false, storeErr(err)
-		} else if n >= loginAddrLimit {
-			return nil, false, rateLimited("login-addr", wait)
+		if err := a.addressLimits(ctx, in.Email, clientAddr); err != nil {
+			return nil, false, err
 		}
 	}
 	doc, _, err = a.s.teacherByEmail(ctx, in.Email)
