@@ -78,7 +78,7 @@ func TestPriorityTakesTheReservedSlot(t *testing.T) {
 func TestGuessable(t *testing.T) {
 	for pw, want := range map[string]bool{
 		"password123": true, "qwertyuiop": true, "Summer2024!": true, "margaret1969": true,
-		"hamilton2024": true, // the e-mail's name and a year
+		"hamilton2024":          true, // the e-mail's name and a year
 		"correct horse battery": false, "analytical engine": false,
 	} {
 		if got := Guessable(pw, "margaret.hamilton@school.example") != ""; got != want {
