@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/password"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
 	"github.com/classboard/classboard/store"
@@ -30,7 +31,15 @@ func behindProxy(cfg *node.Config) {
 // password still gets in, at once on a device used before and after the
 // bounded slow-down on a new one, never with a 503.
 func TestHammeredAccountStillLetsTheTeacherIn(t *testing.T) {
-	n := testcluster.StartNode(t, behindProxy)
+	t.Run("test password cost", func(t *testing.T) { hammer(t) })
+	// The figures for docs/operations.md: the production argon2id cost.
+	t.Run("production password cost", func(t *testing.T) {
+		hammer(t, func(cfg *node.Config) { cfg.Store.PasswordParams = password.DefaultParams })
+	})
+}
+
+func hammer(t *testing.T, opts ...testcluster.Option) {
+	n := testcluster.StartNode(t, append(opts, behindProxy)...)
 	c := apitest.New(n.URL())
 	const email, pw = "hammered@school.example", "long enough password"
 	if res := c.Do(t, "POST", "/api/v1/accounts", map[string]string{"email": email, "password": pw, "name": "H"}); res.Status != 201 {
