@@ -18,8 +18,8 @@ const maxIdempotencyKey = 255
 // idempotent makes a creating route honour Idempotency-Key: the first
 // request with a key runs, and every retry with the same key and body gets
 // its answer again, on any node, creating nothing. The body is read into
-// memory (at most limit bytes) to hash it. Use inside teacher(), so keys
-// are scoped to the caller.
+// memory (at most limit bytes) to hash it. Use inside allow, so keys are
+// scoped to the caller (anonymous callers' keys to their address).
 func (s *Server) idempotent(limit int64, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")

@@ -74,7 +74,7 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 func (s *Server) liveAuth(r *http.Request, boardID string) (*classboard.Auth, error) {
 	t := r.URL.Query().Get("ticket")
 	if t == "" {
-		return s.authenticate(r)
+		return s.authenticate(r, teachersOrBoards)
 	}
 	a, ticketBoard, err := s.svc.LiveTickets.RedeemTicket(r.Context(), t)
 	if err != nil {

@@ -170,7 +170,7 @@ func (s *Server) getMedia(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		a, err := s.authenticate(r)
+		a, err := s.authenticate(r, teachersOrBoards)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
