@@ -80,7 +80,7 @@ func (s *Server) idempotent(limit int64, h http.HandlerFunc) http.HandlerFunc {
 		}
 
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &recorder{ResponseWriter: w}
+		rec := &recorder{ResponseWriter: w, body: new(bytes.Buffer)}
 		h(rec, r)
 		ctx := r.Context()
 		if rec.status >= 200 && rec.status < 300 {
@@ -97,26 +97,4 @@ func (s *Server) idempotent(limit int64, h http.HandlerFunc) http.HandlerFunc {
 			s.log.Warn("store idempotency result", "request_id", requestID(ctx), "err", err)
 		}
 	}
-}
-
-// recorder passes a response through and keeps a copy of its body.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	r.body.Write(b)
-	return r.ResponseWriter.Write(b)
 }
