@@ -78,19 +78,17 @@ func (s *Server) checkSignedURL(ctx context.Context, mediaID, expText, sig strin
 	exp, err := strconv.ParseInt(expText, 10, 64)
 	now := time.Now().Unix()
 	if err != nil || exp <= now || exp > now+int64(classboard.MaxSignedURLLifetime/time.Second) {
-		return errNoMedia
+		return classboard.ErrNoMedia
 	}
 	key, err := s.mediaKey(ctx)
 	if err != nil {
 		return err
 	}
 	if !hmac.Equal([]byte(sig), []byte(mediaSignature(key, mediaID, exp))) {
-		return errNoMedia
+		return classboard.ErrNoMedia
 	}
 	return nil
 }
-
-var errNoMedia = classboard.Errorf(classboard.ENOTFOUND, "No such picture.")
 
 // createMedia takes a picture as the raw body. The size limit is enforced
 // while reading; the bytes decide the format, never the Content-Type.

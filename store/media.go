@@ -64,8 +64,6 @@ var _ classboard.MediaService = Media{}
 // Media returns the media service.
 func (s *Store) Media() Media { return Media{s} }
 
-var errNoMedia = classboard.Errorf(classboard.ENOTFOUND, "No such picture.")
-
 func (m Media) quota() int64 {
 	if m.s.cfg.MediaQuota > 0 {
 		return m.s.cfg.MediaQuota
@@ -99,12 +97,12 @@ func (m Media) records(ctx context.Context, teacherID string) ([]*mediaRecord, e
 
 func (m Media) record(ctx context.Context, teacherID, id string) (*mediaRecord, uint64, error) {
 	if !classboard.ValidMediaID(id) {
-		return nil, 0, errNoMedia
+		return nil, 0, classboard.ErrNoMedia
 	}
 	var r mediaRecord
 	rev, err := m.s.mediaRecords.get(ctx, recordKey(teacherID, id), &r)
 	if errors.Is(err, errNotFound) {
-		return nil, 0, errNoMedia
+		return nil, 0, classboard.ErrNoMedia
 	}
 	if err != nil {
 		return nil, 0, storeErr(fmt.Errorf("load media record: %w", err))
@@ -130,7 +128,7 @@ func (m Media) CreateMedia(ctx context.Context, in classboard.NewMedia) (*classb
 	defer cancel()
 	if r, _, err := m.record(ctx, tid, id); err == nil {
 		return r.media(), nil
-	} else if !errors.Is(err, errNoMedia) {
+	} else if !errors.Is(err, classboard.ErrNoMedia) {
 		return nil, err
 	}
 	recs, err := m.records(ctx, tid)
@@ -247,7 +245,7 @@ func (m Media) DeleteMedia(ctx context.Context, id string) error {
 		return err
 	}
 	if !classboard.ValidMediaID(id) {
-		return errNoMedia
+		return classboard.ErrNoMedia
 	}
 	ctx, cancel, err := m.s.opContext(ctx)
 	if err != nil {
@@ -255,7 +253,7 @@ func (m Media) DeleteMedia(ctx context.Context, id string) error {
 	}
 	defer cancel()
 	_, rev, found := m.record(ctx, tid, id)
-	if found != nil && !errors.Is(found, errNoMedia) {
+	if found != nil && !errors.Is(found, classboard.ErrNoMedia) {
 		return found
 	}
 	if found == nil {
@@ -333,7 +331,7 @@ func (m Media) readableOwner(ctx context.Context) (string, error) {
 			return doc.TeacherID, nil
 		}
 	}
-	return "", errNoMedia
+	return "", classboard.ErrNoMedia
 }
 
 // MayReadMedia returns nil when the caller may read id.
@@ -354,7 +352,7 @@ func (m Media) MayReadMedia(ctx context.Context, id string) error {
 // MediaContent returns the stored bytes of id.
 func (m Media) MediaContent(ctx context.Context, id string) (*classboard.MediaContent, error) {
 	if !classboard.ValidMediaID(id) {
-		return nil, errNoMedia
+		return nil, classboard.ErrNoMedia
 	}
 	ctx, cancel, err := m.s.opContext(ctx)
 	if err != nil {
@@ -363,7 +361,7 @@ func (m Media) MediaContent(ctx context.Context, id string) (*classboard.MediaCo
 	defer cancel()
 	obj, err := m.s.media.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, errNoMedia
+		return nil, classboard.ErrNoMedia
 	}
 	if err != nil {
 		return nil, storeErr(fmt.Errorf("open media %s: %w", id, err))
