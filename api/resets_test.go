@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"bytes"
-	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -216,22 +214,13 @@ func TestPasswordResetLinkIgnoresRequestHost(t *testing.T) {
 	c := apitest.New(n.URL())
 	signUp(t, c, "ada@school.example", "analytical engine")
 
-	req, err := http.NewRequest("POST", n.URL()+"/api/v1/password-resets", bytes.NewReader([]byte(`{"email":"ada@school.example"}`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = "evil.example"
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Forwarded-Host", "evil.example")
-	req.Header.Set("X-Forwarded-Proto", "http")
-	req.Header.Set("Forwarded", "host=evil.example;proto=http")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 202 {
-		t.Fatalf("status %d", res.StatusCode)
+	res := c.Do(t, "POST", "/api/v1/password-resets", `{"email":"ada@school.example"}`,
+		"Host", "evil.example",
+		"X-Forwarded-Host", "evil.example",
+		"X-Forwarded-Proto", "http",
+		"Forwarded", "host=evil.example;proto=http")
+	if res.Status != 202 {
+		t.Fatalf("status %d", res.Status)
 	}
 	msg := smtp.WaitMessages(t, 1, mailWait)[0]
 	base, _, err := msg.ResetLink()
