@@ -115,13 +115,9 @@ func (m Media) record(ctx context.Context, teacherID, id string) (*mediaRecord, 
 // records, so it never drifts; uploads running at the same moment may
 // together pass it by what they add.
 func (m Media) CreateMedia(ctx context.Context, in classboard.NewMedia) (*classboard.Media, error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
 	sum := sha256.Sum256(in.Data)
 	id := hex.EncodeToString(sum[:])
-	ctx, cancel, err := m.s.opContext(ctx)
+	ctx, cancel, tid, err := m.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +204,7 @@ func (m Media) storeBytes(ctx context.Context, id string, in classboard.NewMedia
 // MediaList returns the teacher's uploads, newest first, with the bytes
 // they use.
 func (m Media) MediaList(ctx context.Context, opts classboard.ListOptions) (*classboard.MediaList, error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel, err := m.s.opContext(ctx)
+	ctx, cancel, tid, err := m.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -240,14 +232,10 @@ func (m Media) MediaList(ctx context.Context, opts classboard.ListOptions) (*cla
 // caller has no record (answering ENOTFOUND), so a retry after a failure
 // halfway finishes the job.
 func (m Media) DeleteMedia(ctx context.Context, id string) error {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return err
-	}
 	if !classboard.ValidMediaID(id) {
 		return classboard.ErrNoMedia
 	}
-	ctx, cancel, err := m.s.opContext(ctx)
+	ctx, cancel, tid, err := m.s.teacherOp(ctx)
 	if err != nil {
 		return err
 	}

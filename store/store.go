@@ -395,6 +395,21 @@ func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelF
 	return ctx, cancel, nil
 }
 
+// teacherOp is opContext for an operation on the signed-in teacher's own
+// documents: it also returns the teacher's id, or EUNAUTHORIZED when ctx
+// carries no teacher.
+func (s *Store) teacherOp(ctx context.Context) (context.Context, context.CancelFunc, string, error) {
+	a := classboard.AuthFromContext(ctx)
+	if a == nil || a.Teacher == nil {
+		return nil, nil, "", classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in first.")
+	}
+	ctx, cancel, err := s.opContext(ctx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return ctx, cancel, a.Teacher.ID, nil
+}
+
 // errUnavailable wraps a store error that is not a decision of the store
 // (timeouts, lost connections) as EUNAVAILABLE.
 func storeErr(err error) error {
