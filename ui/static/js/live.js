@@ -5,11 +5,9 @@
 // websockets). It reconnects with full-jitter exponential backoff, moving
 // to the next origin after a failure or a "move" message, and lands on
 // the current state every time: the server sends it first.
-import { ApiError, Unreachable, jitter } from './client.js';
+import { ApiError, Unreachable, backoff, jitter } from './client.js';
 
 const SILENCE_MS = 75000; // the server sends something every 25 s
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 20000;
 const WS_FAILURES_BEFORE_SSE = 3;
 
 export class Live {
@@ -134,10 +132,12 @@ export class Live {
       case 'ping':
         return;
       case 'move':
-        // This node cannot serve us: go to the next origin at once.
+        // This node cannot serve us: go to the next origin at once (within
+        // the first backoff round, so the moved clients do not all land in
+        // the same instant).
         this.closeSocket();
         this.client.advance();
-        this.reconnectSoon(Math.random() * BACKOFF_MIN_MS);
+        this.reconnectSoon(backoff(0));
         return;
       case 'state':
         // A reconnect brings the state we show already: nothing to redraw.
@@ -163,9 +163,7 @@ export class Live {
     }
     if (advance) this.client.advance();
     this.status(this.attempt >= 2 ? 'offline' : 'connecting');
-    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
-    this.attempt++;
-    this.reconnectSoon(Math.random() * cap); // full jitter
+    this.reconnectSoon(backoff(this.attempt++));
   }
 
   reconnectSoon(ms) {
