@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/smtptest"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
@@ -128,7 +129,7 @@ func TestPasswordResetWithoutSMTP(t *testing.T) {
 	c := apitest.New(n.URL())
 	signUp(t, c, "ada@school.example", "analytical engine")
 	requestReset(t, c, "ada@school.example")
-	testcluster.CheckFor(t, mailWait, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, mailWait, 20*time.Millisecond, func() error {
 		if s := n.Mail().Stats(); s.Delivered != 1 {
 			return apitest.Errorf("stats %+v", s)
 		}
@@ -189,7 +190,7 @@ func TestPasswordResetTokenExpires(t *testing.T) {
 	}
 	// A too short password is refused while the token is valid, without
 	// using it up; once it expired the answer turns to invalid_token.
-	testcluster.CheckFor(t, mailWait, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, mailWait, 50*time.Millisecond, func() error {
 		res := c.Do(t, "POST", "/api/v1/password-resets/confirm", map[string]string{"token": token, "password": "short"})
 		if res.ErrorCode() != "invalid_token" {
 			return apitest.Errorf("still %d %s", res.Status, res.Body)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/store"
 )
@@ -49,7 +50,7 @@ type writer struct {
 func (w *writer) progress(t *testing.T, n int64) {
 	t.Helper()
 	from := w.count.Load()
-	testcluster.CheckFor(t, 2*testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, 2*testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 		if got := w.count.Load() - from; got < n {
 			return fmt.Errorf("%d of %d writes acknowledged", got, n)
 		}
@@ -144,7 +145,7 @@ func percentile(ds []time.Duration, p int) time.Duration {
 // every stream.
 func replicasAgree(t *testing.T, c *testcluster.Cluster) {
 	t.Helper()
-	testcluster.CheckFor(t, testcluster.ElectionBudget, 200*time.Millisecond, func() error {
+	poll.CheckFor(t, testcluster.ElectionBudget, 200*time.Millisecond, func() error {
 		var first []store.Replica
 		for i, m := range c.Nodes {
 			n := m.Node()
