@@ -101,12 +101,13 @@ func checkSessions(t *testing.T, c *testcluster.Cluster, acked []session) {
 		for _, s := range acked {
 			// A node may still be settling after the fault (a 503 says
 			// "not now", not "unknown"): ask again until it answers.
-			deadline := time.Now().Add(testcluster.ElectionBudget)
-			res := cl.With(s.token).Do(t, "GET", "/api/v1/me", nil)
-			for res.Status == http.StatusServiceUnavailable && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-				res = cl.With(s.token).Do(t, "GET", "/api/v1/me", nil)
-			}
+			var res *apitest.Response
+			poll.CheckFor(t, testcluster.ElectionBudget, 100*time.Millisecond, func() error {
+				if res = cl.With(s.token).Do(t, "GET", "/api/v1/me", nil); res.Status == http.StatusServiceUnavailable {
+					return fmt.Errorf("%s still settling: %s", m.Name, res.Body)
+				}
+				return nil
+			})
 			if res.Status != http.StatusOK {
 				lost++
 				t.Errorf("session acknowledged at %s unknown to %s: %d %s", s.at.Format(time.StampMilli), m.Name, res.Status, res.Body)
