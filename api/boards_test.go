@@ -161,7 +161,8 @@ func wrongCode(live ...string) string {
 }
 
 func TestPairingCodeExpires(t *testing.T) {
-	n := testcluster.StartNode(t, withPairing(store.PairingLimits{CodeTTL: time.Second}))
+	clock := testcluster.NewClock(time.Now())
+	n := testcluster.StartNode(t, testcluster.WithClock(clock))
 	c := apitest.New(n.URL())
 	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
 	b := registerBoard(t, c)
@@ -169,9 +170,7 @@ func TestPairingCodeExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for time.Now().Before(expires.Add(100 * time.Millisecond)) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	clock.Add(expires.Sub(clock.Now()) + time.Second)
 	apitest.Run(t, c, []apitest.Scenario{
 		{Name: "an expired code is unknown", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"code": b.PairingCode, "name": "Room"}, Status: 404, Code: "unknown_code"},
 		{Name: "an expired claim token is unknown", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"claim_token": b.ClaimToken, "name": "Room"}, Status: 404, Code: "unknown_code"},
@@ -210,15 +209,10 @@ func TestPairingClaimRace(t *testing.T) {
 	}
 }
 
-// awayFromWindowEnd waits, when a minute is about to end, until the next
-// one starts: the limits count in fixed windows, and a window ending in
-// the middle of a scenario would reset its counts.
-func awayFromWindowEnd(t *testing.T) {
-	now := time.Now()
-	if next := now.Truncate(time.Minute).Add(time.Minute); next.Sub(now) < 20*time.Second {
-		t.Logf("waiting %s for a fresh minute", next.Sub(now).Round(time.Second))
-		time.Sleep(next.Sub(now) + 100*time.Millisecond)
-	}
+// stoppedClock holds the limits' clock still: they count in fixed windows,
+// and a window ending in the middle of a scenario would reset its counts.
+func stoppedClock() testcluster.Option {
+	return testcluster.WithClock(testcluster.NewClock(time.Now()))
 }
 
 func guess(c *apitest.Client, token, code string) apitest.Scenario {
@@ -241,12 +235,11 @@ func named(sc apitest.Scenario, name string, status int, code string) apitest.Sc
 func TestPairingRateLimits(t *testing.T) {
 	high := 1000
 	t.Run("per account: 5 failures in 10 minutes", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsPerAddrMinute: high, FailsGlobalPerMinute: high}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsPerAddrMinute: high, FailsGlobalPerMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		ada, bob := teacherToken(t, c, "Ada Lovelace", "laptop"), teacherToken(t, c, "Bob Other", "laptop")
 		b, qr := registerBoard(t, c), registerBoard(t, c)
 		wrong := wrongCode(b.PairingCode, qr.PairingCode)
-		awayFromWindowEnd(t)
 		var scs []apitest.Scenario
 		for i := range 5 {
 			scs = append(scs, named(guess(c, ada, wrong), fmt.Sprintf("failure %d", i+1), 404, "unknown_code"))
@@ -260,12 +253,11 @@ func TestPairingRateLimits(t *testing.T) {
 		apitest.Run(t, c, scs)
 	})
 	t.Run("per account: 20 failures a day", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsPer10Min: high, FailsPerAddrMinute: high, FailsGlobalPerMinute: high}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsPer10Min: high, FailsPerAddrMinute: high, FailsGlobalPerMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		ada := teacherToken(t, c, "Ada Lovelace", "laptop")
 		b := registerBoard(t, c)
 		wrong := wrongCode(b.PairingCode)
-		awayFromWindowEnd(t)
 		var scs []apitest.Scenario
 		for i := range 20 {
 			scs = append(scs, named(guess(c, ada, wrong), fmt.Sprintf("failure %d", i+1), 404, "unknown_code"))
@@ -274,12 +266,11 @@ func TestPairingRateLimits(t *testing.T) {
 		apitest.Run(t, c, scs)
 	})
 	t.Run("per client address: 10 failures a minute", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: high}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		tokens := []string{teacherToken(t, c, "Ada Lovelace", "laptop"), teacherToken(t, c, "Bob Other", "laptop"), teacherToken(t, c, "Cy Third", "laptop")}
 		b := registerBoard(t, c)
 		wrong := wrongCode(b.PairingCode)
-		awayFromWindowEnd(t)
 		var scs []apitest.Scenario
 		for i := range 10 { // 4 + 4 + 2: no account reaches its own limit
 			scs = append(scs, named(guess(c, tokens[i/4], wrong), fmt.Sprintf("failure %d", i+1), 404, "unknown_code"))
@@ -288,13 +279,12 @@ func TestPairingRateLimits(t *testing.T) {
 		apitest.Run(t, c, scs)
 	})
 	t.Run("global budget: typed codes refused, QR pairing keeps working", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: 3, FailsPerAddrMinute: high}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: 3, FailsPerAddrMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		tokens := []string{teacherToken(t, c, "Ada Lovelace", "laptop"), teacherToken(t, c, "Bob Other", "laptop"), teacherToken(t, c, "Cy Third", "laptop")}
 		fresh := teacherToken(t, c, "Dee Fresh", "laptop")
 		b := registerBoard(t, c)
 		wrong := wrongCode(b.PairingCode)
-		awayFromWindowEnd(t)
 		apitest.Run(t, c, []apitest.Scenario{
 			named(guess(c, tokens[0], wrong), "failure 1", 404, "unknown_code"),
 			named(guess(c, tokens[1], wrong), "failure 2", 404, "unknown_code"),
@@ -304,7 +294,7 @@ func TestPairingRateLimits(t *testing.T) {
 		})
 	})
 	t.Run("board registration per client address", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{CreatesPerHour: 2}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{CreatesPerHour: 2}), stoppedClock())
 		c := apitest.New(n.URL())
 		apitest.Run(t, c, []apitest.Scenario{
 			{Name: "first", Method: "POST", Path: "/api/v1/boards", Status: 201},

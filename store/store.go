@@ -66,6 +66,11 @@ type Config struct {
 	// MediaQuota is how many bytes of pictures one teacher may keep;
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
+
+	// Now is the clock of the limits' windows and of pairing codes'
+	// expiry; nil means time.Now. Tests set it instead of waiting for a
+	// window to pass.
+	Now func() time.Time
 }
 
 func (c Config) clustered() bool { return c.ClusterAddr != "" }
@@ -125,6 +130,9 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.PasswordParams == (password.Params{}) {
 		cfg.PasswordParams = password.DefaultParams
