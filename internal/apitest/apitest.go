@@ -136,9 +136,11 @@ type Scenario struct {
 	Headers []string
 	Token   string // "" sends none
 	Status  int
-	Code    string                // expected error.code, if any
-	Fields  []string              // fields expected in error.fields
-	Check   func(*Response) error // more checks on the response
+	Code    string   // expected error.code, if any
+	Fields  []string // fields expected in error.fields
+	// Check makes more checks on the response. It gets the scenario's own
+	// subtest, so a failure inside it is reported against that row.
+	Check func(t *testing.T, r *Response) error
 }
 
 // Run runs scenarios in order as subtests.
@@ -167,7 +169,7 @@ func Run(t *testing.T, c *Client, scenarios []Scenario) {
 				}
 			}
 			if sc.Check != nil {
-				if err := sc.Check(res); err != nil {
+				if err := sc.Check(t, res); err != nil {
 					t.Fatal(err)
 				}
 			}
