@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/imaging"
@@ -62,7 +63,8 @@ type Server struct {
 
 	markdown *markdown.Renderer // text slide bodies
 	images   *imaging.Processor // uploads
-	signing  signingKey         // media URL signatures
+	// signingKey is the media URL signing key once loaded (mediaKey).
+	signingKey atomic.Pointer[[]byte]
 }
 
 // New returns the handler with every route.
