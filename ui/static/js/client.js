@@ -209,7 +209,7 @@ export class Client {
 
   async send(origin, method, path, headers, body, onProgress, signal) {
     const timeout = this.latency.timeout();
-    if (onProgress && body instanceof Blob) return this.xhr(origin, method, path, headers, body, onProgress, timeout);
+    if (onProgress && body instanceof Blob) return this.xhr(origin, method, path, headers, body, onProgress, timeout, signal);
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), timeout);
     const both = signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal;
@@ -220,18 +220,33 @@ export class Client {
     }
   }
 
-  // xhr is fetch with upload progress, which fetch cannot report.
-  xhr(origin, method, path, headers, body, onProgress, timeout) {
+  // xhr is fetch with upload progress, which fetch cannot report. Like
+  // fetch it stops when signal aborts, and its answer keeps the headers
+  // parse reads (Retry-After with Content-Type).
+  xhr(origin, method, path, headers, body, onProgress, timeout, signal) {
     return new Promise((resolve, reject) => {
+      if (signal && signal.aborted) { reject(signal.reason); return; }
       const x = new XMLHttpRequest();
+      const onAbort = () => x.abort();
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      const done = () => { if (signal) signal.removeEventListener('abort', onAbort); };
       x.open(method, origin + path);
       for (const [k, v] of Object.entries(headers)) x.setRequestHeader(k, v);
       // Uploads take as long as the network needs; only silence aborts them.
       x.timeout = Math.max(timeout, 120000);
       x.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-      x.onload = () => resolve(new Response(x.responseText, { status: x.status, headers: { 'Content-Type': x.getResponseHeader('Content-Type') || '' } }));
-      x.onerror = () => reject(new TypeError('network error'));
-      x.ontimeout = () => reject(new TypeError('timeout'));
+      x.onload = () => {
+        done();
+        const kept = {};
+        for (const name of ['Content-Type', 'Retry-After']) {
+          const v = x.getResponseHeader(name);
+          if (v) kept[name] = v;
+        }
+        resolve(new Response(x.responseText, { status: x.status, headers: kept }));
+      };
+      x.onerror = () => { done(); reject(new TypeError('network error')); };
+      x.ontimeout = () => { done(); reject(new TypeError('timeout')); };
+      x.onabort = () => { done(); reject(signal && signal.aborted ? signal.reason : new TypeError('aborted')); };
       x.send(body);
     });
   }
