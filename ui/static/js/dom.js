@@ -23,7 +23,7 @@ export function clear(el) {
   return el;
 }
 
-// formError shows an API error next to a form: per-field reasons under the
+// showError shows an API error next to a form: per-field reasons under the
 // fields, the message on top.
 export function showError(form, err) {
   for (const el of form.querySelectorAll('.field-error')) el.remove();
