@@ -418,8 +418,10 @@ func (s *Store) teacherOp(ctx context.Context) (context.Context, context.CancelF
 	return ctx, cancel, a.Teacher.ID, nil
 }
 
-// errUnavailable wraps a store error that is not a decision of the store
-// (timeouts, lost connections) as EUNAVAILABLE.
+// storeErr passes *classboard.Error values (the store's decisions) on as
+// they are and wraps the errors that say the store cannot answer now
+// (timeouts, lost connections, no leader yet, a full disk) as
+// EUNAVAILABLE; anything else stays an internal error.
 func storeErr(err error) error {
 	var e *classboard.Error
 	if err == nil || errors.As(err, &e) {
