@@ -396,3 +396,26 @@ func TestBoardStateScenarios(t *testing.T) {
 		{Name: "another teacher cannot read it", Method: "GET", Path: "/api/v1/boards/" + b.BoardID + "/lesson", Token: bob, Status: 404},
 	})
 }
+
+// Each route lets through only the callers it names: a teacher's session,
+// a board's secret, or either (api/auth.go).
+func TestWhoMayCall(t *testing.T) {
+	n := testcluster.StartNode(t)
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	b := pairBoard(t, c, ada, "Room 101")
+	fresh := registerBoard(t, c)
+	board := "/api/v1/boards/" + b.BoardID
+	apitest.Run(t, c, []apitest.Scenario{
+		{Name: "teachers only: a board's secret is refused", Method: "GET", Path: "/api/v1/me", Token: b.BoardSecret, Status: 401, Code: "unauthorized"},
+		{Name: "teachers only: no token is refused", Method: "GET", Path: "/api/v1/lessons", Status: 401, Code: "unauthorized"},
+		{Name: "teachers only: a session passes", Method: "GET", Path: "/api/v1/me", Token: ada, Status: 200},
+		{Name: "boards only: a teacher's session is refused", Method: "POST", Path: "/api/v1/boards/" + fresh.BoardID + "/pairing-code", Token: ada, Status: 401, Code: "unauthorized"},
+		{Name: "boards only: no token is refused", Method: "POST", Path: "/api/v1/boards/" + fresh.BoardID + "/pairing-code", Status: 401, Code: "unauthorized"},
+		{Name: "boards only: the board's secret passes", Method: "POST", Path: "/api/v1/boards/" + fresh.BoardID + "/pairing-code", Token: fresh.BoardSecret, Status: 201},
+		{Name: "either: the owner's session passes", Method: "GET", Path: board, Token: ada, Status: 200},
+		{Name: "either: the board's secret passes", Method: "GET", Path: board, Token: b.BoardSecret, Status: 200},
+		{Name: "either: no token is refused", Method: "GET", Path: board, Status: 401, Code: "unauthorized"},
+		{Name: "either: a made-up token is refused", Method: "GET", Path: board, Token: strings.Repeat("x", 43), Status: 401, Code: "unauthorized"},
+	})
+}
