@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +32,7 @@ func (k slowKey) MediaSigningKey(ctx context.Context) ([]byte, error) {
 // needs, and each gives up with its own context.
 func TestSignedMediaURLFollowsTheRequest(t *testing.T) {
 	key := slowKey{release: make(chan struct{})}
-	s := New(Config{}, Services{Media: key})
+	s := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, Services{Media: key})
 	const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 	waiting, stopWaiting := context.WithCancel(context.Background())
