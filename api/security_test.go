@@ -17,6 +17,7 @@ import (
 
 	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/password"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
 	"github.com/classboard/classboard/store"
@@ -81,7 +82,7 @@ func hammer(t *testing.T, opts ...testcluster.Option) {
 	}
 	defer func() { stop(); wg.Wait() }()
 	// The account is under attack once it slows new devices down.
-	testcluster.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
 		if failed.Load() < 20 {
 			return fmt.Errorf("%d failed logins so far", failed.Load())
 		}
@@ -226,7 +227,7 @@ func TestLiveConnectionCaps(t *testing.T) {
 		t.Fatalf("fifth connection to one board: %d %s, want 429", status, code)
 	}
 	closers[0]()
-	testcluster.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
 		status, _, done := open(b.BoardSecret)
 		closers = append(closers, done)
 		if status != 200 {

@@ -65,7 +65,7 @@ func TestSignUpLimits(t *testing.T) {
 			Body: map[string]string{"email": email, "password": "correct horse battery", "name": "T"}, Status: status}
 		if status == 429 {
 			sc.Code = "rate_limited"
-			sc.Check = func(r *apitest.Response) error {
+			sc.Check = func(_ *testing.T, r *apitest.Response) error {
 				if r.Header.Get("Retry-After") == "" {
 					return apitest.Errorf("429 without Retry-After")
 				}
@@ -90,7 +90,7 @@ func TestPasswordStrengthAsYouType(t *testing.T) {
 	c := apitest.New(n.URL())
 	check := func(pw string, ok bool, minScore, maxScore float64) apitest.Scenario {
 		return apitest.Scenario{Name: pw, Method: "POST", Path: "/api/v1/password-strength", Body: map[string]string{"password": pw, "email": "ada@school.example", "name": "Ada Lovelace"}, Status: 200,
-			Check: func(r *apitest.Response) error {
+			Check: func(t *testing.T, r *apitest.Response) error {
 				m := r.Map(t)
 				if m["ok"] != ok || m["score"].(float64) < minScore || m["score"].(float64) > maxScore {
 					return apitest.Errorf("%s: %v", pw, m)
