@@ -68,11 +68,15 @@ func hammer(t *testing.T, opts ...testcluster.Option) {
 			defer wg.Done()
 			addr := fmt.Sprintf("203.0.113.%d", i+1)
 			for ctx.Err() == nil {
-				r := c.Do(t, "POST", "/api/v1/sessions", map[string]string{"email": email, "password": "wrong password!"}, "X-Forwarded-For", addr)
-				switch r.Status {
-				case 401:
+				r, err := apitest.Send(ctx, c.HTTP, "POST", c.Base+"/api/v1/sessions", "", map[string]string{"email": email, "password": "wrong password!"}, "X-Forwarded-For", addr)
+				switch {
+				case ctx.Err() != nil:
+					return
+				case err != nil:
+					other.Add(1)
+				case r.Status == 401:
 					failed.Add(1)
-				case 429:
+				case r.Status == 429:
 					limited.Add(1)
 				default:
 					other.Add(1)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
 )
@@ -23,39 +24,28 @@ func TestHSTSAndRedirectToHTTPS(t *testing.T) {
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	for _, path := range []string{"/api/v1/config", "/"} {
-		res, err := client.Get(n.URL() + path)
+	get := func(hc *http.Client, url string, headers ...string) *apitest.Response {
+		res, err := apitest.Send(t.Context(), hc, "GET", url, "", nil, headers...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
-		if got := res.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
+		return res
+	}
+	for _, path := range []string{"/api/v1/config", "/"} {
+		if got := get(client, n.URL()+path).Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
 			t.Fatalf("HSTS on %s over TLS: %q", path, got)
 		}
 	}
-	res, err := client.Get(n.RedirectURL() + "/api/v1/config?x=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if want := n.URL() + "/api/v1/config?x=1"; res.StatusCode != http.StatusPermanentRedirect || res.Header.Get("Location") != want {
-		t.Fatalf("plain HTTP: %d to %q, want 308 to %q", res.StatusCode, res.Header.Get("Location"), want)
+	res := get(client, n.RedirectURL()+"/api/v1/config?x=1")
+	if want := n.URL() + "/api/v1/config?x=1"; res.Status != http.StatusPermanentRedirect || res.Header.Get("Location") != want {
+		t.Fatalf("plain HTTP: %d to %q, want 308 to %q", res.Status, res.Header.Get("Location"), want)
 	}
 
 	plain := testcluster.StartNode(t, func(c *node.Config) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	})
 	for proto, want := range map[string]string{"": "", "http": "", "https": "max-age=31536000"} {
-		req, _ := http.NewRequest("GET", plain.URL()+"/api/v1/config", nil)
-		if proto != "" {
-			req.Header.Set("X-Forwarded-Proto", proto)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if got := res.Header.Get("Strict-Transport-Security"); got != want {
+		if got := get(http.DefaultClient, plain.URL()+"/api/v1/config", "X-Forwarded-Proto", proto).Header.Get("Strict-Transport-Security"); got != want {
 			t.Fatalf("plain HTTP behind a proxy saying %q: HSTS %q, want %q", proto, got, want)
 		}
 	}
