@@ -66,6 +66,14 @@ type Config struct {
 	// MediaQuota is how many bytes of pictures one teacher may keep;
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
+
+	// TeacherLimits bounds the lessons, pictures and boards of one teacher.
+	TeacherLimits TeacherLimits
+
+	// ViewMaxKeys bounds how many keys of each mirrored bucket (sessions,
+	// teachers, boards, lessons) the node keeps in memory (see view.go);
+	// 0 means DefaultViewMaxKeys.
+	ViewMaxKeys int
 }
 
 func (c Config) clustered() bool { return c.ClusterAddr != "" }
@@ -107,6 +115,7 @@ type Store struct {
 	boards, boardState, pairing, tickets, resets    *bucket
 	presence                                        *bucket
 	media                                           jetstream.ObjectStore
+	view                                            *view // the hot documents in memory
 	probe                                           *prober // this node's health stream
 
 	// outbox is the consumer every node's mail workers share.
@@ -132,6 +141,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = 4
 	}
+	cfg.TeacherLimits = cfg.TeacherLimits.withDefaults()
 	if cfg.NodeName == "" {
 		cfg.NodeName, _ = os.Hostname()
 	}
@@ -140,6 +150,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		log:    log,
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ready:  make(chan struct{}),
+		view:   newView(cfg.ViewMaxKeys, log.Warn),
 	}
 	s.setHealth("starting")
 	var err error
@@ -266,6 +277,12 @@ func (s *Store) run(ctx context.Context) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	s.wg.Go(func() {
+		s.runView(ctx, map[*bucket]viewSource{
+			s.sessions: s.view.sessions, s.teachers: s.view.teachers,
+			s.boards: s.view.boards, s.lessons: s.view.lessons,
+		})
+	})
 	close(s.ready)
 	t := time.NewTicker(s.cfg.ProbeInterval)
 	defer t.Stop()
@@ -352,6 +369,9 @@ func (s *Store) init(ctx context.Context) error {
 		}
 		*b.dst = bk
 	}
+	// A node's own writes go into its view as they succeed.
+	s.sessions.view, s.teachers.view = s.view.sessions, s.view.teachers
+	s.boards.view, s.lessons.view = s.view.boards, s.view.lessons
 	if s.probe == nil {
 		p, err := ensureProber(ctx, s.nc, s.js, s.cfg.NodeName, r)
 		if err != nil {
