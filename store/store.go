@@ -116,6 +116,9 @@ type Store struct {
 	presence                                        *bucket
 	media                                           jetstream.ObjectStore
 	view                                            *view // the hot documents in memory
+	// stopView ends the view's watches and checks (tests use it to play a
+	// watch that fell behind; Close ends them with everything else).
+	stopView context.CancelFunc
 	probe                                           *prober // this node's health stream
 
 	// outbox is the consumer every node's mail workers share.
@@ -277,8 +280,10 @@ func (s *Store) run(ctx context.Context) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	viewCtx, stopView := context.WithCancel(ctx)
+	s.stopView = stopView
 	s.wg.Go(func() {
-		s.runView(ctx, map[*bucket]viewSource{
+		s.runView(viewCtx, map[*bucket]viewSource{
 			s.sessions: s.view.sessions, s.teachers: s.view.teachers,
 			s.boards: s.view.boards, s.lessons: s.view.lessons,
 		})
