@@ -119,7 +119,7 @@ type Store struct {
 	// stopView ends the view's watches and checks (tests use it to play a
 	// watch that fell behind; Close ends them with everything else).
 	stopView context.CancelFunc
-	probe                                           *prober // this node's health stream
+	probe    *prober // this node's health stream
 
 	// outbox is the consumer every node's mail workers share.
 	outbox jetstream.Consumer

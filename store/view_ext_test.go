@@ -102,7 +102,9 @@ func TestLessonIndexPagesAndLimit(t *testing.T) {
 		return nil
 	})
 	for _, order := range []string{classboard.LessonsByUpdatedAt, classboard.LessonsByTitle} {
-		key := func(s *classboard.LessonSummary) string { return fmt.Sprintf("%019d\x00%s", math.MaxInt64-s.UpdatedAt.UnixNano(), s.ID) }
+		key := func(s *classboard.LessonSummary) string {
+			return fmt.Sprintf("%019d\x00%s", math.MaxInt64-s.UpdatedAt.UnixNano(), s.ID)
+		}
 		if order == classboard.LessonsByTitle {
 			key = func(s *classboard.LessonSummary) string { return strings.ToLower(s.Title) + "\x00" + s.ID }
 		}

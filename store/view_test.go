@@ -50,4 +50,3 @@ func TestViewFreshness(t *testing.T) {
 		t.Fatal("a view behind the stream for viewMaxLag still answered")
 	}
 }
-
