@@ -74,6 +74,10 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 func (s *Server) liveAuth(r *http.Request, boardID string) (*classboard.Auth, error) {
 	t := r.URL.Query().Get("ticket")
 	if t == "" {
+		// Without a ticket the connection starts here: admit it first.
+		if err := s.svc.Live.Admit(); err != nil {
+			return nil, err
+		}
 		return s.authenticate(r)
 	}
 	a, ticketBoard, err := s.svc.LiveTickets.RedeemTicket(r.Context(), t)

@@ -1,0 +1,71 @@
+package live
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/classboard/classboard"
+)
+
+// Admission paces new live connections: a herd (a node's restart moving a
+// third of a city's boards, a school's power coming back) is taken in at a
+// rate the node can sustain, and everyone else is told when to come back,
+// each to a different second, so that the herd returns spread out instead
+// of all at once. It is a token bucket of rate per second (burst deep);
+// a caller it refuses is booked into the first coming second that has
+// fewer than bookFraction × rate bookings, and told that second as its
+// Retry-After. The apps wait Retry-After × [0.5, 1.5) (client.js jitter):
+// the returns of all booked seconds together come in at about 1.1 times
+// the booking rate, so booking 90 % of the rate keeps them near the rate.
+type Admission struct {
+	rate  float64
+	burst float64
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+	booked map[int64]int // unix second -> callers told to come back then
+}
+
+// bookFraction is the share of each second's admissions booked for callers
+// sent away; the rest is room for the spread of their returns.
+const bookFraction = 0.9
+
+// NewAdmission admits rate connections per second, burst at once.
+func NewAdmission(rate float64, burst int) *Admission {
+	return &Admission{rate: rate, burst: float64(burst), tokens: float64(burst), booked: map[int64]int{}}
+}
+
+// Admit takes one connection in at now, or says when to come back.
+func (a *Admission) Admit(now time.Time) (bool, time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.last.IsZero() {
+		a.tokens = min(a.burst, a.tokens+now.Sub(a.last).Seconds()*a.rate)
+	}
+	a.last = now
+	if a.tokens >= 1 {
+		a.tokens--
+		return true, 0
+	}
+	per := max(1, int(a.rate*bookFraction))
+	sec := now.Unix()
+	for s := range a.booked {
+		if s <= sec {
+			delete(a.booked, s) // bounded: at most the seconds booked ahead
+		}
+	}
+	s := sec + 1
+	for a.booked[s] >= per {
+		s++
+	}
+	a.booked[s]++
+	return false, time.Unix(s, 0).Sub(now)
+}
+
+// errBusy is the refusal of a connection the node cannot take in yet.
+func errBusy(retryAfter time.Duration) error {
+	return &classboard.Error{Code: classboard.EUNAVAILABLE, RetryAfter: time.Duration(math.Ceil(retryAfter.Seconds())) * time.Second,
+		Message: "This server is connecting many boards at once; it will take this one in a moment."}
+}

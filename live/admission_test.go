@@ -1,0 +1,49 @@
+package live
+
+import (
+	"testing"
+	"time"
+)
+
+// A herd takes the burst at once; everyone else is booked into the coming
+// seconds, never more per second than 90 % of the rate, and told so.
+func TestAdmissionSpreadsAHerd(t *testing.T) {
+	a := NewAdmission(100, 10)
+	now := time.Unix(1_000_000, 0).Add(200 * time.Millisecond)
+	admitted, perSecond := 0, map[time.Duration]int{}
+	var last time.Duration
+	for range 1000 {
+		ok, wait := a.Admit(now)
+		if ok {
+			admitted++
+			continue
+		}
+		if wait < last {
+			t.Fatalf("a later caller was told to come back sooner: %v after %v", wait, last)
+		}
+		last = wait
+		perSecond[wait]++
+	}
+	if admitted != 10 {
+		t.Fatalf("%d admitted at once, want the burst of 10", admitted)
+	}
+	for wait, n := range perSecond {
+		if n > 90 {
+			t.Errorf("%d booked for %v from now, more than 90", n, wait)
+		}
+	}
+	if want := 990/90 + 1; len(perSecond) != want-1 && len(perSecond) != want {
+		t.Errorf("990 refused callers booked over %d seconds, want about %d", len(perSecond), want)
+	}
+	// The bucket refills at the rate, but never beyond its burst.
+	later := now.Add(time.Second)
+	admitted = 0
+	for range 200 {
+		if ok, _ := a.Admit(later); ok {
+			admitted++
+		}
+	}
+	if admitted != 10 {
+		t.Errorf("%d admitted a second later, want the burst (10): the bucket holds no more", admitted)
+	}
+}
