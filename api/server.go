@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/imaging"
@@ -65,6 +66,8 @@ type Server struct {
 	markdown *markdown.Renderer // text slide bodies
 	images   *imaging.Processor // uploads
 	signing  signingKey         // media URL signatures
+
+	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
 }
 
 // New returns the handler with every route.

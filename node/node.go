@@ -208,6 +208,7 @@ func (n *Node) Close(ctx context.Context) error {
 	if err != nil {
 		n.srv.Close()
 	}
+	n.api.WaitLive() // the hub, closed above, ends them
 	n.wg.Wait()
 	if cerr := n.store.Close(ctx); err == nil {
 		err = cerr
