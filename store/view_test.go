@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -49,4 +50,42 @@ func TestViewFreshness(t *testing.T) {
 	if _, _, ans := tb.get("a"); ans != viewAsk {
 		t.Fatal("a view behind the stream for viewMaxLag still answered")
 	}
+}
+
+// BenchmarkViewMemory reports what one key costs the view (heap bytes per
+// key, after a collection) for the biggest documents it keeps: a session
+// and a lesson head with its index entries. The figures bound the view's
+// memory: DefaultViewMaxKeys keys per bucket at most.
+func BenchmarkViewMemory(b *testing.B) {
+	const keys = 100_000
+	session := []byte(`{"v":1,"teacher_id":"01a22eaf-fc51-77d4-8cab-cddc6bc5639c","device":"Ada's laptop in room 12","created_at":"2026-11-30T23:00:15.057Z","idle_until":"2026-12-30T23:00:15.057Z","expires_at":"2027-02-28T23:00:15.057Z"}`)
+	for _, tc := range []struct {
+		name string
+		fill func(*view, int)
+	}{
+		{"session", func(v *view, i int) { v.sessions.wrote(fmt.Sprintf("%064d", i), uint64(i+1), session) }},
+		{"lesson", func(v *view, i int) {
+			doc := fmt.Sprintf(`{"v":1,"id":"01a22eaf-fc51-77d4-8cab-%012d","teacher_id":"01a22eaf-fc51-77d4-8cab-%012d","title":"Fractions and decimals, lesson %d of the autumn term","slides":[{},{},{}],"created_at":"2026-11-30T23:00:15.057Z","updated_at":"2026-11-30T23:00:15.057Z"}`, i, i%500, i)
+			v.lessons.wrote(fmt.Sprintf("t%d.l%d", i%500, i), uint64(i+1), []byte(doc))
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for range b.N {
+				before := heapInUse()
+				v := newView(keys, func(string, ...any) {})
+				for i := range keys {
+					tc.fill(v, i)
+				}
+				b.ReportMetric(float64(heapInUse()-before)/keys, "bytes/key")
+				runtime.KeepAlive(v)
+			}
+		})
+	}
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
 }
