@@ -178,7 +178,7 @@ func TestConfigErrors(t *testing.T) {
 		{"failover on targets", Config{Boards: 1, Scenario: Failover, Targets: []string{"http://a", "http://b", "http://c"}}, "cannot use --target"},
 		{"too many boards per teacher", Config{Boards: 1, BoardsPerTeacher: 61}, "from 1 to 60"},
 		{"pinned in-process nodes", Config{Boards: 1, NodeCPUs: []int{0}}, "--processes"},
-		{"no such CPU", Config{Boards: 1, Processes: true, NodeCPUs: []int{runtime.NumCPU()}}, "this machine has CPUs"},
+		{"no such CPU", Config{Boards: 1, Processes: true, NodeCPUs: []int{-1}}, "not a CPU number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.cfg.withDefaults()
