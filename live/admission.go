@@ -1,6 +1,8 @@
 package live
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -64,8 +66,11 @@ func (a *Admission) Admit(now time.Time) (bool, time.Duration) {
 	return false, time.Unix(s, 0).Sub(now)
 }
 
-// errBusy is the refusal of a connection the node cannot take in yet.
+// ErrBusy is wrapped by the refusal of a connection the node cannot take
+// in yet: an answer the node gives by design, not a failure to log.
+var ErrBusy = errors.New("admission: come back later")
+
 func errBusy(retryAfter time.Duration) error {
-	return &classboard.Error{Code: classboard.EUNAVAILABLE, RetryAfter: time.Duration(math.Ceil(retryAfter.Seconds())) * time.Second,
-		Message: "This server is connecting many boards at once; it will take this one in a moment."}
+	return fmt.Errorf("%w: %w", &classboard.Error{Code: classboard.EUNAVAILABLE, RetryAfter: time.Duration(math.Ceil(retryAfter.Seconds())) * time.Second,
+		Message: "This server is connecting many boards at once; it will take this one in a moment."}, ErrBusy)
 }
