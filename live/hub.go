@@ -74,9 +74,9 @@ type Config struct {
 }
 
 // DefaultAdmitRatePerCPU is the default admission rate per CPU the node
-// may use: on the 2-core development machine a node connected 400 boards
-// a second with a 31 ms p99 while serving them (docs/benchmarks.md, E).
-const DefaultAdmitRatePerCPU = 400
+// may use: a node pinned to 2 cores connected 10,000 boards at 1,236 a
+// second with a 73 ms p99 (docs/benchmarks.md, "16-core machine").
+const DefaultAdmitRatePerCPU = 600
 
 // Hub holds the connections of one node.
 type Hub struct {

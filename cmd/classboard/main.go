@@ -95,7 +95,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.Int64Var(&o.mediaQuota, "media-quota", classboard.DefaultMediaQuota, "bytes of pictures one teacher may keep")
 	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest a request waits on the store before answering 503")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 0, "bytes of memory the node may use (Go's GOMEMLIMIT; default: 90% of the container's limit, if any)")
-	fs.Float64Var(&o.admitRate, "live-admit-rate", 0, "new live connections taken in per second; the rest are told when to come back (default: 400 per CPU)")
+	fs.Float64Var(&o.admitRate, "live-admit-rate", 0, "new live connections taken in per second; the rest are told when to come back (default: 600 per CPU)")
 	fs.IntVar(&o.viewMaxKeys, "view-max-keys", store.DefaultViewMaxKeys, "keys of each hot bucket (sessions, teachers, boards, lessons) kept in memory; a bucket past it is read from the store")
 	fs.IntVar(&o.teacherLimits.Lessons, "max-lessons-per-teacher", classboard.DefaultMaxLessonsPerTeacher, "lessons one teacher may keep")
 	fs.IntVar(&o.teacherLimits.Media, "max-media-per-teacher", classboard.DefaultMaxMediaPerTeacher, "pictures one teacher may keep (besides --media-quota)")
