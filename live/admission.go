@@ -43,10 +43,15 @@ func NewAdmission(rate float64, burst int) *Admission {
 func (a *Admission) Admit(now time.Time) (bool, time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.last.IsZero() {
-		a.tokens = min(a.burst, a.tokens+now.Sub(a.last).Seconds()*a.rate)
+	// Callers read the clock before they get the lock, so times come out
+	// of order: the bucket only ever moves forward (a refill clipped at the
+	// burst and then taken back by an earlier time would drain it for good).
+	if now.After(a.last) {
+		if !a.last.IsZero() {
+			a.tokens = min(a.burst, a.tokens+now.Sub(a.last).Seconds()*a.rate)
+		}
+		a.last = now
 	}
-	a.last = now
 	if a.tokens >= 1 {
 		a.tokens--
 		return true, 0

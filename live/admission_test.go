@@ -47,3 +47,27 @@ func TestAdmissionSpreadsAHerd(t *testing.T) {
 		t.Errorf("%d admitted a second later, want the burst (10): the bucket holds no more", admitted)
 	}
 }
+
+// Callers' clocks reach the bucket out of order (each reads the time before
+// it gets the lock): that must neither drain the bucket nor fill it.
+func TestAdmissionTimesOutOfOrder(t *testing.T) {
+	a := NewAdmission(100, 10)
+	start := time.Unix(1_000_000, 0)
+	admitted := 0
+	// 10 s of callers, 1,000 a second, each pair swapped by a millisecond.
+	for i := range 10_000 {
+		at := start.Add(time.Duration(i) * time.Millisecond)
+		if i%2 == 0 {
+			at = at.Add(time.Millisecond)
+		} else {
+			at = at.Add(-time.Millisecond)
+		}
+		if ok, _ := a.Admit(at); ok {
+			admitted++
+		}
+	}
+	// The burst plus the rate over 10 s, give or take a token.
+	if want := 10 + 100*10; admitted < want-2 || admitted > want+2 {
+		t.Fatalf("%d admitted in 10 s at 100/s with a burst of 10, want about %d", admitted, want)
+	}
+}
