@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -301,55 +302,17 @@ func (s *Store) checkView(ctx context.Context, bk *bucket, t viewSource) {
 // followView runs bk's watch into t: first every current value, then each
 // change, starting again after a failure from where it stopped.
 func (s *Store) followView(ctx context.Context, bk *bucket, t viewSource) {
-	var next uint64
-	for ctx.Err() == nil {
-		opts := []jetstream.WatchOpt{}
-		var first uint64
-		if next > 0 {
-			opts = append(opts, jetstream.ResumeFromRevision(next))
-		} else if info, err := bk.stream.Info(ctx); err == nil {
-			// Once the initial values are in, the view holds everything
-			// the stream held before the watch began.
-			first = info.State.LastSeq
-		} else {
-			s.log.Warn("view: read stream state", "bucket", bk.name, "err", err)
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
-			continue
-		}
-		w, err := bk.kv.Watch(ctx, ">", opts...)
+	var first uint64
+	s.follow(ctx, bk, ">", func() ([]jetstream.WatchOpt, error) {
+		// Once the initial values are in, the view holds everything the
+		// stream held before the watch began.
+		info, err := bk.stream.Info(ctx)
 		if err != nil {
-			s.log.Warn("view: watch bucket", "bucket", bk.name, "err", err)
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
-			continue
+			return nil, fmt.Errorf("view: read stream state: %w", err)
 		}
-		if next > 0 {
-			t.caughtUp(0) // resumed: nothing to wait for but the stream checks
-		}
-	read:
-		for {
-			select {
-			case <-ctx.Done():
-				break read
-			case e, ok := <-w.Updates():
-				if !ok {
-					break read
-				}
-				if e == nil {
-					t.caughtUp(first)
-					continue
-				}
-				next = e.Revision() + 1
-				t.watched(e)
-			}
-		}
-		if err := w.Stop(); err != nil && ctx.Err() == nil {
-			s.log.Warn("view: stop bucket watch", "bucket", bk.name, "err", err)
-		}
-	}
+		first = info.State.LastSeq
+		return nil, nil
+	}, t.watched, func() { t.caughtUp(first) })
 }
 
 // sleepCtx waits d or until ctx ends; false when ctx ended.

@@ -30,7 +30,12 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.follow(ctx, bk, filter, initial, handle)
+			b.s.follow(ctx, bk, filter, func() ([]jetstream.WatchOpt, error) {
+				if initial {
+					return nil, nil
+				}
+				return []jetstream.WatchOpt{jetstream.UpdatesOnly()}, nil
+			}, handle, nil)
 		}()
 	}
 	follow(b.s.boardState, ">", false, func(e jetstream.KeyValueEntry) {
@@ -66,26 +71,29 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 }
 
 // follow runs one KV watch until ctx ends, starting it again after a
-// failure from the revision after the last one seen.
-func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, initial bool, handle func(jetstream.KeyValueEntry)) {
+// failure from the revision after the last one seen. begin gives a fresh
+// watch's options (it may fail: the watch is tried again a second later);
+// loaded, when set, is called each time a watch has delivered the values
+// it started with.
+func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin func() ([]jetstream.WatchOpt, error),
+	handle func(jetstream.KeyValueEntry), loaded func()) {
 	var next uint64
 	for ctx.Err() == nil {
-		var opts []jetstream.WatchOpt
-		switch {
-		case next > 0:
-			opts = append(opts, jetstream.ResumeFromRevision(next))
-		case !initial:
-			opts = append(opts, jetstream.UpdatesOnly())
+		opts := []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}
+		var w jetstream.KeyWatcher
+		var err error
+		if next == 0 {
+			opts, err = begin()
 		}
-		w, err := bk.kv.Watch(ctx, filter, opts...)
+		if err == nil {
+			w, err = bk.kv.Watch(ctx, filter, opts...)
+		}
 		if err != nil {
-			b.s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
-			select {
-			case <-ctx.Done():
+			s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
+			if !sleepCtx(ctx, time.Second) {
 				return
-			case <-time.After(time.Second):
-				continue
 			}
+			continue
 		}
 	read:
 		for {
@@ -96,15 +104,18 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, initial 
 				if !ok {
 					break read
 				}
-				if e == nil {
-					continue // the end of the initial values
+				if e == nil { // the end of the initial values
+					if loaded != nil {
+						loaded()
+					}
+					continue
 				}
 				next = e.Revision() + 1
 				handle(e)
 			}
 		}
 		if err := w.Stop(); err != nil && ctx.Err() == nil {
-			b.s.log.Warn("stop bucket watch", "bucket", bk.name, "err", err)
+			s.log.Warn("stop bucket watch", "bucket", bk.name, "err", err)
 		}
 	}
 }
