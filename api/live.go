@@ -42,11 +42,14 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	a, err := s.liveAuth(r, id)
+	a, setUp, err := s.liveAuth(r, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	// The set-up (authentication, reads, registration) counts against
+	// the node's admission until the connection is handed over.
+	defer setUp()
 	ctx := classboard.NewContextWithAuth(r.Context(), a)
 	b, err := s.svc.Boards.Board(ctx, id)
 	if err != nil {
@@ -69,6 +72,7 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		conn.OfferState(st)
 	}
+	setUp()
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		s.serveSSE(w, r, conn)
 		return
@@ -76,24 +80,28 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 	s.serveWebsocket(w, r, conn)
 }
 
-// liveAuth accepts a single-use ticket (browsers) or a bearer token.
-func (s *Server) liveAuth(r *http.Request, boardID string) (*classboard.Auth, error) {
+// liveAuth accepts a single-use ticket (browsers) or a bearer token, and
+// counts the connection's set-up in the node's admission until setUp is
+// called (also after an error).
+func (s *Server) liveAuth(r *http.Request, boardID string) (a *classboard.Auth, setUp func(), err error) {
 	t := r.URL.Query().Get("ticket")
 	if t == "" {
 		// Without a ticket the connection starts here: admit it first.
-		if err := s.svc.Live.Admit(); err != nil {
-			return nil, err
+		if setUp, err = s.svc.Live.Admit(); err != nil {
+			return nil, func() {}, err
 		}
-		return s.authenticate(r)
+		a, err = s.authenticate(r)
+		return a, setUp, err
 	}
+	setUp = s.svc.Live.SetUp()
 	a, ticketBoard, err := s.svc.LiveTickets.RedeemTicket(r.Context(), t)
 	if err != nil {
-		return nil, err
+		return nil, setUp, err
 	}
 	if ticketBoard != boardID {
-		return nil, classboard.Errorf(classboard.ENOTFOUND, "No such board.")
+		return nil, setUp, classboard.Errorf(classboard.ENOTFOUND, "No such board.")
 	}
-	return a, nil
+	return a, setUp, nil
 }
 
 // pump writes the connection's messages with write until the hub ends it,

@@ -16,10 +16,12 @@ type ticketRequest struct {
 func (s *Server) createLiveTicket(w http.ResponseWriter, r *http.Request) {
 	// A ticket starts a connection: the node admits it or says when to
 	// come back (the apps wait so long, then ask again).
-	if err := s.svc.Live.Admit(); err != nil {
+	done, err := s.svc.Live.Admit()
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	defer done()
 	var in ticketRequest
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		s.writeError(w, r, err)

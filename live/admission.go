@@ -20,26 +20,42 @@ import (
 // Retry-After. The apps wait Retry-After × [0.5, 1.5) (client.js jitter):
 // the returns of all booked seconds together come in at about 1.1 times
 // the booking rate, so booking 90 % of the rate keeps them near the rate.
+//
+// The rate assumes the node gets its CPUs; when it does not (a shared
+// machine), connections it admitted pile up unfinished. So it also bounds
+// the connection set-ups in flight (maxInflight): past it, it refuses
+// whatever the bucket holds, and so takes in only what it finishes.
 type Admission struct {
-	rate  float64
-	burst float64
+	rate        float64
+	burst       float64
+	maxInflight int
 
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-	booked map[int64]int // unix second -> callers told to come back then
+	mu       sync.Mutex
+	tokens   float64
+	last     time.Time
+	booked   map[int64]int // unix second -> callers told to come back then
+	inflight int
 }
 
 // bookFraction is the share of each second's admissions booked for callers
 // sent away; the rest is room for the spread of their returns.
 const bookFraction = 0.9
 
-// NewAdmission admits rate connections per second, burst at once.
-func NewAdmission(rate float64, burst int) *Admission {
-	return &Admission{rate: rate, burst: float64(burst), tokens: float64(burst), booked: map[int64]int{}}
+// NewAdmission admits rate connections per second, burst at once, and
+// at most maxInflight set-ups in flight.
+func NewAdmission(rate float64, burst, maxInflight int) *Admission {
+	return &Admission{rate: rate, burst: float64(burst), maxInflight: maxInflight, tokens: float64(burst), booked: map[int64]int{}}
 }
 
-// Admit takes one connection in at now, or says when to come back.
+// Enter counts a set-up in flight that was admitted before (a connection
+// with its ticket); Done ends one that Admit or Enter counted.
+func (a *Admission) Enter() { a.mu.Lock(); a.inflight++; a.mu.Unlock() }
+
+// Done ends a set-up that Admit or Enter counted.
+func (a *Admission) Done() { a.mu.Lock(); a.inflight--; a.mu.Unlock() }
+
+// Admit takes one connection in at now (count it Done when its set-up
+// ends), or says when to come back.
 func (a *Admission) Admit(now time.Time) (bool, time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -52,8 +68,9 @@ func (a *Admission) Admit(now time.Time) (bool, time.Duration) {
 		}
 		a.last = now
 	}
-	if a.tokens >= 1 {
+	if a.tokens >= 1 && a.inflight < a.maxInflight {
 		a.tokens--
+		a.inflight++
 		return true, 0
 	}
 	per := max(1, int(a.rate*bookFraction))

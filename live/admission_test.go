@@ -8,7 +8,7 @@ import (
 // A herd takes the burst at once; everyone else is booked into the coming
 // seconds, never more per second than 90 % of the rate, and told so.
 func TestAdmissionSpreadsAHerd(t *testing.T) {
-	a := NewAdmission(100, 10)
+	a := NewAdmission(100, 10, 1_000_000)
 	now := time.Unix(1_000_000, 0).Add(200 * time.Millisecond)
 	admitted, perSecond := 0, map[time.Duration]int{}
 	var last time.Duration
@@ -51,7 +51,7 @@ func TestAdmissionSpreadsAHerd(t *testing.T) {
 // Callers' clocks reach the bucket out of order (each reads the time before
 // it gets the lock): that must neither drain the bucket nor fill it.
 func TestAdmissionTimesOutOfOrder(t *testing.T) {
-	a := NewAdmission(100, 10)
+	a := NewAdmission(100, 10, 1_000_000)
 	start := time.Unix(1_000_000, 0)
 	admitted := 0
 	// 10 s of callers, 1,000 a second, each pair swapped by a millisecond.
@@ -69,5 +69,30 @@ func TestAdmissionTimesOutOfOrder(t *testing.T) {
 	// The burst plus the rate over 10 s, give or take a token.
 	if want := 10 + 100*10; admitted < want-2 || admitted > want+2 {
 		t.Fatalf("%d admitted in 10 s at 100/s with a burst of 10, want about %d", admitted, want)
+	}
+}
+
+// Set-ups in flight past the bound are refused whatever the bucket holds:
+// a node that falls behind takes in only what it finishes.
+func TestAdmissionBoundsSetUpsInFlight(t *testing.T) {
+	a := NewAdmission(1000, 100, 3)
+	now := time.Unix(1_000_000, 0)
+	for range 3 {
+		if ok, _ := a.Admit(now); !ok {
+			t.Fatal("refused below the bound")
+		}
+	}
+	if ok, wait := a.Admit(now); ok || wait <= 0 {
+		t.Fatalf("admitted past the bound (wait %v)", wait)
+	}
+	a.Done()
+	if ok, _ := a.Admit(now); !ok {
+		t.Fatal("refused after a set-up ended")
+	}
+	a.Enter() // a ticket's connection
+	a.Done()
+	a.Done()
+	if ok, _ := a.Admit(now); !ok {
+		t.Fatal("refused after set-ups ended")
 	}
 }

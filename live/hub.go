@@ -71,7 +71,15 @@ type Config struct {
 	// least 10).
 	AdmitRate  float64
 	AdmitBurst int
+	// AdmitInflight bounds connection set-ups in flight (0:
+	// DefaultAdmitInflightPerCPU × GOMAXPROCS).
+	AdmitInflight int
 }
+
+// DefaultAdmitInflightPerCPU bounds the connection set-ups a node runs at
+// once, per CPU: a set-up takes a few milliseconds on a node that gets its
+// CPUs, so only a node that falls behind reaches it.
+const DefaultAdmitInflightPerCPU = 32
 
 // DefaultAdmitRatePerCPU is the default admission rate per CPU the node
 // may use: a node pinned to 2 cores connected 10,000 boards at 1,236 a
@@ -108,18 +116,29 @@ func NewHub(cfg Config) *Hub {
 	if cfg.AdmitBurst <= 0 {
 		cfg.AdmitBurst = max(10, int(cfg.AdmitRate/10))
 	}
+	if cfg.AdmitInflight <= 0 {
+		cfg.AdmitInflight = DefaultAdmitInflightPerCPU * runtime.GOMAXPROCS(0)
+	}
 	return &Hub{cfg: cfg, log: cfg.Logger, boards: map[string]map[*Conn]struct{}{}, changed: make(chan struct{}, 1),
-		admit: NewAdmission(cfg.AdmitRate, cfg.AdmitBurst)}
+		admit: NewAdmission(cfg.AdmitRate, cfg.AdmitBurst, cfg.AdmitInflight)}
 }
 
 // Admit takes a new live connection in, or returns EUNAVAILABLE with the
 // Retry-After its caller is booked for: call it before any work for the
-// connection (the ticket is where the apps start one).
-func (h *Hub) Admit() error {
+// connection (the ticket is where the apps start one), and call done once
+// that work is over.
+func (h *Hub) Admit() (done func(), err error) {
 	if ok, wait := h.admit.Admit(time.Now()); !ok {
-		return errBusy(wait)
+		return nil, errBusy(wait)
 	}
-	return nil
+	return sync.OnceFunc(h.admit.Done), nil
+}
+
+// SetUp counts the set-up of a connection admitted before (it brings its
+// ticket) until done is called.
+func (h *Hub) SetUp() (done func()) {
+	h.admit.Enter()
+	return sync.OnceFunc(h.admit.Done)
 }
 
 // Conn is one live connection, as the hub sees it. The transport reads
