@@ -38,7 +38,7 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 	// only the apps' origins may connect. Other clients send none and
 	// authenticate like any API client.
 	if o := r.Header.Get("Origin"); o != "" && !s.allowedOrigin(o) {
-		writeJSON(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "origin_not_allowed", Message: "Pages from this origin may not open live connections."}})
+		s.writeError(w, r, classboard.Errorf(classboard.EORIGIN, "Pages from this origin may not open live connections."))
 		return
 	}
 	id := r.PathValue("id")
@@ -90,7 +90,7 @@ func (s *Server) liveAuth(r *http.Request, boardID string) (a *classboard.Auth, 
 		if setUp, err = s.svc.Live.Admit(); err != nil {
 			return nil, func() {}, err
 		}
-		a, err = s.authenticate(r)
+		a, err = s.authenticate(r, teachersOrBoards)
 		return a, setUp, err
 	}
 	setUp = s.svc.Live.SetUp()

@@ -8,7 +8,7 @@ import (
 )
 
 // Hooks for the external tests (package store_test), which poll with
-// testcluster.CheckFor: that package imports this one.
+// poll.CheckFor.
 
 // OpenTestStore opens a ready single-node test store with these limits.
 func OpenTestStore(t testing.TB, limits TeacherLimits) *Store {

@@ -48,14 +48,6 @@ func (s *Store) Lessons() Lessons { return Lessons{s} }
 
 var errNoLesson = classboard.Errorf(classboard.ENOTFOUND, "No such lesson.")
 
-func teacherID(ctx context.Context) (string, error) {
-	a := classboard.AuthFromContext(ctx)
-	if a == nil || a.Teacher == nil {
-		return "", classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in first.")
-	}
-	return a.Teacher.ID, nil
-}
-
 // checkLesson validates in and returns the document it makes, refusing one
 // over classboard.MaxLessonBytes.
 func checkLesson(in classboard.LessonInput, doc *lessonDoc) error {
@@ -77,10 +69,11 @@ func checkLesson(in classboard.LessonInput, doc *lessonDoc) error {
 
 // CreateLesson stores a new lesson under a fresh UUIDv7.
 func (l Lessons) CreateLesson(ctx context.Context, in classboard.LessonInput) (*classboard.Lesson, error) {
-	tid, err := teacherID(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer cancel()
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new lesson id: %w", err)
@@ -90,11 +83,6 @@ func (l Lessons) CreateLesson(ctx context.Context, in classboard.LessonInput) (*
 	if err := checkLesson(in, &doc); err != nil {
 		return nil, err
 	}
-	ctx, cancel, err := l.s.opContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
 	n, ok := l.s.view.lessonCount(tid)
 	if !ok {
 		if n, err = countKeys(ctx, l.s.lessons, keyPart(tid)+".*"); err != nil {
@@ -144,11 +132,7 @@ func (s *Store) slideCount(ctx context.Context, teacherID, id string) (int, erro
 
 // Lesson returns one of the caller's lessons.
 func (l Lessons) Lesson(ctx context.Context, id string) (*classboard.Lesson, error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel, err := l.s.opContext(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -165,10 +149,6 @@ func (l Lessons) Lesson(ctx context.Context, id string) (*classboard.Lesson, err
 // for 50,000; when the view is not current, from the whole list read from
 // the store and sorted here.
 func (l Lessons) Lessons(ctx context.Context, opts classboard.ListOptions) (*classboard.Page[*classboard.LessonSummary], error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var key func(*classboard.LessonSummary) string
 	switch opts.Order {
 	case "", classboard.LessonsByUpdatedAt:
@@ -183,7 +163,7 @@ func (l Lessons) Lessons(ctx context.Context, opts classboard.ListOptions) (*cla
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel, err := l.s.opContext(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -213,11 +193,7 @@ func (l Lessons) Lessons(ctx context.Context, opts classboard.ListOptions) (*cla
 
 // UpdateLesson replaces a lesson with a compare-and-set on its revision.
 func (l Lessons) UpdateLesson(ctx context.Context, id string, ifMatch uint64, in classboard.LessonInput) (*classboard.Lesson, error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel, err := l.s.opContext(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -254,11 +230,7 @@ func staleLesson(cur *classboard.Lesson) error {
 
 // DeleteLesson deletes one of the caller's lessons.
 func (l Lessons) DeleteLesson(ctx context.Context, id string, ifMatch uint64) error {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return err
-	}
-	ctx, cancel, err := l.s.opContext(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard"
-	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/store"
 )
 
@@ -37,7 +37,7 @@ func signedIn(t *testing.T, s *store.Store, email string) string {
 func TestViewBehindFallsBackToStore(t *testing.T) {
 	s := store.OpenTestStore(t, store.TeacherLimits{})
 	tok := signedIn(t, s, "lag@school.example")
-	testcluster.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if ans := s.ViewSession(tok); ans != "hit" {
 			return fmt.Errorf("view answer %s, want a hit", ans)
 		}
@@ -48,7 +48,7 @@ func TestViewBehindFallsBackToStore(t *testing.T) {
 	if err := s.PurgeSessionBehindView(tok); err != nil {
 		t.Fatal(err)
 	}
-	testcluster.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		_, err := s.Accounts().Authenticate(context.Background(), tok)
 		if classboard.ErrorCode(err) != classboard.EUNAUTHORIZED {
 			return fmt.Errorf("revoked session: %v, want unauthorized", err)
@@ -95,7 +95,7 @@ func TestLessonIndexPagesAndLimit(t *testing.T) {
 	if classboard.ErrorCode(err) != classboard.EQUOTA {
 		t.Fatalf("lesson past the limit: %v", err)
 	}
-	testcluster.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if !s.LessonViewCurrent() {
 			return fmt.Errorf("view not current")
 		}

@@ -93,7 +93,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.Int64Var(&o.maxMemory, "max-memory", 256<<20, "JetStream memory limit in bytes")
 	fs.Int64Var(&o.maxMediaBytes, "max-media-bytes", classboard.DefaultMaxMediaBytes, "largest picture upload in bytes")
 	fs.Int64Var(&o.mediaQuota, "media-quota", classboard.DefaultMediaQuota, "bytes of pictures one teacher may keep")
-	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest a request waits on the store before answering 503")
+	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest one store operation may take before it fails with 503 (a request may make several)")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 0, "bytes of memory the node may use (Go's GOMEMLIMIT; default: 90% of the container's limit, if any)")
 	fs.Float64Var(&o.admitRate, "live-admit-rate", 0, "new live connections taken in per second; the rest are told when to come back (default: 600 per CPU)")
 	fs.IntVar(&o.viewMaxKeys, "view-max-keys", store.DefaultViewMaxKeys, "keys of each hot bucket (sessions, teachers, boards, lessons) kept in memory; a bucket past it is read from the store")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
 )
@@ -35,7 +36,7 @@ func TestClusterWriteHereReadThere(t *testing.T) {
 		t.Fatalf("logout through n3: %d %s", res.Status, res.Body)
 	}
 	// Other nodes hear of it through their views' watches (view_test.go).
-	testcluster.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if res := apitest.New(c.Nodes[0].URL()).With(s.Token).Do(t, "GET", "/api/v1/me", nil); res.Status != http.StatusUnauthorized {
 			return fmt.Errorf("a logged-out token must fail on n1: %d %s", res.Status, res.Body)
 		}
@@ -87,6 +88,8 @@ func TestClusterRefusesNodeWithoutSecret(t *testing.T) {
 		if err := n.Store().Ready(); err == nil {
 			t.Fatal("the intruder became ready")
 		}
+		// Deliberate pacing: this watches that something never happens
+		// for 5 s, so there is no outcome to poll for.
 		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/smtptest"
 	"github.com/classboard/classboard/internal/testcluster"
 )
@@ -29,7 +30,7 @@ func TestRevocationsReachEveryNode(t *testing.T) {
 	revoke := func(what string, allowed, refused func(t *testing.T, origin string) error, do func(t *testing.T)) {
 		t.Helper()
 		for _, m := range c.Nodes {
-			testcluster.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error { return allowed(t, m.URL()) })
+			poll.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error { return allowed(t, m.URL()) })
 		}
 		do(t)
 		if err := refused(t, c.Nodes[0].URL()); err != nil {
@@ -37,7 +38,7 @@ func TestRevocationsReachEveryNode(t *testing.T) {
 		}
 		start := time.Now()
 		for _, m := range c.Nodes[1:] {
-			testcluster.CheckFor(t, 10*time.Second, 2*time.Millisecond, func() error { return refused(t, m.URL()) })
+			poll.CheckFor(t, 10*time.Second, 2*time.Millisecond, func() error { return refused(t, m.URL()) })
 			t.Logf("%s: refused on %s %v after the revocation on n1", what, m.Name, time.Since(start).Round(time.Millisecond))
 		}
 	}
