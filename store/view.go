@@ -29,8 +29,11 @@ import (
 //     (a session made a moment ago on another node, a wrong token) is read
 //     from the store, so a new document is never refused for being new.
 //   - Each bucket's view holds at most its limit of keys (Config.ViewMaxKeys);
-//     a bucket that outgrows it is dropped from the view for good (until
-//     the node restarts) and read from the store, with a warning in the log.
+//     a bucket that outgrows it is dropped from the view (until its watch
+//     starts again) and read from the store, with a warning in the log.
+//   - A watch that fails is started again from the beginning, never
+//     resumed: deleted and expired keys' markers leave the stream in time,
+//     and a resumed watch would miss them.
 const (
 	viewCheckInterval = 200 * time.Millisecond
 	viewMaxLag        = 800 * time.Millisecond
@@ -88,6 +91,7 @@ type viewSource interface {
 	deleted(key string)
 	verify(at time.Time, lastSeq uint64)
 	sweep(now time.Time)
+	reset()
 }
 
 func newViewTable[T any](name string, max int, log func(string, ...any), decode func(string, uint64, []byte) (T, bool, error)) *viewTable[T] {
@@ -232,6 +236,19 @@ func (t *viewTable[T]) promoteLocked() {
 	t.pendingAt, t.pendingSeq = time.Time{}, 0
 }
 
+// reset empties the table before a watch loads it again; until it has,
+// the table answers nothing. It may outgrow its limit again.
+func (t *viewTable[T]) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.items = map[string]viewItem[T]{}
+	t.seen, t.loaded, t.overflow = 0, false, false
+	t.verified, t.pendingAt, t.pendingSeq = time.Time{}, time.Time{}, 0
+	if t.cleared != nil {
+		t.cleared()
+	}
+}
+
 // sweep forgets deletion marks the watch never confirmed.
 func (t *viewTable[T]) sweep(now time.Time) {
 	t.mu.Lock()
@@ -300,10 +317,13 @@ func (s *Store) checkView(ctx context.Context, bk *bucket, t viewSource) {
 }
 
 // followView runs bk's watch into t: first every current value, then each
-// change, starting again after a failure from where it stopped.
+// change. After a failure it loads everything again rather than resume:
+// the markers of deleted and expired keys do not stay in a stream for
+// ever, and a resumed watch would miss the ones removed meanwhile.
 func (s *Store) followView(ctx context.Context, bk *bucket, t viewSource) {
 	var first uint64
-	s.follow(ctx, bk, ">", func() ([]jetstream.WatchOpt, error) {
+	s.follow(ctx, bk, ">", func(uint64) ([]jetstream.WatchOpt, error) {
+		t.reset()
 		// Once the initial values are in, the view holds everything the
 		// stream held before the watch began.
 		info, err := bk.stream.Info(ctx)

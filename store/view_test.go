@@ -52,6 +52,23 @@ func TestViewFreshness(t *testing.T) {
 	}
 }
 
+// A watch that starts again loads the bucket from scratch: what the old
+// watch left behind (a key deleted meanwhile, whose marker may be gone)
+// is forgotten, and the table answers nothing until the load is in.
+func TestViewResetForgets(t *testing.T) {
+	tb := newViewTable("sessions", 10, func(string, ...any) {}, decodeJSON[sessionDoc])
+	tb.caughtUp(1)
+	tb.verify(time.Now(), 1)
+	tb.wrote("a", 1, []byte(`{"teacher_id":"t"}`))
+	tb.reset()
+	if n, _ := tb.size(); n != 0 {
+		t.Fatalf("%d keys after a reset", n)
+	}
+	if _, _, ans := tb.get("a"); ans != viewAsk {
+		t.Fatalf("answer %d before the load, want ask the store", ans)
+	}
+}
+
 // BenchmarkViewMemory reports what one key costs the view (heap bytes per
 // key, after a collection) for the biggest documents it keeps: a session
 // and a lesson head with its index entries. The figures bound the view's

@@ -30,8 +30,11 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.s.follow(ctx, bk, filter, func() ([]jetstream.WatchOpt, error) {
-				if initial {
+			b.s.follow(ctx, bk, filter, func(next uint64) ([]jetstream.WatchOpt, error) {
+				switch {
+				case next > 0: // after a failure: no change is skipped
+					return []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}, nil
+				case initial:
 					return nil, nil
 				}
 				return []jetstream.WatchOpt{jetstream.UpdatesOnly()}, nil
@@ -71,20 +74,16 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 }
 
 // follow runs one KV watch until ctx ends, starting it again after a
-// failure from the revision after the last one seen. begin gives a fresh
-// watch's options (it may fail: the watch is tried again a second later);
-// loaded, when set, is called each time a watch has delivered the values
-// it started with.
-func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin func() ([]jetstream.WatchOpt, error),
+// failure. begin gives each watch's options from the revision after the
+// last one seen (0 before any); it may fail, and the watch is tried again
+// a second later. loaded, when set, is called each time a watch has
+// delivered the values it started with.
+func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin func(next uint64) ([]jetstream.WatchOpt, error),
 	handle func(jetstream.KeyValueEntry), loaded func()) {
 	var next uint64
 	for ctx.Err() == nil {
-		opts := []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}
 		var w jetstream.KeyWatcher
-		var err error
-		if next == 0 {
-			opts, err = begin()
-		}
+		opts, err := begin(next)
 		if err == nil {
 			w, err = bk.kv.Watch(ctx, filter, opts...)
 		}
