@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,8 @@ type Server struct {
 	images   *imaging.Processor // uploads
 	// signingKey is the media URL signing key once loaded (mediaKey).
 	signingKey atomic.Pointer[[]byte]
+
+	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
 
 	liveCounts *liveCounts
 	strength   chan struct{} // one password strength estimate at a time
