@@ -62,6 +62,9 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		conn.OfferState(st)
+		if s.svc.ActivityFeed != nil {
+			s.svc.ActivityFeed.Offer(conn)
+		}
 	}
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		s.serveSSE(w, r, conn)
