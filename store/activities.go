@@ -294,7 +294,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 		if n, err := a.s.hit(ctx, "rooms-started", teacherID, time.Hour); err != nil {
 			return nil, storeErr(err)
 		} else if n > a.limits.RoomsPerHour {
-			return nil, &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: time.Until(now.Truncate(time.Hour).Add(time.Hour)),
+			return nil, &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: now.Truncate(time.Hour).Add(time.Hour).Sub(now),
 				Message: "You started too many activities this hour; wait a little."}
 		}
 		doc = activityDoc{V: 1, TeacherID: teacherID, Kind: in.Kind, Slide: in.Slide, Options: in.Options,
