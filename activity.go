@@ -47,13 +47,17 @@ type Activity struct {
 	Slide   int      `json:"slide"`
 	Options []string `json:"options,omitempty"`
 	// HideResults keeps the results off the board until it is revealed.
-	HideResults bool       `json:"hide_results,omitempty"`
-	RoomID      string     `json:"room_id,omitempty"`
-	JoinCode    string     `json:"join_code,omitempty"` // only while open, locked or revealed
-	StartedAt   time.Time  `json:"started_at,omitzero"`
-	ExpiresAt   time.Time  `json:"expires_at,omitzero"` // when the results are erased
-	Revision    uint64     `json:"revision"`
-	Aggregate   *Aggregate `json:"aggregate,omitempty"`
+	HideResults bool   `json:"hide_results,omitempty"`
+	RoomID      string `json:"room_id,omitempty"`
+	JoinCode    string `json:"join_code,omitempty"` // only while open, locked or revealed
+	// JoinURL (the /join app with the code in its fragment) and JoinQR (a
+	// data: URL of its QR code) are added by the API for the board to show.
+	JoinURL   string     `json:"join_url,omitempty"`
+	JoinQR    string     `json:"join_qr,omitempty"`
+	StartedAt time.Time  `json:"started_at,omitzero"`
+	ExpiresAt time.Time  `json:"expires_at,omitzero"` // when the results are erased
+	Revision  uint64     `json:"revision"`
+	Aggregate *Aggregate `json:"aggregate,omitempty"`
 	// Pupils and Pending are for the owner only: who joined, and short
 	// answers not yet approved.
 	Pupils  []Pupil         `json:"pupil_list,omitempty"`

@@ -31,6 +31,16 @@ func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.writeActivity(w, r, act)
+}
+
+// writeActivity answers with the activity and, while it has a join code,
+// the link and QR code the board shows pupils.
+func (s *Server) writeActivity(w http.ResponseWriter, r *http.Request, act *classboard.Activity) {
+	if act.JoinCode != "" {
+		act.JoinURL = s.appBase(r) + "/join#code=" + act.JoinCode
+		act.JoinQR = s.qrDataURL(act.JoinURL)
+	}
 	w.Header().Set("ETag", etag(act.Revision))
 	writeJSON(w, http.StatusOK, act)
 }
@@ -53,8 +63,7 @@ func (s *Server) putActivity(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", etag(act.Revision))
-	writeJSON(w, http.StatusOK, act)
+	s.writeActivity(w, r, act)
 }
 
 func (s *Server) deleteActivity(w http.ResponseWriter, r *http.Request) {

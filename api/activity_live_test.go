@@ -46,7 +46,9 @@ func TestActivityLiveAcrossNodes(t *testing.T) {
 			t.Fatalf("answer %d: %d %s", i, res.Status, res.Body)
 		}
 	}
-	all := func(a *activity) bool { return a.Aggregate != nil && a.Aggregate.Answers == pupils && len(a.Aggregate.Markers) == pupils }
+	all := func(a *activity) bool {
+		return a.Aggregate != nil && a.Aggregate.Answers == pupils && len(a.Aggregate.Markers) == pupils
+	}
 	onBoard := board.readActivity(all)
 	if onBoard.Pupils != nil || onBoard.Pending != nil || onBoard.Aggregate.Pupils != pupils {
 		t.Fatalf("the board's frame: %+v", onBoard)
