@@ -222,12 +222,14 @@ func (a *Answer) Validate() error {
 // Room is what a pupil sees of the room: the question, its status and the
 // pupil's own answer. Never another pupil's.
 type Room struct {
-	RoomID  string   `json:"room_id"`
-	Kind    string   `json:"kind"`
-	Status  string   `json:"status"`
-	Options []string `json:"options,omitempty"`
-	Name    string   `json:"name"`
-	Answer  *Answer  `json:"answer,omitempty"`
+	RoomID string `json:"room_id"`
+	// Question changes with each new question in the room.
+	Question int      `json:"question"`
+	Kind     string   `json:"kind"`
+	Status   string   `json:"status"`
+	Options  []string `json:"options,omitempty"`
+	Name     string   `json:"name"`
+	Answer   *Answer  `json:"answer,omitempty"`
 	// Picture is a signed URL of the slide's picture for markers, set by
 	// the API.
 	Picture string `json:"picture,omitempty"`

@@ -258,8 +258,13 @@ func TestShortAnswerModeration(t *testing.T) {
 	bob := teacherToken(t, c, "Bob Other", "phone")
 	b := pairBoard(t, c, ada, "Room 1")
 	path := "/api/v1/boards/" + b.BoardID + "/activity"
-	act := setActivity(t, c, ada, b.BoardID, map[string]any{"kind": "answer", "slide": 0, "status": "open"})
+	act := setActivity(t, c, ada, b.BoardID, map[string]any{"kind": "markers", "slide": 0, "status": "open"})
 	sam := joinRoom(t, c, act.JoinCode, "Sam")
+	apitest.Run(t, c, []apitest.Scenario{answer(sam, "Sam taps", map[string]any{"marker": map[string]float64{"x": 0, "y": 1}}, 200, "")})
+	next := setActivity(t, c, ada, b.BoardID, map[string]any{"kind": "answer", "slide": 0, "status": "open"})
+	if next.RoomID != act.RoomID || next.JoinCode != act.JoinCode || next.Aggregate.Pupils != 1 || next.Aggregate.Answers != 0 {
+		t.Fatalf("the next question %+v after %+v: want the same room and pupils, no answers", next, act)
+	}
 	boardSees := func(want ...string) func(t *testing.T, r *apitest.Response) error {
 		return func(t *testing.T, r *apitest.Response) error {
 			var a activity
@@ -271,6 +276,12 @@ func TestShortAnswerModeration(t *testing.T) {
 		}
 	}
 	apitest.Run(t, c, []apitest.Scenario{
+		{Name: "the pupil sees the next question, without the last answer", Method: "GET", Path: "/api/v1/rooms/" + sam.RoomID, Token: sam.Token, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
+			if m := r.Map(t); m["kind"] != "answer" || m["answer"] != nil || m["question"] != float64(1) {
+				return apitest.Errorf("room %s", r.Body)
+			}
+			return nil
+		}},
 		answer(sam, "81 characters", map[string]string{"text": strings.Repeat("x", 81)}, 400, "invalid"),
 		answer(sam, "empty", map[string]string{"text": "  "}, 400, "invalid"),
 		answer(sam, "a control character", map[string]string{"text": "a\u0007b"}, 400, "invalid"),

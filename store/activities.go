@@ -63,17 +63,21 @@ func answerKey(roomID, id string) string { return "x." + keyPart(roomID) + "." +
 
 // activityDoc is a board's activity; its revision is the KV revision.
 type activityDoc struct {
-	V           int       `json:"v"`
-	TeacherID   string    `json:"teacher_id"`
-	Kind        string    `json:"kind"`
-	Slide       int       `json:"slide"`
-	Options     []string  `json:"options,omitempty"`
-	HideResults bool      `json:"hide_results,omitempty"`
-	Status      string    `json:"status"`
-	RoomID      string    `json:"room_id"`
-	JoinCode    string    `json:"join_code,omitempty"`
-	StartedAt   time.Time `json:"started_at"`
-	ExpiresAt   time.Time `json:"expires_at"`
+	V           int      `json:"v"`
+	TeacherID   string   `json:"teacher_id"`
+	Kind        string   `json:"kind"`
+	Slide       int      `json:"slide"`
+	Options     []string `json:"options,omitempty"`
+	HideResults bool     `json:"hide_results,omitempty"`
+	Status      string   `json:"status"`
+	RoomID      string   `json:"room_id"`
+	// Question counts the activities the room has had: pupils stay in
+	// the room from one question to the next, and an answer counts only
+	// for the question it was given to.
+	Question  int       `json:"question"`
+	JoinCode  string    `json:"join_code,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 type joinDoc struct {
@@ -102,6 +106,7 @@ type tokenDoc struct {
 // answerDoc is one pupil's answer. A changed text loses its approval.
 type answerDoc struct {
 	BoardID  string            `json:"board_id"`
+	Question int               `json:"question"`
 	Answer   classboard.Answer `json:"answer"`
 	Approved bool              `json:"approved,omitempty"`
 }
@@ -232,6 +237,7 @@ func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner b
 	for _, id := range ids {
 		p := rv.pupils[id]
 		ans, answered := rv.answers[id]
+		answered = answered && ans.Question == d.Question
 		agg.Pupils++
 		if owner {
 			act.Pupils = append(act.Pupils, classboard.Pupil{ID: id, Name: p.Name, Answered: answered})
@@ -283,14 +289,21 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	}
 	teacherID := classboard.AuthFromContext(ctx).Teacher.ID
 	now := a.s.cfg.Now().UTC().Truncate(time.Millisecond)
-	starting := cur == nil || cur.Status == classboard.StatusEnded || cur.Kind != in.Kind ||
-		cur.Slide != in.Slide || !slices.Equal(cur.Options, in.Options)
+	// A new room (a new join code, no pupils) after none or an ended one;
+	// another question (kind, slide or options) keeps the room's pupils.
+	newRoom := cur == nil || cur.Status == classboard.StatusEnded
+	starting := newRoom || cur.Kind != in.Kind || cur.Slide != in.Slide || !slices.Equal(cur.Options, in.Options)
+	if starting && in.Status != classboard.StatusOpen {
+		return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
+			Fields: map[string]string{"status": "a new activity starts open"}}
+	}
 	var doc activityDoc
-	if starting {
-		if in.Status != classboard.StatusOpen {
-			return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
-				Fields: map[string]string{"status": "a new activity starts open"}}
-		}
+	switch {
+	case starting && !newRoom:
+		doc = *cur
+		doc.Kind, doc.Slide, doc.Options, doc.HideResults, doc.Status = in.Kind, in.Slide, in.Options, in.HideResults, in.Status
+		doc.Question++
+	case newRoom:
 		if n, err := a.s.hit(ctx, "rooms-started", teacherID, time.Hour); err != nil {
 			return nil, storeErr(err)
 		} else if n > a.limits.RoomsPerHour {
@@ -303,7 +316,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 		if doc.JoinCode, err = a.issueJoinCode(ctx, boardID, doc.RoomID, doc.ExpiresAt); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		doc = *cur
 		doc.Status, doc.HideResults = in.Status, in.HideResults
 		if in.Status == classboard.StatusEnded {
@@ -319,7 +332,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 		_, err = a.s.activities.update(ctx, activityKey(boardID), doc, rev, a.ttlUntil(doc.ExpiresAt))
 	}
 	if errors.Is(err, errRevision) {
-		if starting {
+		if newRoom {
 			a.dropKey(ctx, joinKey(doc.JoinCode))
 		}
 		return nil, a.staleActivity(ctx, boardID)
@@ -328,11 +341,14 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 		return nil, storeErr(fmt.Errorf("store activity: %w", err))
 	}
 	// The old room's code and answers go once the write decided.
-	if cur != nil && (starting || in.Status == classboard.StatusEnded) && cur.JoinCode != "" {
+	if cur != nil && (newRoom || in.Status == classboard.StatusEnded) && cur.JoinCode != "" {
 		a.dropKey(ctx, joinKey(cur.JoinCode))
 	}
-	if cur != nil && starting {
+	switch {
+	case cur != nil && newRoom:
 		a.purgeRoom(ctx, cur.RoomID)
+	case starting && !newRoom:
+		a.purgeAnswers(ctx, cur.RoomID)
 	}
 	return a.Activity(ctx, boardID)
 }
@@ -387,6 +403,17 @@ func (a *Activities) purgeRoom(ctx context.Context, roomID string) {
 	}
 }
 
+// purgeAnswers erases the answers to the room's last question (best
+// effort: they no longer count, and expire with the activity).
+func (a *Activities) purgeAnswers(ctx context.Context, roomID string) {
+	err := entries(ctx, a.s.activities, "x."+keyPart(roomID)+".*", func(key string, _ answerDoc) {
+		a.dropKey(ctx, key)
+	})
+	if err != nil {
+		a.s.log.Warn("list room's answers", "err", err)
+	}
+}
+
 // DeleteActivity erases the activity and the class's answers.
 func (a *Activities) DeleteActivity(ctx context.Context, boardID string) error {
 	ctx, cancel, err := a.s.opContext(ctx)
@@ -426,7 +453,7 @@ func (a *Activities) Moderate(ctx context.Context, boardID, pupilID string, appr
 	}
 	var ans answerDoc
 	rev, err := a.s.activities.get(ctx, answerKey(cur.RoomID, keyPart(pupilID)), &ans)
-	if errors.Is(err, errNotFound) {
+	if errors.Is(err, errNotFound) || err == nil && ans.Question != cur.Question {
 		return classboard.Errorf(classboard.ENOTFOUND, "No such answer.")
 	}
 	if err != nil {
@@ -626,10 +653,10 @@ func (a *Activities) Room(ctx context.Context, roomID, tok string) (*classboard.
 	} else if err != nil {
 		return nil, storeErr(err)
 	}
-	r := &classboard.Room{RoomID: roomID, Kind: doc.Kind, Status: doc.Status, Options: doc.Options,
+	r := &classboard.Room{RoomID: roomID, Question: doc.Question, Kind: doc.Kind, Status: doc.Status, Options: doc.Options,
 		Name: p.Name, BoardID: t.BoardID, Slide: doc.Slide, TeacherID: doc.TeacherID}
 	var ans answerDoc
-	if _, err := a.s.activities.get(ctx, answerKey(roomID, t.PupilID), &ans); err == nil {
+	if _, err := a.s.activities.get(ctx, answerKey(roomID, t.PupilID), &ans); err == nil && ans.Question == doc.Question {
 		r.Answer = &ans.Answer
 	} else if !errors.Is(err, errNotFound) {
 		return nil, storeErr(err)
@@ -686,7 +713,7 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 	} else if err != nil {
 		return storeErr(err)
 	}
-	data := answerDoc{BoardID: t.BoardID, Answer: in}
+	data := answerDoc{BoardID: t.BoardID, Question: doc.Question, Answer: in}
 	if err := a.s.activities.set(ctx, answerKey(roomID, t.PupilID), data, a.ttlUntil(doc.ExpiresAt)); err != nil {
 		return storeErr(fmt.Errorf("store answer: %w", err))
 	}

@@ -18,6 +18,7 @@ export function activityOverlay(root, stage, fetchActivity) {
   let act = null;
   let qrFor = '';
   let qr = '';
+  let joinURL = '';
 
   // The picture the markers belong on is the slide's; without one they go
   // on a plain field in the panel.
@@ -44,7 +45,7 @@ export function activityOverlay(root, stage, fetchActivity) {
     qrFor = act.join_code;
     try {
       const full = await fetchActivity();
-      if (full.join_code === qrFor) { qr = full.join_qr || ''; draw(); }
+      if (full.join_code === qrFor) { qr = full.join_qr || ''; joinURL = full.join_url || ''; draw(); }
     } catch { qrFor = ''; /* the code alone still works */ }
   }
 
@@ -65,7 +66,7 @@ export function activityOverlay(root, stage, fetchActivity) {
       panel.append(h('div', { class: 'join' },
         h('p', { class: 'join-where' }, `${location.host}/join`),
         h('div', { id: 'join-code', class: 'join-code' }, act.join_code.slice(0, 3), ' ', act.join_code.slice(3)),
-        qr ? h('img', { id: 'join-qr', class: 'join-qr', src: qr, alt: 'QR code: scan it to join' }) : null));
+        qr ? h('img', { id: 'join-qr', class: 'join-qr', src: qr, alt: 'QR code: scan it to join', 'data-join-url': joinURL }) : null));
     } else {
       panel.append(h('p', { class: 'closed' }, act.status === 'revealed' ? 'Results' : 'Closed'));
     }

@@ -124,7 +124,8 @@ async function refresh() {
   if (!pupil) return;
   try {
     const r = await api('GET', `/api/v1/rooms/${encodeURIComponent(pupil.room_id)}`);
-    const changed = !room || room.status !== r.status || room.kind !== r.kind || room.picture !== r.picture;
+    if (room && room.question !== r.question) note('');
+    const changed = !room || room.status !== r.status || room.question !== r.question || room.picture !== r.picture;
     room = r;
     if (changed) draw();
   } catch (err) {

@@ -106,7 +106,9 @@ export function activityPanel(req, currentSlide) {
         h('li', { dataset: { answered: p.answered } }, `${p.name}${p.answered ? ' ✓' : ''} `,
           h('button', { class: 'link remove', 'aria-label': `Remove ${p.name}`, onclick: () => call('DELETE', `/activity/pupils/${encodeURIComponent(p.pupil_id)}`) }, 'remove')))));
     }
-    if (a.status === 'ended') el.append(h('h3', {}, 'New activity'), ...startForm());
+    // Another question keeps the pupils in the room; after End a new
+    // activity gets a new code.
+    el.append(h('h3', {}, a.status === 'ended' ? 'New activity' : 'Next question'), ...startForm());
     el.append(note);
   }
 
