@@ -145,6 +145,8 @@ const savedEl = h('p', { id: 'saved', class: 'saved', role: 'status' });
 function note(text, bad = false) {
   savedEl.textContent = text;
   savedEl.className = bad ? 'error' : 'saved';
+  if (text && !bad) savedEl.dataset.ok = '1';
+  else delete savedEl.dataset.ok;
 }
 
 function draw() {
@@ -171,7 +173,8 @@ function draw() {
 async function send(body) {
   note('');
   try {
-    await api('PUT', `/api/v1/rooms/${encodeURIComponent(pupil ? pupil.room_id : '')}/answer`, { body });
+    // The same answer twice is harmless: keep trying through a failover.
+    await api('PUT', `/api/v1/rooms/${encodeURIComponent(pupil ? pupil.room_id : '')}/answer`, { body, retry: true });
     room.answer = body;
     note(t('saved'));
     return true;
