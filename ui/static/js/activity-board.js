@@ -37,7 +37,20 @@ export function activityOverlay(root, stage, fetchActivity) {
   /** @param {HTMLElement} into @param {{x: number, y: number}[]} markers */
   function dots(into, markers) {
     clear(into);
-    for (const m of markers) into.append(h('span', { class: 'dot', style: `left:${m.x * 100}%;top:${m.y * 100}%` }));
+    // Positions through the CSSOM: the apps' CSP refuses style attributes.
+    for (const m of markers) {
+      const d = h('span', { class: 'dot' });
+      d.style.left = `${m.x * 100}%`;
+      d.style.top = `${m.y * 100}%`;
+      into.append(d);
+    }
+  }
+
+  /** @param {number} share 0..1 of the longest bar */
+  function bar(share) {
+    const b = h('span', { class: 'bar' });
+    b.style.width = `${share * 100}%`;
+    return b;
   }
 
   async function loadQR() {
@@ -78,7 +91,7 @@ export function activityOverlay(root, stage, fetchActivity) {
       panel.append(h('div', { id: 'bars', class: 'bars' }, (act.options || []).map((/** @type {string} */ o, /** @type {number} */ i) =>
         h('div', { class: 'bar-row', dataset: { count: counts[i] || 0 } },
           h('span', { class: 'bar-label' }, 'ABCDEF'[i], o ? ` ${o}` : ''),
-          h('span', { class: 'bar', style: `width:${((counts[i] || 0) / most) * 100}%` }),
+          bar((counts[i] || 0) / most),
           h('span', { class: 'bar-n' }, String(counts[i] || 0))))));
     } else if (act.kind === 'answer') {
       panel.append(h('ul', { id: 'approved', class: 'approved' }, (agg.approved || []).map((/** @type {string} */ a) => h('li', {}, a))));

@@ -52,7 +52,8 @@ export function activityPanel(req, currentSlide) {
     const options = /** @type {HTMLInputElement} */ (h('input', { id: 'activity-options', placeholder: 'Options, comma-separated (empty: A–D)' }));
     const hide = /** @type {HTMLInputElement} */ (h('input', { id: 'activity-hide', type: 'checkbox' }));
     const optRow = h('label', {}, 'Poll options', options);
-    const sync = () => { optRow.hidden = kind.value !== 'poll'; };
+    // display, not hidden: the app's CSS makes every label a block.
+    const sync = () => { optRow.style.display = kind.value === 'poll' ? '' : 'none'; };
     kind.addEventListener('change', sync);
     sync();
     const start = h('button', { id: 'activity-start', class: 'primary', onclick: () => {
