@@ -107,6 +107,23 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 	}
 
+	if r.cfg.Scenario == Activity {
+		answerStart := time.Now()
+		act, err := r.runActivity(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res := r.result(answerStart, time.Since(answerStart), before, idle, r.usage(), 0)
+		res.Activity = act
+		if act.AnswersLost > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d acknowledged answers never reached their board", act.AnswersLost))
+		}
+		if act.AnswerErrors > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d pupils failed to join or answer", act.AnswerErrors))
+		}
+		return res, nil
+	}
+
 	r.setPhase("steer", fmt.Sprintf("steering for %v, one change per board every ~%v", r.cfg.Duration, r.cfg.Interval))
 	stopProfile := func() {}
 	if r.cfg.CPUProfile != "" {
