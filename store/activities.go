@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ import (
 // create or guess in activities. They are counted in the store, for the
 // whole cluster.
 type ActivityLimits struct {
-	PupilsPerRoom          int // joins per room (default classboard.DefaultRoomPupils)
+	PupilsPerRoom          int // seats in a room (default classboard.DefaultRoomPupils)
 	AnswersPerSecond       int // answers per pupil per second
 	RoomsPerHour           int // rooms one teacher starts per hour
 	JoinFailsPerAddrMinute int // wrong join codes per client address per minute
@@ -56,7 +57,6 @@ func (l ActivityLimits) withDefaults() ActivityLimits {
 // activity (classboard.ActivityTTL after the start) at the latest.
 func activityKey(boardID string) string  { return "a." + keyPart(boardID) }
 func joinKey(code string) string         { return "j." + code }
-func roomCountKey(roomID string) string  { return "n." + keyPart(roomID) }
 func pupilTokenKey(hash string) string   { return "k." + hash }
 func pupilKey(roomID, id string) string  { return "p." + keyPart(roomID) + "." + id }
 func answerKey(roomID, id string) string { return "x." + keyPart(roomID) + "." + id }
@@ -83,10 +83,6 @@ type activityDoc struct {
 type joinDoc struct {
 	BoardID string `json:"board_id"`
 	RoomID  string `json:"room_id"`
-}
-
-type countDoc struct {
-	N int `json:"n"`
 }
 
 // pupilDoc is a pupil in a room; tokenDoc finds it from the hash of the
@@ -232,7 +228,7 @@ func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner b
 	for id := range rv.pupils {
 		ids = append(ids, id)
 	}
-	// By join order, so lists and markers do not jump around between frames.
+	// By seat, so lists and markers do not jump around between frames.
 	slices.SortFunc(ids, func(x, y string) int { return cmpNum(x, y) })
 	for _, id := range ids {
 		p := rv.pupils[id]
@@ -397,7 +393,6 @@ func (a *Activities) purgeRoom(ctx context.Context, roomID string) {
 	if err != nil {
 		a.s.log.Warn("list room's pupils", "err", err)
 	}
-	keys = append(keys, roomCountKey(roomID))
 	for _, k := range keys {
 		a.dropKey(ctx, k)
 	}
@@ -540,19 +535,16 @@ func (a *Activities) Join(ctx context.Context, in classboard.JoinRequest, client
 	if err != nil {
 		return nil, err
 	}
-	n, err := a.takePlace(ctx, j.RoomID, doc.ExpiresAt)
-	if err != nil {
-		return nil, err
-	}
-	id := strconv.Itoa(n)
 	tok := token.New()
 	hash := token.Hash(tok)
 	ttl := a.ttlUntil(doc.ExpiresAt)
-	if _, err := a.s.activities.create(ctx, pupilTokenKey(hash), tokenDoc{BoardID: j.BoardID, RoomID: j.RoomID, PupilID: id}, ttl); err != nil {
-		return nil, storeErr(fmt.Errorf("store pupil token: %w", err))
+	id, err := a.takeSeat(ctx, j.RoomID, pupilDoc{BoardID: j.BoardID, Name: in.Name, TokenHash: hash}, ttl)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := a.s.activities.create(ctx, pupilKey(j.RoomID, id), pupilDoc{BoardID: j.BoardID, Name: in.Name, TokenHash: hash}, ttl); err != nil {
-		return nil, storeErr(fmt.Errorf("store pupil: %w", err))
+	if _, err := a.s.activities.create(ctx, pupilTokenKey(hash), tokenDoc{BoardID: j.BoardID, RoomID: j.RoomID, PupilID: id}, ttl); err != nil {
+		a.dropKey(ctx, pupilKey(j.RoomID, id)) // a seat without a token is nobody's
+		return nil, storeErr(fmt.Errorf("store pupil token: %w", err))
 	}
 	return &classboard.PupilJoin{RoomID: j.RoomID, PupilToken: tok, PupilID: id}, nil
 }
@@ -580,33 +572,23 @@ func (a *Activities) openRoom(ctx context.Context, code string) (*joinDoc, *acti
 	return &j, &doc, nil
 }
 
-// takePlace counts a pupil in with a compare-and-set on the room's
-// counter, refusing one over the limit; the count is the pupil's id.
-func (a *Activities) takePlace(ctx context.Context, roomID string, expires time.Time) (int, error) {
-	for range 100 {
-		var c countDoc
-		rev, err := a.s.activities.get(ctx, roomCountKey(roomID), &c)
-		if err != nil && !errors.Is(err, errNotFound) {
-			return 0, storeErr(err)
-		}
-		if c.N >= a.limits.PupilsPerRoom {
-			return 0, classboard.Errorf(classboard.EROOMFULL, "This activity is full; ask your teacher.")
-		}
-		c.N++
-		if rev == 0 {
-			_, err = a.s.activities.create(ctx, roomCountKey(roomID), c, a.ttlUntil(expires))
-		} else {
-			_, err = a.s.activities.update(ctx, roomCountKey(roomID), c, rev, a.ttlUntil(expires))
-		}
-		if errors.Is(err, errExists) || errors.Is(err, errRevision) {
-			continue // another pupil joined at the same moment
+// takeSeat seats a pupil on a free seat of the room (1..PupilsPerRoom),
+// tried in random order with a KV create each: pupils joining at once
+// rarely meet on one key, a removed pupil's seat is free again, and a room
+// with every seat taken is full.
+func (a *Activities) takeSeat(ctx context.Context, roomID string, p pupilDoc, ttl time.Duration) (string, error) {
+	for _, n := range mathrand.Perm(a.limits.PupilsPerRoom) {
+		id := strconv.Itoa(n + 1)
+		_, err := a.s.activities.create(ctx, pupilKey(roomID, id), p, ttl)
+		if errors.Is(err, errExists) {
+			continue
 		}
 		if err != nil {
-			return 0, storeErr(err)
+			return "", storeErr(fmt.Errorf("store pupil: %w", err))
 		}
-		return c.N, nil
+		return id, nil
 	}
-	return 0, classboard.Errorf(classboard.EUNAVAILABLE, "Too many pupils are joining at once; try again.")
+	return "", classboard.Errorf(classboard.EROOMFULL, "This activity is full; ask your teacher.")
 }
 
 // pupil returns the pupil holding tok, who must be in roomID.

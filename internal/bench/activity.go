@@ -104,9 +104,9 @@ type ActivityResult struct {
 	AnswerSeconds   float64 `json:"answering_s"`
 }
 
-// runActivity opens one markers activity per board; every pupil joins and
-// answers within a burst of cfg.Burst, then changes the answer within the
-// next burst. Pupils hold no live connection: their phones poll their
+// runActivity opens one markers activity per board; every pupil joins
+// within a burst of cfg.Burst, answers within the next, then changes the
+// answer within the one after. Pupils hold no live connection: their phones poll their
 // room, so the pupil connections per node are none and what a pupil costs
 // a node is stored answers, not memory.
 func (r *run) runActivity(ctx context.Context) (*ActivityResult, error) {
@@ -184,6 +184,12 @@ func (r *run) pupil(ctx context.Context, rm *room, ri, j int, joined, acked *ato
 	var p struct {
 		RoomID string `json:"room_id"`
 		Token  string `json:"pupil_token"`
+	}
+	// A class joins over a few seconds too, not at one instant.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(rand.N(r.cfg.Burst)):
 	}
 	if err := r.api.call(ctx, "POST", base+"/api/v1/rooms/join", "", map[string]string{"code": rm.code, "name": fmt.Sprintf("Pupil %d", j)},
 		http.StatusCreated, &p, "X-Forwarded-For", addr); err != nil {
