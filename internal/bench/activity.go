@@ -29,11 +29,15 @@ type room struct {
 	b    *board
 	code string
 
-	mu      sync.Mutex
-	acked   map[point]time.Time // acknowledged, not on the board yet
-	early   map[point]time.Time // on the board before its answer came back
-	final   map[point]bool      // each pupil's last acknowledged marker
-	shown   []time.Duration     // answer acknowledged -> board shows it
+	mu    sync.Mutex
+	acked map[point]time.Time // acknowledged, not on the board yet
+	early map[point]time.Time // on the board before its answer came back
+	final map[point]bool      // each pupil's last acknowledged marker
+	// tried maps a final marker to the change that replaced it without an
+	// answer (a timeout or 503): such a change may have been stored
+	// all the same, and then the board rightly shows it instead.
+	tried   map[point]point
+	shown   []time.Duration // answer acknowledged -> board shows it
 	frames  int
 	last    map[point]bool // the markers of the newest frame
 	started time.Time
@@ -74,13 +78,20 @@ func (rm *room) noteAck(m, prev point, t time.Time) {
 	rm.acked[m] = t
 }
 
+// noteFailed records that changing prev to m got no acknowledgement.
+func (rm *room) noteFailed(m, prev point) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rm.tried[prev] = m
+}
+
 // missing is how many final answers the board's newest frame lacks.
 func (rm *room) missing() int {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	n := 0
 	for m := range rm.final {
-		if !rm.last[m] {
+		if t, ok := rm.tried[m]; !rm.last[m] && (!ok || !rm.last[t]) {
 			n++
 		}
 	}
@@ -122,7 +133,7 @@ func (r *run) runActivity(ctx context.Context) (*ActivityResult, error) {
 			map[string]any{"kind": "markers", "slide": 0, "status": "open"}, http.StatusOK, &act, "If-Match", "0"); err != nil {
 			return fmt.Errorf("open activity: %w", err)
 		}
-		rm := &room{b: b, code: act.JoinCode, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}}
+		rm := &room{b: b, code: act.JoinCode, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
 		rooms[i] = rm
 		b.room.Store(rm)
 		return nil
@@ -206,6 +217,7 @@ func (r *run) pupil(ctx context.Context, rm *room, ri, j int, joined, acked *ato
 		}
 		m := point{X: x, Y: y}
 		if err := r.api.call(ctx, "PUT", base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}, http.StatusOK, nil); err != nil {
+			rm.noteFailed(m, prev)
 			return fmt.Errorf("answer: %w", err)
 		}
 		rm.noteAck(m, prev, time.Now())
