@@ -108,13 +108,19 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	}
 
 	if r.cfg.Scenario == Activity {
+		waited := cpuWaiting()
 		answerStart := time.Now()
 		act, err := r.runActivity(ctx)
 		if err != nil {
 			return nil, err
 		}
-		res := r.result(answerStart, time.Since(answerStart), before, idle, r.usage(), 0)
+		took := time.Since(answerStart)
+		res := r.result(answerStart, took, before, idle, r.usage(), 0)
 		res.Activity = act
+		res.CPUPressurePct = -1
+		if w := cpuWaiting(); w >= 0 && waited >= 0 {
+			res.CPUPressurePct = round(100 * float64(w-waited) / float64(took))
+		}
 		if act.AnswersLost > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%d acknowledged answers never reached their board", act.AnswersLost))
 		}
