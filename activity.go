@@ -279,6 +279,8 @@ type ActivityEvents interface {
 	WatchActivities(ctx context.Context, fn func(boardID string))
 	// Snapshot returns the board's activity from this node's view of the
 	// store (kept by WatchActivities), for the owner when owner is set,
-	// else as the board sees it. nil when there is none.
-	Snapshot(boardID string, owner bool) *Activity
+	// else as the board sees it; nil when there is none. ok is false while
+	// the view is (re)loading: WatchActivities reports every board once
+	// it has loaded.
+	Snapshot(boardID string, owner bool) (act *Activity, ok bool)
 }

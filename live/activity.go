@@ -77,33 +77,41 @@ func (f *ActivityFeed) flush() {
 		}
 		var forBoard, forOwner []byte
 		for _, c := range conns {
-			c.offer(f.frame(id, c.isBoard, &forBoard, &forOwner))
+			msg, ok := f.frame(id, c.isBoard, &forBoard, &forOwner)
+			if !ok {
+				break // the view is loading; it reports every board once loaded
+			}
+			c.offer(msg)
 		}
 	}
 }
 
 // frame returns the encoded activity for a board's or an owner's
-// connection, building each at most once per flush.
-func (f *ActivityFeed) frame(boardID string, isBoard bool, forBoard, forOwner *[]byte) []byte {
+// connection, building each at most once per flush; ok is false while the
+// view loads.
+func (f *ActivityFeed) frame(boardID string, isBoard bool, forBoard, forOwner *[]byte) ([]byte, bool) {
 	dst := forOwner
 	if isBoard {
 		dst = forBoard
 	}
 	if *dst == nil {
-		act := f.src.Snapshot(boardID, !isBoard)
+		act, ok := f.src.Snapshot(boardID, !isBoard)
+		if !ok {
+			return nil, false
+		}
 		if act == nil {
 			act = &classboard.Activity{BoardID: boardID, Status: classboard.StatusNone}
 		}
 		*dst = Encode(Message{Type: TypeActivity, Activity: act})
 	}
-	return *dst
+	return *dst, true
 }
 
 // Offer queues the board's current activity, if it has one, on a new
 // connection: a client that reconnected after a failover sees the whole
 // aggregate at once.
 func (f *ActivityFeed) Offer(c *Conn) {
-	if act := f.src.Snapshot(c.boardID, !c.isBoard); act != nil {
+	if act, _ := f.src.Snapshot(c.boardID, !c.isBoard); act != nil {
 		c.offer(Encode(Message{Type: TypeActivity, Activity: act}))
 	}
 }

@@ -17,7 +17,7 @@ type fakeActivities struct {
 
 func (f *fakeActivities) WatchActivities(ctx context.Context, fn func(string)) { <-ctx.Done() }
 
-func (f *fakeActivities) Snapshot(boardID string, owner bool) *classboard.Activity {
+func (f *fakeActivities) Snapshot(boardID string, owner bool) (*classboard.Activity, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -25,7 +25,7 @@ func (f *fakeActivities) Snapshot(boardID string, owner bool) *classboard.Activi
 	if owner {
 		a.Pupils = []classboard.Pupil{{ID: "1", Name: "Sam"}}
 	}
-	return a
+	return a, true
 }
 
 func queued(t *testing.T, c *Conn) []Message {

@@ -115,10 +115,11 @@ type Activities struct {
 	s      *Store
 	limits ActivityLimits
 
-	mu    sync.Mutex
-	acts  map[string]*activityDoc // board -> activity
-	revs  map[string]uint64       // board -> the activity's revision
-	rooms map[string]*roomView    // room -> pupils and answers
+	mu     sync.Mutex
+	acts   map[string]*activityDoc // board -> activity
+	revs   map[string]uint64       // board -> the activity's revision
+	rooms  map[string]*roomView    // room -> pupils and answers
+	loaded bool                    // the watch has delivered every current value
 }
 
 type roomView struct {
@@ -161,7 +162,7 @@ func (a *Activities) ownerActivity(ctx context.Context, boardID string) (*activi
 
 // visibleActivity is ownerActivity for the owner or the board itself.
 func (a *Activities) visibleActivity(ctx context.Context, boardID string) (*activityDoc, uint64, error) {
-	bd, _, err := a.b.visibleBoard(ctx, boardID)
+	bd, _, err := a.b.visibleBoard(ctx, boardID, a.b.viewedBoard)
 	if err != nil {
 		return nil, 0, err
 	}

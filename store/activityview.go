@@ -63,19 +63,64 @@ func lastPart(key string) string { return key[strings.LastIndexByte(key, '.')+1:
 
 // WatchActivities follows the activities bucket from its current values,
 // keeping this node's view of every room, and calls fn with the board of
-// each change. A node that starts (or restarts after a failover) rebuilds
-// the whole view from the store, so no acknowledged answer is missing.
+// each change. A node that starts rebuilds the whole view from the store,
+// so no acknowledged answer is missing. A watch that fails starts again
+// from scratch, not from where it stopped: the markers of deleted and
+// expired keys leave the stream in time, and a resumed watch would miss
+// them. While it loads, Snapshot answers not ready.
 func (a *Activities) WatchActivities(ctx context.Context, fn func(boardID string)) {
 	select {
 	case <-a.s.ready:
 	case <-ctx.Done():
 		return
 	}
-	a.b.follow(ctx, a.s.activities, ">", true, func(e jetstream.KeyValueEntry) {
-		if board := a.note(e); board != "" {
+	var before []string // the boards with an activity when the watch (re)started
+	a.s.follow(ctx, a.s.activities, ">", func(uint64) ([]jetstream.WatchOpt, error) {
+		before = a.reset()
+		return nil, nil
+	}, func(e jetstream.KeyValueEntry) {
+		if board := a.note(e); board != "" && a.isLoaded() {
 			fn(board)
 		}
+	}, func() {
+		// Every board gets a whole frame: those with an activity now, and
+		// those whose activity went while the watch was down.
+		for _, id := range append(before, a.markLoaded()...) {
+			fn(id)
+		}
 	})
+}
+
+// reset empties the view for a watch starting from scratch and returns
+// the boards it had.
+func (a *Activities) reset() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ids := make([]string, 0, len(a.acts))
+	for id := range a.acts {
+		ids = append(ids, id)
+	}
+	a.acts, a.revs, a.rooms, a.loaded = map[string]*activityDoc{}, map[string]uint64{}, map[string]*roomView{}, false
+	return ids
+}
+
+// markLoaded notes that the view holds every current value and returns
+// the boards with an activity.
+func (a *Activities) markLoaded() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.loaded = true
+	ids := make([]string, 0, len(a.acts))
+	for id := range a.acts {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (a *Activities) isLoaded() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.loaded
 }
 
 // note applies one change to the view and returns the board it touches
@@ -154,17 +199,21 @@ func roomOf(e jetstream.KeyValueEntry) string {
 	return doc.RoomID
 }
 
-// Snapshot returns the board's activity from this node's view, or nil.
-func (a *Activities) Snapshot(boardID string, owner bool) *classboard.Activity {
+// Snapshot returns the board's activity from this node's view (nil when
+// it has none); ok is false while the view is loading.
+func (a *Activities) Snapshot(boardID string, owner bool) (act *classboard.Activity, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if !a.loaded {
+		return nil, false
+	}
 	doc := a.acts[boardID]
 	if doc == nil {
-		return nil
+		return nil, true
 	}
 	rv := a.rooms[doc.RoomID]
 	if rv == nil {
 		rv = &roomView{}
 	}
-	return doc.activity(boardID, a.revs[boardID], rv, owner)
+	return doc.activity(boardID, a.revs[boardID], rv, owner), true
 }

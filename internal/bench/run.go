@@ -115,7 +115,8 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		took := time.Since(answerStart)
-		res := r.result(answerStart, took, before, idle, r.usage(), 0)
+		end := r.usage()
+		res := r.result(answerStart, took, 0, usages{before: before, idle: idle, steered: end, after: end})
 		res.Activity = act
 		res.CPUPressurePct = -1
 		if w := cpuWaiting(); w >= 0 && waited >= 0 {
@@ -157,6 +158,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	steerWG.Wait()
 	steerTime := time.Since(steerStart)
 	stopProfile()
+	steered := r.usage()
 	cpuPressure := -1.0
 	if w := cpuWaiting(); w >= 0 && waitedBefore >= 0 {
 		cpuPressure = round(100 * float64(w-waitedBefore) / float64(steerTime))
@@ -176,7 +178,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := r.result(steerStart, steerTime, before, idle, after, readback)
+	res := r.result(steerStart, steerTime, readback, usages{before: before, idle: idle, steered: steered, after: after})
 	res.CPUPressurePct = cpuPressure
 	return res, nil
 }
