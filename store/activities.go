@@ -363,18 +363,36 @@ func (a *Activities) staleActivity(ctx context.Context, boardID string) error {
 // rooms never hold the same code. It lives until the activity expires,
 // and is dropped when the activity ends.
 func (a *Activities) issueJoinCode(ctx context.Context, boardID, roomID string, expires time.Time) (string, error) {
-	for range 20 {
-		code := randomCode()
-		_, err := a.s.activities.create(ctx, joinKey(code), joinDoc{BoardID: boardID, RoomID: roomID}, a.ttlUntil(expires))
+	codes := make([]string, 20)
+	keys := make([]string, len(codes))
+	for i := range codes {
+		codes[i] = randomCode()
+		keys[i] = joinKey(codes[i])
+	}
+	i, err := a.createFirstFree(ctx, keys, joinDoc{BoardID: boardID, RoomID: roomID}, a.ttlUntil(expires))
+	if err != nil {
+		return "", storeErr(fmt.Errorf("store join code: %w", err))
+	}
+	if i < 0 {
+		return "", classboard.Errorf(classboard.EUNAVAILABLE, "No join code is free right now; try again shortly.")
+	}
+	return codes[i], nil
+}
+
+// createFirstFree stores v under the first of keys that holds nothing and
+// returns its index, or -1 when every one is taken.
+func (a *Activities) createFirstFree(ctx context.Context, keys []string, v any, ttl time.Duration) (int, error) {
+	for i, k := range keys {
+		_, err := a.s.activities.create(ctx, k, v, ttl)
 		if errors.Is(err, errExists) {
 			continue
 		}
 		if err != nil {
-			return "", storeErr(fmt.Errorf("store join code: %w", err))
+			return 0, err
 		}
-		return code, nil
+		return i, nil
 	}
-	return "", classboard.Errorf(classboard.EUNAVAILABLE, "No join code is free right now; try again shortly.")
+	return -1, nil
 }
 
 // dropKey removes a key; best effort, since every key expires anyway.
@@ -578,18 +596,19 @@ func (a *Activities) openRoom(ctx context.Context, code string) (*joinDoc, *acti
 // rarely meet on one key, a removed pupil's seat is free again, and a room
 // with every seat taken is full.
 func (a *Activities) takeSeat(ctx context.Context, roomID string, p pupilDoc, ttl time.Duration) (string, error) {
-	for _, n := range mathrand.Perm(a.limits.PupilsPerRoom) {
-		id := strconv.Itoa(n + 1)
-		_, err := a.s.activities.create(ctx, pupilKey(roomID, id), p, ttl)
-		if errors.Is(err, errExists) {
-			continue
-		}
-		if err != nil {
-			return "", storeErr(fmt.Errorf("store pupil: %w", err))
-		}
-		return id, nil
+	seats := mathrand.Perm(a.limits.PupilsPerRoom)
+	keys := make([]string, len(seats))
+	for i, n := range seats {
+		keys[i] = pupilKey(roomID, strconv.Itoa(n+1))
 	}
-	return "", classboard.Errorf(classboard.EROOMFULL, "This activity is full; ask your teacher.")
+	i, err := a.createFirstFree(ctx, keys, p, ttl)
+	if err != nil {
+		return "", storeErr(fmt.Errorf("store pupil: %w", err))
+	}
+	if i < 0 {
+		return "", classboard.Errorf(classboard.EROOMFULL, "This activity is full; ask your teacher.")
+	}
+	return strconv.Itoa(seats[i] + 1), nil
 }
 
 // pupil returns the pupil holding tok, who must be in roomID.
