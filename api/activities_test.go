@@ -357,3 +357,38 @@ func TestActivityLimits(t *testing.T) {
 		join("an expired code is unknown", act.JoinCode, 404, "unknown_code"),
 	})
 }
+
+// TestHiddenResults: with hide_results the board sees how many answered,
+// not what, until the teacher reveals; the teacher sees everything.
+func TestHiddenResults(t *testing.T) {
+	n := testcluster.StartNode(t, stoppedClock())
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	b := pairBoard(t, c, ada, "Room 1")
+	path := "/api/v1/boards/" + b.BoardID + "/activity"
+	hidden := pollBody("open")
+	hidden["hide_results"] = true
+	act := setActivity(t, c, ada, b.BoardID, hidden)
+	sam := joinRoom(t, c, act.JoinCode, "Sam")
+	counts := func(want []int, answers int) func(t *testing.T, r *apitest.Response) error {
+		return func(t *testing.T, r *apitest.Response) error {
+			var a activity
+			r.JSON(t, &a)
+			if !slices.Equal(a.Aggregate.Counts, want) || a.Aggregate.Answers != answers {
+				return apitest.Errorf("activity %s, want counts %v", r.Body, want)
+			}
+			return nil
+		}
+	}
+	apitest.Run(t, c, []apitest.Scenario{
+		answer(sam, "Sam answers", map[string]int{"choice": 1}, 200, ""),
+		{Name: "the board sees one answer, not which", Method: "GET", Path: path, Token: b.BoardSecret, Status: 200, Check: counts(nil, 1)},
+		{Name: "the teacher sees it", Method: "GET", Path: path, Token: ada, Status: 200, Check: counts([]int{0, 1}, 1)},
+	})
+	revealed := pollBody("revealed")
+	revealed["hide_results"] = true
+	setActivity(t, c, ada, b.BoardID, revealed)
+	apitest.Run(t, c, []apitest.Scenario{
+		{Name: "revealed: the board sees the counts", Method: "GET", Path: path, Token: b.BoardSecret, Status: 200, Check: counts([]int{0, 1}, 1)},
+	})
+}

@@ -221,10 +221,10 @@ func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner b
 	}
 	agg := &classboard.Aggregate{}
 	act.Aggregate = agg
-	if d.Kind == classboard.KindPoll {
+	show := owner || !d.HideResults || d.Status == classboard.StatusRevealed
+	if d.Kind == classboard.KindPoll && show {
 		agg.Counts = make([]int, len(d.Options))
 	}
-	show := owner || !d.HideResults || d.Status == classboard.StatusRevealed
 	ids := make([]string, 0, len(rv.pupils))
 	for id := range rv.pupils {
 		ids = append(ids, id)

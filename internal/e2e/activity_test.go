@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,7 +82,29 @@ func TestBrowserClassActivity(t *testing.T) {
 	code := boardCode(board)
 	signUpInBrowser(teacher, c.UIURL(), "Ada Lovelace", "ada@school.example")
 	teacher.Do(chromedp.EmulateViewport(1366, 768))
+
+	// The lesson's one slide is a picture: the pupils tap on it, and the
+	// board draws their markers over it.
+	token := js[string](teacher, `localStorage.getItem('classboard.token')`)
+	api := testcluster.NewClient(c.Origins(), 10*time.Second).With(token)
+	leaf, err := os.ReadFile(leafPNG(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := api.Retry(t.Context(), "POST", "/api/v1/media", leaf, "Content-Type", "image/png")
+	if err != nil || res.Status != 201 {
+		t.Fatalf("upload: %v %v", err, res)
+	}
+	res, err = api.Retry(t.Context(), "POST", "/api/v1/lessons", map[string]any{"title": "Leaves", "slides": []map[string]string{
+		{"kind": "image", "media_id": res.Map(t)["id"].(string), "caption": "Where is the dark stripe?"},
+	}})
+	if err != nil || res.Status != 201 {
+		t.Fatalf("create lesson: %v %v", err, res)
+	}
 	teacher.Do(typeCode(code)...)
+	teacher.Do(run(`(() => { const s = document.getElementById('lesson'); s.value = `+strconv.Quote(res.Map(t)["id"].(string))+`;
+		s.dispatchEvent(new Event('change')); return null; })()`))
+	board.Do(chromedp.WaitVisible(chromedp.CSS("#stage .slide-frame img")))
 
 	// Tap on the picture: two pupils join by typing the code, one by the QR.
 	startActivity(teacher, "markers", "")
@@ -107,15 +130,17 @@ func TestBrowserClassActivity(t *testing.T) {
 			p.Screenshot("activity-pupil-join", browsertest.Phone)
 		}
 		p.Do(chromedp.SendKeys(chromedp.CSS("#name"), names[i]), chromedp.Click(chromedp.CSS("#join-go")),
-			chromedp.WaitVisible(chromedp.CSS("#tap")))
+			chromedp.WaitVisible(chromedp.CSS("#tap.with-picture img")))
+		browsertest.Get(p, chromedp.Poll[bool](`document.querySelector('#tap img').complete`))
 		answered(p, chromedp.Click(chromedp.CSS("#tap")))
 	}
 	pupils[0].Screenshot("activity-pupil-markers", browsertest.Phone)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#activity-count[data-answers="3"]`)))
-	// Each pupil tapped the middle of the picture.
+	// Each pupil tapped the middle of the picture; the board draws the
+	// markers there, over its own copy of the picture.
 	middle := `(d) => Math.abs(parseFloat(d.style.left) - 50) < 2 && Math.abs(parseFloat(d.style.top) - 50) < 2`
-	if n := js[int](board, `[...document.querySelectorAll('#activity .dot, #markers .dot')].filter(`+middle+`).length`); n != 3 {
-		t.Fatalf("the board shows %d markers in the middle, want 3", n)
+	if n := js[int](board, `[...document.querySelectorAll('#markers:not([hidden]) .dot')].filter(`+middle+`).length`); n != 3 {
+		t.Fatalf("the board shows %d markers in the middle of the picture, want 3", n)
 	}
 	board.Screenshot("activity-board-markers", browsertest.Board)
 
@@ -127,6 +152,9 @@ func TestBrowserClassActivity(t *testing.T) {
 	}
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#bars .bar-row:nth-child(1)[data-count="1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#bars .bar-row:nth-child(2)[data-count="2"]`)))
+	if !js[bool](board, `document.getElementById('markers').hidden`) {
+		t.Fatal("the last question's markers are still on the board")
+	}
 	pupils[2].Screenshot("activity-pupil-poll", browsertest.Phone)
 	board.Screenshot("activity-board-poll", browsertest.Board)
 
@@ -136,6 +164,7 @@ func TestBrowserClassActivity(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#answer"), "Paris"), chromedp.Click(chromedp.CSS("#send")))
 	teacher.Do(chromedp.WaitVisible(chromedp.CSS("#pending .approve")))
 	teacher.Screenshot("activity-teacher-moderate", [2]int{1366, 768})
+	teacher.Screenshot("activity-teacher-moderate-phone", browsertest.Phone)
 	if n := js[int](board, `document.querySelectorAll('#approved li').length`); n != 0 {
 		t.Fatalf("the board shows %d unapproved answers", n)
 	}
@@ -174,4 +203,6 @@ func TestBrowserClassActivity(t *testing.T) {
 	}
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#bars .bar-row:nth-child(1)[data-count="0"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#bars .bar-row:nth-child(2)[data-count="3"]`)))
+	board.Screenshot("activity-board-laptop", [2]int{1366, 768})
+	pupils[0].Screenshot("activity-pupil-laptop", [2]int{1366, 768})
 }

@@ -74,6 +74,7 @@ export function activityOverlay(root, stage, fetchActivity) {
     panel.dataset.status = act.status;
     panel.dataset.kind = act.kind;
     const agg = act.aggregate || { pupils: 0, answers: 0 };
+    const on = placeLayer(); // hidden unless markers go over the slide's picture
     clear(panel);
     if (act.join_code && act.status === 'open') {
       panel.append(h('div', { class: 'join' },
@@ -85,7 +86,11 @@ export function activityOverlay(root, stage, fetchActivity) {
     }
     panel.append(h('p', { id: 'activity-count', class: 'count', dataset: { pupils: agg.pupils, answers: agg.answers } },
       `${agg.answers} / ${agg.pupils} answered`));
-    if (act.kind === 'poll') {
+    if (act.kind === 'poll' && !agg.counts) {
+      // Results hidden until the teacher reveals them: the options only.
+      panel.append(h('ul', { id: 'poll-options', class: 'approved' }, (act.options || []).map((/** @type {string} */ o, /** @type {number} */ i) =>
+        h('li', {}, 'ABCDEF'[i], o ? ` ${o}` : ''))));
+    } else if (act.kind === 'poll') {
       const counts = agg.counts || [];
       const most = Math.max(1, ...counts);
       panel.append(h('div', { id: 'bars', class: 'bars' }, (act.options || []).map((/** @type {string} */ o, /** @type {number} */ i) =>
@@ -97,7 +102,6 @@ export function activityOverlay(root, stage, fetchActivity) {
       panel.append(h('ul', { id: 'approved', class: 'approved' }, (agg.approved || []).map((/** @type {string} */ a) => h('li', {}, a))));
     } else if (act.kind === 'markers') {
       const markers = agg.markers || [];
-      const on = placeLayer();
       if (on) dots(on, markers);
       else {
         const field = h('div', { id: 'marker-field', class: 'marker-field' });

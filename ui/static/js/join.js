@@ -203,7 +203,9 @@ function drawPoll(open) {
 
 /** @param {boolean} open */
 function drawMarkers(open) {
-  const area = h('div', { id: 'tap', class: 'tap', role: 'button', 'aria-label': t('tap') });
+  // With a picture the area is exactly the picture, so a tap's position is
+  // the same fraction of it as on the board.
+  const area = h('div', { id: 'tap', class: room.picture ? 'tap with-picture' : 'tap', role: 'button', 'aria-label': t('tap') });
   if (room.picture) area.append(h('img', { src: room.picture, alt: '' }));
   const pin = h('div', { id: 'pin', class: 'pin', hidden: true });
   area.append(pin);
