@@ -102,7 +102,7 @@ func TestBrowserClassActivity(t *testing.T) {
 		t.Fatalf("create lesson: %v %v", err, res)
 	}
 	teacher.Do(typeCode(code)...)
-	teacher.Do(run(`(() => { const s = document.getElementById('lesson'); s.value = `+strconv.Quote(res.Map(t)["id"].(string))+`;
+	teacher.Do(run(`(() => { const s = document.getElementById('lesson'); s.value = ` + strconv.Quote(res.Map(t)["id"].(string)) + `;
 		s.dispatchEvent(new Event('change')); return null; })()`))
 	board.Do(chromedp.WaitVisible(chromedp.CSS("#stage .slide-frame img")))
 
