@@ -100,11 +100,20 @@ type tokenDoc struct {
 }
 
 // answerDoc is one pupil's answer. A changed text loses its approval.
+// TokenHash names the pupil who gave it: a seat freed by a removal may
+// hold another pupil by the time a late answer of the removed one lands.
 type answerDoc struct {
-	BoardID  string            `json:"board_id"`
-	Question int               `json:"question"`
-	Answer   classboard.Answer `json:"answer"`
-	Approved bool              `json:"approved,omitempty"`
+	BoardID   string            `json:"board_id"`
+	Question  int               `json:"question"`
+	TokenHash string            `json:"token_hash"`
+	Answer    classboard.Answer `json:"answer"`
+	Approved  bool              `json:"approved,omitempty"`
+}
+
+// counts reports whether the answer is the seat's pupil's answer to the
+// activity's current question.
+func (d *answerDoc) counts(act *activityDoc, p pupilDoc) bool {
+	return d.Question == act.Question && d.TokenHash == p.TokenHash
 }
 
 // Activities implements classboard.ActivityService and
@@ -234,7 +243,7 @@ func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner b
 	for _, id := range ids {
 		p := rv.pupils[id]
 		ans, answered := rv.answers[id]
-		answered = answered && ans.Question == d.Question
+		answered = answered && ans.counts(d, p)
 		agg.Pupils++
 		if owner {
 			act.Pupils = append(act.Pupils, classboard.Pupil{ID: id, Name: p.Name, Answered: answered})
@@ -658,9 +667,10 @@ func (a *Activities) Room(ctx context.Context, roomID, tok string) (*classboard.
 	r := &classboard.Room{RoomID: roomID, Question: doc.Question, Kind: doc.Kind, Status: doc.Status, Options: doc.Options,
 		Name: p.Name, BoardID: t.BoardID, Slide: doc.Slide, TeacherID: doc.TeacherID}
 	var ans answerDoc
-	if _, err := a.s.activities.get(ctx, answerKey(roomID, t.PupilID), &ans); err == nil && ans.Question == doc.Question {
+	switch _, err := a.s.activities.get(ctx, answerKey(roomID, t.PupilID), &ans); {
+	case err == nil && ans.counts(doc, p):
 		r.Answer = &ans.Answer
-	} else if !errors.Is(err, errNotFound) {
+	case err != nil && !errors.Is(err, errNotFound):
 		return nil, storeErr(err)
 	}
 	return r, nil
@@ -715,7 +725,7 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 	} else if err != nil {
 		return storeErr(err)
 	}
-	data := answerDoc{BoardID: t.BoardID, Question: doc.Question, Answer: in}
+	data := answerDoc{BoardID: t.BoardID, Question: doc.Question, TokenHash: p.TokenHash, Answer: in}
 	if err := a.s.activities.set(ctx, answerKey(roomID, t.PupilID), data, a.ttlUntil(doc.ExpiresAt)); err != nil {
 		return storeErr(fmt.Errorf("store answer: %w", err))
 	}
