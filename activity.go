@@ -41,11 +41,13 @@ const (
 
 // Activity is a slide's activity as its owner and the board see it.
 type Activity struct {
-	BoardID string   `json:"board_id"`
-	Status  string   `json:"status"`
-	Kind    string   `json:"kind,omitempty"`
-	Slide   int      `json:"slide"`
-	Options []string `json:"options,omitempty"`
+	BoardID string `json:"board_id"`
+	Status  string `json:"status"`
+	Kind    string `json:"kind,omitempty"`
+	// Question counts the questions the room has had (0 for its first).
+	Question int      `json:"question"`
+	Slide    int      `json:"slide"`
+	Options  []string `json:"options,omitempty"`
 	// HideResults keeps the results off the board until it is revealed.
 	HideResults bool   `json:"hide_results,omitempty"`
 	RoomID      string `json:"room_id,omitempty"`

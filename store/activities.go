@@ -224,7 +224,7 @@ func noActivity(boardID string) *classboard.Activity {
 // answers only once approved, and no results while they are hidden.
 func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner bool) *classboard.Activity {
 	act := &classboard.Activity{
-		BoardID: boardID, Status: d.Status, Kind: d.Kind, Slide: d.Slide, Options: d.Options,
+		BoardID: boardID, Status: d.Status, Kind: d.Kind, Question: d.Question, Slide: d.Slide, Options: d.Options,
 		HideResults: d.HideResults, RoomID: d.RoomID, JoinCode: d.JoinCode,
 		StartedAt: d.StartedAt, ExpiresAt: d.ExpiresAt, Revision: rev,
 	}
