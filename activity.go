@@ -49,9 +49,11 @@ type Activity struct {
 	Slide    int      `json:"slide"`
 	Options  []string `json:"options,omitempty"`
 	// HideResults keeps the results off the board until it is revealed.
-	HideResults bool   `json:"hide_results,omitempty"`
-	RoomID      string `json:"room_id,omitempty"`
-	JoinCode    string `json:"join_code,omitempty"` // only while open, locked or revealed
+	HideResults bool `json:"hide_results,omitempty"`
+	// Anonymous lets pupils join without a name.
+	Anonymous bool   `json:"anonymous,omitempty"`
+	RoomID    string `json:"room_id,omitempty"`
+	JoinCode  string `json:"join_code,omitempty"` // only while open, locked or revealed
 	// JoinURL (the /join app with the code in its fragment) and JoinQR (a
 	// data: URL of its QR code) are added by the API for the board to show.
 	JoinURL   string     `json:"join_url,omitempty"`
@@ -105,6 +107,7 @@ type ActivityUpdate struct {
 	Slide       int      `json:"slide"`
 	Options     []string `json:"options,omitempty"`
 	HideResults bool     `json:"hide_results,omitempty"`
+	Anonymous   bool     `json:"anonymous,omitempty"`
 	Status      string   `json:"status"`
 }
 
@@ -163,12 +166,13 @@ type JoinRequest struct {
 
 // Validate trims the fields and checks them. A malformed code is reported
 // like a wrong one by the store (the same 404 for every wrong code), so
-// only the name is checked here.
+// only the name is checked here; whether it may be empty depends on the
+// activity (Activity.Anonymous), which the store checks.
 func (j *JoinRequest) Validate() error {
 	j.Code = strings.Join(strings.Fields(j.Code), "")
 	j.Name = strings.TrimSpace(j.Name)
 	v := ValidationErrors{}
-	if reason := validText(j.Name, MaxPupilNameLength, false); reason != "" {
+	if reason := validText(j.Name, MaxPupilNameLength, true); reason != "" {
 		v.Add("name", reason)
 	}
 	return v.Err()

@@ -359,7 +359,8 @@ func TestActivityLimits(t *testing.T) {
 }
 
 // TestHiddenResults: with hide_results the board sees how many answered,
-// not what, until the teacher reveals; the teacher sees everything.
+// not what, until the teacher reveals; the teacher sees everything. The
+// pupil joins without a name, which this activity allows.
 func TestHiddenResults(t *testing.T) {
 	n := testcluster.StartNode(t, stoppedClock())
 	c := apitest.New(n.URL())
@@ -367,9 +368,9 @@ func TestHiddenResults(t *testing.T) {
 	b := pairBoard(t, c, ada, "Room 1")
 	path := "/api/v1/boards/" + b.BoardID + "/activity"
 	hidden := pollBody("open")
-	hidden["hide_results"] = true
+	hidden["hide_results"], hidden["anonymous"] = true, true
 	act := setActivity(t, c, ada, b.BoardID, hidden)
-	sam := joinRoom(t, c, act.JoinCode, "Sam")
+	sam := joinRoom(t, c, act.JoinCode, "") // the teacher allows joining without a name
 	counts := func(want []int, answers int) func(t *testing.T, r *apitest.Response) error {
 		return func(t *testing.T, r *apitest.Response) error {
 			var a activity

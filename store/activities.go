@@ -69,6 +69,7 @@ type activityDoc struct {
 	Slide       int      `json:"slide"`
 	Options     []string `json:"options,omitempty"`
 	HideResults bool     `json:"hide_results,omitempty"`
+	Anonymous   bool     `json:"anonymous,omitempty"`
 	Status      string   `json:"status"`
 	RoomID      string   `json:"room_id"`
 	// Question counts the activities the room has had: pupils stay in
@@ -225,7 +226,7 @@ func noActivity(boardID string) *classboard.Activity {
 func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner bool) *classboard.Activity {
 	act := &classboard.Activity{
 		BoardID: boardID, Status: d.Status, Kind: d.Kind, Question: d.Question, Slide: d.Slide, Options: d.Options,
-		HideResults: d.HideResults, RoomID: d.RoomID, JoinCode: d.JoinCode,
+		HideResults: d.HideResults, Anonymous: d.Anonymous, RoomID: d.RoomID, JoinCode: d.JoinCode,
 		StartedAt: d.StartedAt, ExpiresAt: d.ExpiresAt, Revision: rev,
 	}
 	agg := &classboard.Aggregate{}
@@ -308,6 +309,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	case starting && !newRoom:
 		doc = *cur
 		doc.Kind, doc.Slide, doc.Options, doc.HideResults, doc.Status = in.Kind, in.Slide, in.Options, in.HideResults, in.Status
+		doc.Anonymous = in.Anonymous
 		doc.Question++
 	case newRoom:
 		if n, err := a.s.hit(ctx, "rooms-started", teacherID, time.Hour); err != nil {
@@ -317,14 +319,14 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 				Message: "You started too many activities this hour; wait a little."}
 		}
 		doc = activityDoc{V: 1, TeacherID: teacherID, Kind: in.Kind, Slide: in.Slide, Options: in.Options,
-			HideResults: in.HideResults, Status: in.Status, RoomID: uuid.NewString(),
+			HideResults: in.HideResults, Anonymous: in.Anonymous, Status: in.Status, RoomID: uuid.NewString(),
 			StartedAt: now, ExpiresAt: now.Add(classboard.ActivityTTL)}
 		if doc.JoinCode, err = a.issueJoinCode(ctx, boardID, doc.RoomID, doc.ExpiresAt); err != nil {
 			return nil, err
 		}
 	default:
 		doc = *cur
-		doc.Status, doc.HideResults = in.Status, in.HideResults
+		doc.Status, doc.HideResults, doc.Anonymous = in.Status, in.HideResults, in.Anonymous
 		if in.Status == classboard.StatusEnded {
 			doc.JoinCode = ""
 		}
@@ -562,6 +564,10 @@ func (a *Activities) Join(ctx context.Context, in classboard.JoinRequest, client
 	}
 	if err != nil {
 		return nil, err
+	}
+	if in.Name == "" && !doc.Anonymous {
+		return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
+			Fields: map[string]string{"name": "is required"}}
 	}
 	tok := token.New()
 	hash := token.Hash(tok)

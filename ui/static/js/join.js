@@ -36,6 +36,8 @@ const STRINGS = {
   removed: ['You are no longer in this activity.', 'Je doet niet meer mee aan deze activiteit.'],
   unreachable: ['No connection. We keep trying…', 'Geen verbinding. We blijven het proberen…'],
   invalid: ['Please check what you entered.', 'Kijk nog eens wat je hebt ingevuld.'],
+  anonymous: ['a pupil without a name', 'een leerling zonder naam'],
+  name_required: ['Type your first name or a nickname.', 'Typ je voornaam of een bijnaam.'],
 };
 /** @param {string} key */
 const t = (key) => (STRINGS[key] || [key, key])[nl ? 1 : 0];
@@ -52,6 +54,7 @@ let pollTimer = 0;
 function explain(err) {
   if (err instanceof ApiError) {
     if (err.code === 'unauthorized' || err.code === 'not_found') return t('removed');
+    if (err.code === 'invalid' && err.fields.name) return t('name_required');
     if (STRINGS[err.code]) return t(err.code);
     return err.message;
   }
@@ -88,7 +91,9 @@ function showJoin(error = '') {
   clearTimeout(pollTimer);
   const fromLink = new URLSearchParams(location.hash.slice(1)).get('code') || '';
   const code = h('input', { id: 'code', name: 'code', inputmode: 'numeric', autocomplete: 'off', maxlength: '7', value: fromLink, required: true });
-  const name = h('input', { id: 'name', name: 'name', autocomplete: 'given-name', maxlength: '30', required: true });
+  // Not required here: the teacher may allow joining without a name, and
+  // the server says when a name is needed.
+  const name = h('input', { id: 'name', name: 'name', autocomplete: 'given-name', maxlength: '30' });
   const err = h('p', { id: 'join-error', class: 'error', role: 'alert' }, error);
   const go = h('button', { id: 'join-go', class: 'primary', type: 'submit' }, t('join'));
   const form = h('form', {
@@ -150,7 +155,7 @@ function note(text, bad = false) {
 }
 
 function draw() {
-  const head = h('p', { class: 'who' }, `${t('hello')} `, h('strong', { id: 'me' }, room.name));
+  const head = h('p', { class: 'who' }, `${t('hello')} `, h('strong', { id: 'me' }, room.name || t('anonymous')));
   const leave = h('button', { class: 'leave', onclick: () => { save(null); room = null; showJoin(); } }, t('leave'));
   clear(root).append(head);
   root.dataset.status = room.status;

@@ -37,7 +37,9 @@ export function activityPanel(req, currentSlide) {
   }
 
   /** @param {string} status */
-  const setStatus = (status) => put({ kind: act.kind, slide: act.slide, options: act.options, hide_results: act.hide_results, status });
+  const setStatus = (status) => put({ kind: act.kind, slide: act.slide, options: act.options, hide_results: act.hide_results, anonymous: act.anonymous, status });
+  /** @param {{ name: string, pupil_id: string }} p */
+  const nameOf = (p) => p.name || `Pupil ${p.pupil_id}`;
 
   /** @param {string} method @param {string} path @param {any} [opts] */
   async function call(method, path, opts) {
@@ -51,6 +53,7 @@ export function activityPanel(req, currentSlide) {
       ...Object.entries(KINDS).map(([k, label]) => h('option', { value: k }, label))));
     const options = /** @type {HTMLInputElement} */ (h('input', { id: 'activity-options', placeholder: 'Options, comma-separated (empty: A–D)' }));
     const hide = /** @type {HTMLInputElement} */ (h('input', { id: 'activity-hide', type: 'checkbox' }));
+    const anon = /** @type {HTMLInputElement} */ (h('input', { id: 'activity-anonymous', type: 'checkbox' }));
     const optRow = h('label', {}, 'Poll options', options);
     // display, not hidden: the app's CSS makes every label a block.
     const sync = () => { optRow.style.display = kind.value === 'poll' ? '' : 'none'; };
@@ -62,10 +65,11 @@ export function activityPanel(req, currentSlide) {
         opts = options.value.split(',').map((o) => o.trim()).filter(Boolean);
         if (opts.length === 0) opts = ['', '', '', ''];
       }
-      put({ kind: kind.value, slide: currentSlide(), options: opts, hide_results: hide.checked, status: 'open' });
+      put({ kind: kind.value, slide: currentSlide(), options: opts, hide_results: hide.checked, anonymous: anon.checked, status: 'open' });
     } }, 'Start on this slide');
     return [h('div', { class: 'row' }, kind), optRow,
-      h('label', { class: 'inline check' }, hide, ' Hide results until I reveal them'), start];
+      h('label', { class: 'inline check' }, hide, ' Hide results until I reveal them'),
+      h('label', { class: 'inline check' }, anon, ' Pupils may join without a name'), start];
   }
 
   /** @param {any} a */
@@ -96,7 +100,7 @@ export function activityPanel(req, currentSlide) {
     el.append(buttons);
     if (a.pending && a.pending.length) {
       el.append(h('h3', {}, 'Waiting for your approval'), h('ul', { id: 'pending', class: 'pending' }, a.pending.map((/** @type {any} */ p) =>
-        h('li', {}, h('span', {}, `${p.name}: `, h('q', {}, p.text)),
+        h('li', {}, h('span', {}, `${nameOf(p)}: `, h('q', {}, p.text)),
           h('button', { class: 'approve', dataset: { pupil: p.pupil_id }, onclick: () => call('PUT', `/activity/answers/${encodeURIComponent(p.pupil_id)}`, { body: { approved: true } }) }, 'Show on board')))));
     }
     if (agg.approved && agg.approved.length) {
@@ -104,8 +108,8 @@ export function activityPanel(req, currentSlide) {
     }
     if (a.pupil_list && a.pupil_list.length) {
       el.append(h('h3', {}, 'Pupils'), h('ul', { id: 'pupils', class: 'pupils' }, a.pupil_list.map((/** @type {any} */ p) =>
-        h('li', { dataset: { answered: p.answered } }, `${p.name}${p.answered ? ' ✓' : ''} `,
-          h('button', { class: 'link remove', 'aria-label': `Remove ${p.name}`, onclick: () => call('DELETE', `/activity/pupils/${encodeURIComponent(p.pupil_id)}`) }, 'remove')))));
+        h('li', { dataset: { answered: p.answered } }, `${nameOf(p)}${p.answered ? ' ✓' : ''} `,
+          h('button', { class: 'link remove', 'aria-label': `Remove ${nameOf(p)}`, onclick: () => call('DELETE', `/activity/pupils/${encodeURIComponent(p.pupil_id)}`) }, 'remove')))));
     }
     // Another question keeps the pupils in the room; after End a new
     // activity gets a new code.
