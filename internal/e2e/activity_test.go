@@ -16,14 +16,6 @@ import (
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
-// pinTo makes a page's API client start at origin: the pupils of this test
-// all use one node, the one that is then killed.
-func pinTo(p *browsertest.Page, base, origin string) {
-	p.Do(chromedp.Navigate(base+"/join"), chromedp.WaitVisible(chromedp.CSS("#code")),
-		run(`localStorage.setItem('classboard.origins', JSON.stringify([`+strconv.Quote(origin)+`])); null`),
-		chromedp.Navigate("about:blank"))
-}
-
 // run evaluates a script for its effect.
 func run(expr string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
@@ -73,10 +65,9 @@ func TestBrowserClassActivity(t *testing.T) {
 	board, teacher := br.NewPage(), br.NewPage()
 	pupils := []*browsertest.Page{br.NewPage(), br.NewPage(), br.NewPage()}
 	names := []string{"Sam", "Kim", "Lee"}
-	victim := c.Nodes[2]
-	for _, p := range pupils {
-		pinTo(p, c.UIURL(), victim.URL())
-	}
+	// The pupils' phones start at the origin that served the page, node 1's
+	// (the UI origin), and stay there while it answers: it is the one killed.
+	victim := c.Nodes[0]
 
 	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(c.UIURL()+"/board"))
 	code := boardCode(board)
@@ -164,7 +155,6 @@ func TestBrowserClassActivity(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#answer"), "Paris"), chromedp.Click(chromedp.CSS("#send")))
 	teacher.Do(chromedp.WaitVisible(chromedp.CSS("#pending .approve")))
 	teacher.Screenshot("activity-teacher-moderate", [2]int{1366, 768})
-	teacher.Screenshot("activity-teacher-moderate-phone", browsertest.Phone)
 	if n := js[int](board, `document.querySelectorAll('#approved li').length`); n != 0 {
 		t.Fatalf("the board shows %d unapproved answers", n)
 	}
@@ -174,6 +164,8 @@ func TestBrowserClassActivity(t *testing.T) {
 		t.Fatalf("the board shows %q", got)
 	}
 	board.Screenshot("activity-board-answers", browsertest.Board)
+	teacher.Screenshot("activity-teacher-phone", browsertest.Phone)
+	teacher.Do(chromedp.EmulateViewport(1366, 768))
 
 	// Lock: no more answers; reveal; end: the board hides the activity.
 	teacher.Do(chromedp.Click(chromedp.CSS("#activity-lock")), chromedp.WaitVisible(chromedp.CSS(`#activity-panel[data-status="locked"]`)))
@@ -194,6 +186,11 @@ func TestBrowserClassActivity(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#code"), second), chromedp.SendKeys(chromedp.CSS("#name"), names[i]),
 			chromedp.Click(chromedp.CSS("#join-go")))
 		answered(p, chromedp.WaitVisible(chromedp.CSS(`.options button[data-choice="0"]`)), chromedp.Click(chromedp.CSS(`.options button[data-choice="0"]`)))
+	}
+	for _, p := range pupils {
+		if keys := js[string](p, `Object.keys(localStorage).join(',')`); keys != "classboard.pupil" {
+			t.Fatalf("a pupil's phone keeps %q; want the pupil token only", keys)
+		}
 	}
 	victim.Kill()
 	// Every pupil changes the answer; each phone's client moves on to a

@@ -43,7 +43,20 @@ const STRINGS = {
 const t = (key) => (STRINGS[key] || [key, key])[nl ? 1 : 0];
 
 const root = /** @type {HTMLElement} */ (document.getElementById('join'));
-const client = new Client();
+// The client keeps its list of servers in memory only: a pupil's phone
+// keeps nothing of ours but the pupil token.
+const client = new Client({ storage: memoryStorage() });
+
+/** @returns {Storage} */
+function memoryStorage() {
+  /** @type {Map<string, string>} */
+  const m = new Map();
+  return /** @type {Storage} */ (/** @type {unknown} */ ({
+    getItem: (/** @type {string} */ k) => m.get(k) ?? null,
+    setItem: (/** @type {string} */ k, /** @type {string} */ v) => { m.set(k, v); },
+    removeItem: (/** @type {string} */ k) => { m.delete(k); },
+  }));
+}
 /** @type {{ room_id: string, pupil_token: string } | null} */
 let pupil = null;
 /** @type {any} the room as last read */

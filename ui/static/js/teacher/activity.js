@@ -72,9 +72,15 @@ export function activityPanel(req, currentSlide) {
       h('label', { class: 'inline check' }, anon, ' Pupils may join without a name'), start];
   }
 
+  let shownJSON = '';
   /** @param {any} a */
   function show(a) {
     if (a.status !== 'none' && act.status !== 'none' && a.revision < act.revision) return;
+    // The same activity again (a frame and a read of it) is not drawn
+    // anew: a button about to be tapped stays where it is.
+    const json = JSON.stringify(a);
+    if (json === shownJSON) return;
+    shownJSON = json;
     act = a;
     el.dataset.status = a.status;
     const agg = a.aggregate || { pupils: 0, answers: 0 };
