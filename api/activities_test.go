@@ -94,11 +94,7 @@ func pollBody(status string) map[string]any {
 }
 
 func TestActivityScenarios(t *testing.T) {
-	n := testcluster.StartNode(t, stoppedClock())
-	c := apitest.New(n.URL())
-	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
-	bob := teacherToken(t, c, "Bob Other", "phone")
-	b := pairBoard(t, c, ada, "Room 1")
+	c, ada, bob, b := activityClass(t)
 	other := pairBoard(t, c, bob, "Room 2")
 	path := "/api/v1/boards/" + b.BoardID + "/activity"
 
@@ -244,6 +240,17 @@ func TestActivityScenarios(t *testing.T) {
 	})
 }
 
+// activityClass starts a node and returns a client, teachers Ada and Bob,
+// and a board paired with Ada.
+func activityClass(t *testing.T) (*apitest.Client, string, string, newBoard) {
+	t.Helper()
+	n := testcluster.StartNode(t, stoppedClock())
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	bob := teacherToken(t, c, "Bob Other", "phone")
+	return c, ada, bob, pairBoard(t, c, ada, "Room 1")
+}
+
 func mustAtoi(s string) int {
 	n := 0
 	for _, r := range s {
@@ -255,11 +262,7 @@ func mustAtoi(s string) int {
 // TestShortAnswerModeration: nothing a pupil types reaches the board
 // before the teacher approves it, and a changed answer needs approval again.
 func TestShortAnswerModeration(t *testing.T) {
-	n := testcluster.StartNode(t, stoppedClock())
-	c := apitest.New(n.URL())
-	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
-	bob := teacherToken(t, c, "Bob Other", "phone")
-	b := pairBoard(t, c, ada, "Room 1")
+	c, ada, bob, b := activityClass(t)
 	path := "/api/v1/boards/" + b.BoardID + "/activity"
 	act := setActivity(t, c, ada, b.BoardID, map[string]any{"kind": "markers", "slide": 0, "status": "open"})
 	sam := joinRoom(t, c, act.JoinCode, "Sam")
@@ -362,10 +365,7 @@ func TestActivityLimits(t *testing.T) {
 // not what, until the teacher reveals; the teacher sees everything. The
 // pupil joins without a name, which this activity allows.
 func TestHiddenResults(t *testing.T) {
-	n := testcluster.StartNode(t, stoppedClock())
-	c := apitest.New(n.URL())
-	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
-	b := pairBoard(t, c, ada, "Room 1")
+	c, ada, _, b := activityClass(t)
 	path := "/api/v1/boards/" + b.BoardID + "/activity"
 	hidden := pollBody("open")
 	hidden["hide_results"], hidden["anonymous"] = true, true
