@@ -26,6 +26,7 @@ var pages = map[string]string{
 	"/confirm": "teacher.html",
 	"/pair":    "teacher.html",
 	"/board":   "board.html",
+	"/join":    "join.html",
 }
 
 type asset struct {
