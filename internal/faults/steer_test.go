@@ -22,6 +22,7 @@ type steering struct {
 
 	mu     sync.Mutex
 	acked  map[string][]classboard.BoardState // per board, in order
+	took   []time.Duration                    // each acknowledged write, from sending to its answer
 	failed int
 }
 
@@ -34,7 +35,9 @@ func (s *steering) run(ctx context.Context, t *testing.T) {
 		wg.Go(func() {
 			for slide := 1; ctx.Err() == nil; slide++ {
 				opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*testcluster.ElectionBudget)
+				sent := time.Now()
 				st, err := s.cr.Steer(opCtx, b.ID, slide%s.cr.Slides)
+				took := time.Since(sent)
 				cancel()
 				s.mu.Lock()
 				switch {
@@ -43,6 +46,7 @@ func (s *steering) run(ctx context.Context, t *testing.T) {
 					t.Logf("steering failed: %v", err)
 				default:
 					s.acked[b.ID] = append(s.acked[b.ID], *st)
+					s.took = append(s.took, took)
 				}
 				s.mu.Unlock()
 				select {
