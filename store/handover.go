@@ -138,3 +138,59 @@ func stepDown(ctx context.Context, nc *nats.Conn, stream, consumer, preferred st
 	}
 	return nil
 }
+
+// spreadEvery is how many health probes (one a second) pass between two
+// looks at where the board-state streams' leaders are.
+const spreadEvery = 5
+
+// spreadStateLeaders hands one board-state stream this node leads to a
+// node that leads none, when this node leads two or more. Leaders pile up
+// on the nodes that stayed while another was down (and fall where they
+// fall when the streams are made); a node leading every board-state
+// stream is one whose death stalls every board. Each node moves only its
+// own, so nodes deciding at once do not fight.
+func (s *Store) spreadStateLeaders(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	acc, err := s.srv.srv.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true})
+	if err != nil {
+		return fmt.Errorf("jetstream streams: %w", err)
+	}
+	leads := map[string]int{}
+	var mine []*server.StreamDetail
+	for i := range acc.Streams {
+		st := &acc.Streams[i]
+		if !isStateStream(st.Name) || st.Cluster == nil || st.Cluster.Leader == "" {
+			continue
+		}
+		leads[st.Cluster.Leader]++
+		if st.Cluster.Leader == s.cfg.NodeName {
+			mine = append(mine, st)
+		}
+	}
+	if len(mine) < 2 {
+		return nil
+	}
+	for _, st := range mine {
+		for _, p := range st.Cluster.Replicas {
+			if p.Current && !p.Offline && leads[p.Name] == 0 {
+				ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				s.log.Info("handing a board-state stream to a node that leads none", "stream", st.Name, "to", p.Name)
+				return stepDown(ctx, s.nc, st.Name, "", p.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// isStateStream reports whether a stream holds board states.
+func isStateStream(name string) bool {
+	for i := range stateShards {
+		if name == "KV_"+stateBucketName(i) {
+			return true
+		}
+	}
+	return false
+}

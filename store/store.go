@@ -104,7 +104,8 @@ type Store struct {
 	teachers, emails, sessions, limits, idempotency *bucket
 	lessons, mediaRecords                           *bucket
 	config                                          *bucket // cluster-wide settings made once (the media signing key)
-	boards, boardState, pairing, tickets, resets    *bucket
+	boards, pairing, tickets, resets                *bucket
+	boardStates                                     [stateShards]*bucket
 	media                                           jetstream.ObjectStore
 	probe                                           *prober // this node's health stream
 
@@ -320,6 +321,11 @@ func (s *Store) check(ctx context.Context) string {
 			s.log.Debug("health stream leader stays elsewhere for now", "err", err)
 		}
 	}
+	if s.cfg.clustered() && s.probes%spreadEvery == 0 {
+		if err := s.spreadStateLeaders(ctx); err != nil {
+			s.log.Debug("board state leaders stay as they are for now", "err", err)
+		}
+	}
 	return ""
 }
 
@@ -349,7 +355,9 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.mediaRecords, bucketSpec{name: "media_records", maxValue: 16 * int32(kb)}},
 		{&s.config, bucketSpec{name: "config", maxValue: 1 * int32(kb)}},
 		{&s.boards, bucketSpec{name: "boards", ttl: true, maxValue: 16 * int32(kb)}},
-		{&s.boardState, bucketSpec{name: "board_state", maxValue: 16 * int32(kb)}},
+		{&s.boardStates[0], bucketSpec{name: stateBucketName(0), maxValue: 16 * int32(kb)}},
+		{&s.boardStates[1], bucketSpec{name: stateBucketName(1), maxValue: 16 * int32(kb)}},
+		{&s.boardStates[2], bucketSpec{name: stateBucketName(2), maxValue: 16 * int32(kb)}},
 		{&s.pairing, bucketSpec{name: "pairing", ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.tickets, bucketSpec{name: "tickets", ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},

@@ -12,8 +12,8 @@ import (
 	"github.com/classboard/classboard"
 )
 
-// WatchBoards follows the boards and board_state buckets with one KV watch
-// each for the whole node, and the boards' presence, and calls fn for
+// WatchBoards follows the boards bucket and the board-state buckets with
+// one KV watch each for the whole node, and the boards' presence, and calls fn for
 // every change.
 // A KV watch reads the stream, so it sees only writes the stream took: a
 // core subscription on "$KV.>" would also see writes the stream rejected
@@ -30,17 +30,19 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 	follow := func(bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
 		wg.Go(func() { b.follow(ctx, bk, filter, handle) })
 	}
-	follow(b.s.boardState, ">", func(e jetstream.KeyValueEntry) {
-		if e.Operation() != jetstream.KeyValuePut {
-			return // forgetting a board is told by the boards bucket
-		}
-		var doc stateDoc
-		if err := json.Unmarshal(e.Value(), &doc); err != nil {
-			b.s.log.Error("decode watched board state", "key", e.Key(), "err", err)
-			return
-		}
-		fn(classboard.BoardEvent{Type: classboard.EventState, BoardID: e.Key(), State: doc.state(e.Key(), e.Revision())})
-	})
+	for _, bk := range b.s.boardStates {
+		follow(bk, ">", func(e jetstream.KeyValueEntry) {
+			if e.Operation() != jetstream.KeyValuePut {
+				return // forgetting a board is told by the boards bucket
+			}
+			var doc stateDoc
+			if err := json.Unmarshal(e.Value(), &doc); err != nil {
+				b.s.log.Error("decode watched board state", "key", e.Key(), "err", err)
+				return
+			}
+			fn(classboard.BoardEvent{Type: classboard.EventState, BoardID: e.Key(), State: doc.state(e.Key(), e.Revision())})
+		})
+	}
 	follow(b.s.boards, "b.*", func(e jetstream.KeyValueEntry) {
 		id := strings.TrimPrefix(e.Key(), "b.")
 		if e.Operation() != jetstream.KeyValuePut {
