@@ -29,10 +29,11 @@ const (
 	presenceSweep = 250 * time.Millisecond
 )
 
-// heartbeat is one node's presence message.
+// heartbeat is one node's presence message; Bye says it is stopping.
 type heartbeat struct {
 	Node   string   `json:"node"`
 	Boards []string `json:"boards"`
+	Bye    bool     `json:"bye,omitempty"`
 }
 
 // presenceView is the node's one view of which boards are online anywhere,
@@ -48,6 +49,7 @@ type presenceView struct {
 	online    map[string]int        // board -> how many nodes list it
 	listeners map[int]func(boardID string, online bool)
 	nextID    int
+	lost      chan struct{} // closed (and replaced) when a node falls silent
 }
 
 type nodeBoards struct {
@@ -57,7 +59,7 @@ type nodeBoards struct {
 
 func newPresenceView(nc *nats.Conn, node string, log *slog.Logger) *presenceView {
 	return &presenceView{nc: nc, node: node, log: log, nodes: map[string]nodeBoards{},
-		online: map[string]int{}, listeners: map[int]func(string, bool){}}
+		online: map[string]int{}, listeners: map[int]func(string, bool){}, lost: make(chan struct{})}
 }
 
 // run follows the heartbeats and forgets silent nodes until ctx ends.
@@ -90,7 +92,17 @@ func (p *presenceView) run(ctx context.Context) error {
 
 // publish sends this node's heartbeat.
 func (p *presenceView) publish(boardIDs []string) error {
-	data, err := json.Marshal(heartbeat{Node: p.node, Boards: boardIDs})
+	return p.send(heartbeat{Node: p.node, Boards: boardIDs})
+}
+
+// goodbye tells the others that this node stops: they need not wait for
+// its heartbeats to stop (its boards are reconnecting elsewhere already).
+func (p *presenceView) goodbye() error {
+	return p.send(heartbeat{Node: p.node, Bye: true})
+}
+
+func (p *presenceView) send(hb heartbeat) error {
+	data, err := json.Marshal(hb)
 	if err != nil {
 		return err
 	}
@@ -109,20 +121,36 @@ func (p *presenceView) note(hb heartbeat, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.replace(hb.Node, set)
-	if len(set) > 0 {
+	if !hb.Bye {
 		p.nodes[hb.Node] = nodeBoards{boards: set, seen: now}
 	}
 }
 
-// sweep forgets the nodes silent for presenceStale.
+// sweep forgets the nodes silent for presenceStale, and tells those
+// waiting on nodeLost.
 func (p *presenceView) sweep(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	lost := false
 	for node, nb := range p.nodes {
 		if now.Sub(nb.seen) > presenceStale {
 			p.replace(node, nil)
+			p.log.Warn("a node fell silent; its boards count as offline", "node", node)
+			lost = true
 		}
 	}
+	if lost {
+		close(p.lost)
+		p.lost = make(chan struct{})
+	}
+}
+
+// nodeLost returns a channel closed the next time a node falls silent
+// (not when one says goodbye).
+func (p *presenceView) nodeLost() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lost
 }
 
 // replace swaps node's boards for set, telling the listeners of every

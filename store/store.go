@@ -186,7 +186,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 func (s *Store) Close(ctx context.Context) error {
 	// The others need not wait for this node's heartbeats to stop: its
 	// boards are reconnecting elsewhere already.
-	if err := s.online.publish(nil); err != nil && !isClosed(err) {
+	if err := s.online.goodbye(); err != nil && !isClosed(err) {
 		s.log.Warn("say goodbye to the other nodes", "err", err)
 	}
 	s.cancel()

@@ -86,10 +86,16 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle f
 				continue
 			}
 		}
+		// A watch is a consumer on one node, which may be the one that
+		// just died: the client library notices only after missing two
+		// heartbeats (10 s), so the watch starts again at once.
+		lost := b.s.online.nodeLost()
 	read:
 		for {
 			select {
 			case <-ctx.Done():
+				break read
+			case <-lost:
 				break read
 			case e, ok := <-w.Updates():
 				if !ok {
