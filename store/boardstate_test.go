@@ -95,3 +95,28 @@ func TestBoardStateShards(t *testing.T) {
 		t.Fatalf("steer an earlier version's board: %v", err)
 	}
 }
+
+// A ticket names its shard; a bare token is shard 0's (tickets issued
+// before they were spread); anything else is refused before any lookup.
+func TestParseTicket(t *testing.T) {
+	tok := "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
+	for _, tc := range []struct {
+		ticket string
+		shard  int
+		ok     bool
+	}{
+		{tok, 0, true},
+		{"0." + tok, 0, true},
+		{"2." + tok, 2, true},
+		{"3." + tok, 0, false},
+		{"02." + tok, 0, false},
+		{"-1." + tok, 0, false},
+		{"1.", 0, false},
+		{"1." + tok + "." + tok, 0, false},
+	} {
+		shard, got, ok := parseTicket(tc.ticket)
+		if ok != tc.ok || ok && (shard != tc.shard || got != tok) {
+			t.Errorf("parseTicket(%q) = %d, %q, %v; want shard %d, ok %v", tc.ticket, shard, got, ok, tc.shard, tc.ok)
+		}
+	}
+}

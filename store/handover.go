@@ -144,11 +144,12 @@ func stepDown(ctx context.Context, nc *nats.Conn, stream, consumer, preferred st
 const spreadEvery = 5
 
 // spreadStateLeaders hands one board-state stream this node leads to a
-// node that leads none, when this node leads two or more. Leaders pile up
-// on the nodes that stayed while another was down (and fall where they
-// fall when the streams are made); a node leading every board-state
-// stream is one whose death stalls every board. Each node moves only its
-// own, so nodes deciding at once do not fight.
+// node that leads none, when this node leads two or more, and a tickets
+// stream it leads to the node leading the same shard's board state. State
+// leaders pile up on the nodes that stayed while another was down (and
+// fall where they fall when the streams are made); a node leading every
+// board-state stream is one whose death stalls every board. Each node
+// moves only its own, so nodes deciding at once do not fight.
 func (s *Store) spreadStateLeaders(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
@@ -157,26 +158,48 @@ func (s *Store) spreadStateLeaders(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jetstream streams: %w", err)
 	}
-	leads := map[string]int{}
-	var mine []*server.StreamDetail
+	leaders := map[string]*server.StreamDetail{} // stream -> its details, with a known leader
+	leads := map[string]int{}                    // node -> board-state streams it leads
 	for i := range acc.Streams {
 		st := &acc.Streams[i]
-		if !isStateStream(st.Name) || st.Cluster == nil || st.Cluster.Leader == "" {
+		if st.Cluster == nil || st.Cluster.Leader == "" {
 			continue
 		}
-		leads[st.Cluster.Leader]++
-		if st.Cluster.Leader == s.cfg.NodeName {
-			mine = append(mine, st)
+		leaders[st.Name] = st
+		if shardOf(st.Name, stateBucketName) >= 0 {
+			leads[st.Cluster.Leader]++
 		}
 	}
-	if len(mine) < 2 {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	current := func(st *server.StreamDetail, node string) bool {
+		for _, p := range st.Cluster.Replicas {
+			if p.Name == node {
+				return p.Current && !p.Offline
+			}
+		}
+		return false
+	}
+	for shard := range stateShards {
+		states, tickets := leaders["KV_"+stateBucketName(shard)], leaders["KV_"+ticketBucketName(shard)]
+		if states == nil || tickets == nil || tickets.Cluster.Leader != s.cfg.NodeName || states.Cluster.Leader == s.cfg.NodeName {
+			continue
+		}
+		if to := states.Cluster.Leader; current(tickets, to) {
+			s.log.Info("handing a tickets stream to its shard's board-state leader", "stream", tickets.Name, "to", to)
+			return stepDown(ctx, s.nc, tickets.Name, "", to)
+		}
+	}
+	if leads[s.cfg.NodeName] < 2 {
 		return nil
 	}
-	for _, st := range mine {
+	for shard := range stateShards {
+		st := leaders["KV_"+stateBucketName(shard)]
+		if st == nil || st.Cluster.Leader != s.cfg.NodeName {
+			continue
+		}
 		for _, p := range st.Cluster.Replicas {
 			if p.Current && !p.Offline && leads[p.Name] == 0 {
-				ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				defer cancel()
 				s.log.Info("handing a board-state stream to a node that leads none", "stream", st.Name, "to", p.Name)
 				return stepDown(ctx, s.nc, st.Name, "", p.Name)
 			}
@@ -185,12 +208,13 @@ func (s *Store) spreadStateLeaders(ctx context.Context) error {
 	return nil
 }
 
-// isStateStream reports whether a stream holds board states.
-func isStateStream(name string) bool {
+// shardOf returns the shard of a stream named by name (one of the
+// bucket-naming functions), or -1.
+func shardOf(stream string, name func(int) string) int {
 	for i := range stateShards {
-		if name == "KV_"+stateBucketName(i) {
-			return true
+		if stream == "KV_"+name(i) {
+			return i
 		}
 	}
-	return false
+	return -1
 }

@@ -104,8 +104,10 @@ type Store struct {
 	teachers, emails, sessions, limits, idempotency *bucket
 	lessons, mediaRecords                           *bucket
 	config                                          *bucket // cluster-wide settings made once (the media signing key)
-	boards, pairing, tickets, resets                *bucket
-	boardStates                                     [stateShards]*bucket
+	boards, pairing, resets                         *bucket
+	// Board states and live tickets, by shard (stateBucketName): a
+	// board's writes and its reconnections need only its shard's leaders.
+	boardStates, tickets [stateShards]*bucket
 	media                                           jetstream.ObjectStore
 	probe                                           *prober // this node's health stream
 
@@ -359,7 +361,9 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.boardStates[1], bucketSpec{name: stateBucketName(1), maxValue: 16 * int32(kb)}},
 		{&s.boardStates[2], bucketSpec{name: stateBucketName(2), maxValue: 16 * int32(kb)}},
 		{&s.pairing, bucketSpec{name: "pairing", ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.tickets, bucketSpec{name: "tickets", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets[0], bucketSpec{name: ticketBucketName(0), ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets[1], bucketSpec{name: ticketBucketName(1), ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets[2], bucketSpec{name: ticketBucketName(2), ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
 	}
 	for _, b := range specs {
