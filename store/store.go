@@ -108,8 +108,8 @@ type Store struct {
 	// Board states and live tickets, by shard (stateBucketName): a
 	// board's writes and its reconnections need only its shard's leaders.
 	boardStates, tickets [stateShards]*bucket
-	media                                           jetstream.ObjectStore
-	probe                                           *prober // this node's health stream
+	media                jetstream.ObjectStore
+	probe                *prober // this node's health stream
 
 	// online is which boards have a live connection on some node.
 	online *presenceView
