@@ -49,7 +49,6 @@ type presenceView struct {
 	online    map[string]int        // board -> how many nodes list it
 	listeners map[int]func(boardID string, online bool)
 	nextID    int
-	lost      chan struct{} // closed (and replaced) when a node falls silent
 }
 
 type nodeBoards struct {
@@ -59,7 +58,7 @@ type nodeBoards struct {
 
 func newPresenceView(nc *nats.Conn, node string, log *slog.Logger) *presenceView {
 	return &presenceView{nc: nc, node: node, log: log, nodes: map[string]nodeBoards{},
-		online: map[string]int{}, listeners: map[int]func(string, bool){}, lost: make(chan struct{})}
+		online: map[string]int{}, listeners: map[int]func(string, bool){}}
 }
 
 // run follows the heartbeats and forgets silent nodes until ctx ends.
@@ -126,31 +125,16 @@ func (p *presenceView) note(hb heartbeat, now time.Time) {
 	}
 }
 
-// sweep forgets the nodes silent for presenceStale, and tells those
-// waiting on nodeLost.
+// sweep forgets the nodes silent for presenceStale.
 func (p *presenceView) sweep(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	lost := false
 	for node, nb := range p.nodes {
 		if now.Sub(nb.seen) > presenceStale {
 			p.replace(node, nil)
 			p.log.Warn("a node fell silent; its boards count as offline", "node", node)
-			lost = true
 		}
 	}
-	if lost {
-		close(p.lost)
-		p.lost = make(chan struct{})
-	}
-}
-
-// nodeLost returns a channel closed the next time a node falls silent
-// (not when one says goodbye).
-func (p *presenceView) nodeLost() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lost
 }
 
 // replace swaps node's boards for set, telling the listeners of every

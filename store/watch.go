@@ -66,16 +66,26 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 	wg.Wait()
 }
 
+// stallAfter is how long a watch may leave changes its stream holds
+// undelivered before it is started again: its consumer lives on one node,
+// which may have died, and the client library notices only after missing
+// two heartbeats (10 s).
+const stallAfter = 1500 * time.Millisecond
+
 // follow runs one KV watch of the changes from now on until ctx ends,
-// starting it again after a failure from the revision after the last one
-// seen.
+// starting it again after a failure, or when it stalls (filter ">" only:
+// then this node's replica of the stream says what it should have
+// delivered), from the revision after the last one seen.
 func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
 	var next uint64
+	check := time.NewTicker(stallAfter / 3)
+	defer check.Stop()
 	for ctx.Err() == nil {
 		opts := []jetstream.WatchOpt{jetstream.UpdatesOnly()}
 		if next > 0 {
 			opts = []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}
 		}
+		delivered, _ := b.s.localLastSeq(bk) // what UpdatesOnly skips
 		w, err := bk.kv.Watch(ctx, filter, opts...)
 		if err != nil {
 			b.s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
@@ -86,16 +96,14 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle f
 				continue
 			}
 		}
-		// A watch is a consumer on one node, which may be the one that
-		// just died: the client library notices only after missing two
-		// heartbeats (10 s), so the watch starts again at once.
-		lost := b.s.online.nodeLost()
+		if next > 0 {
+			delivered = next - 1
+		}
+		var behind time.Time // since when the stream holds more than was delivered
 	read:
 		for {
 			select {
 			case <-ctx.Done():
-				break read
-			case <-lost:
 				break read
 			case e, ok := <-w.Updates():
 				if !ok {
@@ -104,8 +112,22 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle f
 				if e == nil {
 					continue // the end of the initial values
 				}
-				next = e.Revision() + 1
+				next, delivered = e.Revision()+1, e.Revision()
 				handle(e)
+			case now := <-check.C:
+				last, ok := b.s.localLastSeq(bk)
+				switch {
+				case filter != ">" || !ok || last <= delivered:
+					behind = time.Time{}
+				case behind.IsZero():
+					behind = now
+				case now.Sub(behind) > stallAfter:
+					b.s.log.Warn("bucket watch stalled; starting it again", "bucket", bk.name, "delivered", delivered, "stored", last)
+					if next == 0 {
+						next = delivered + 1
+					}
+					break read
+				}
 			}
 		}
 		if err := w.Stop(); err != nil && ctx.Err() == nil {
