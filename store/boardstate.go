@@ -37,12 +37,22 @@ func stateShardOf(boardID string) int {
 	return int(h.Sum32() % stateShards)
 }
 
+// shard returns the board's shard, checked: a document written by a
+// later version may name a shard this one does not have.
+func (d *boardDoc) shard() (int, error) {
+	if d.StateShard < 0 || d.StateShard >= stateShards {
+		return 0, fmt.Errorf("board %s: state shard %d is unknown to this version", d.ID, d.StateShard)
+	}
+	return d.StateShard, nil
+}
+
 // stateBucket is the bucket holding the board's state.
 func (b *Boards) stateBucket(doc *boardDoc) (*bucket, error) {
-	if doc.StateShard < 0 || doc.StateShard >= stateShards {
-		return nil, fmt.Errorf("board %s: state shard %d is unknown to this version", doc.ID, doc.StateShard)
+	shard, err := doc.shard()
+	if err != nil {
+		return nil, err
 	}
-	return b.s.boardStates[doc.StateShard], nil
+	return b.s.boardStates[shard], nil
 }
 
 // stateDoc is how a board state is stored; its revision is the KV

@@ -70,19 +70,19 @@ func (t *LiveTickets) IssueTicket(ctx context.Context, boardID string) (*classbo
 	if err != nil {
 		return nil, err
 	}
-	if board.StateShard < 0 || board.StateShard >= stateShards {
-		return nil, fmt.Errorf("board %s: state shard %d is unknown to this version", boardID, board.StateShard)
+	shard, err := board.shard()
+	if err != nil {
+		return nil, err
 	}
-	tickets := t.b.s.tickets[board.StateShard]
 	tok := token.New()
 	doc := ticketDoc{BoardID: boardID, Device: a.Device, ExpiresAt: time.Now().UTC().Add(classboard.LiveTicketTTL).Truncate(time.Second)}
 	if a.Teacher != nil {
 		doc.TeacherID = a.Teacher.ID
 	}
-	if _, err := tickets.create(ctx, token.Hash(tok), doc, classboard.LiveTicketTTL); err != nil {
+	if _, err := t.b.s.tickets[shard].create(ctx, token.Hash(tok), doc, classboard.LiveTicketTTL); err != nil {
 		return nil, storeErr(fmt.Errorf("store live ticket: %w", err))
 	}
-	return &classboard.LiveTicket{Ticket: ticketString(board.StateShard, tok), ExpiresAt: doc.ExpiresAt}, nil
+	return &classboard.LiveTicket{Ticket: ticketString(shard, tok), ExpiresAt: doc.ExpiresAt}, nil
 }
 
 // RedeemTicket uses a ticket up: deleting it with the revision just read
