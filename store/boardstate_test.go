@@ -16,8 +16,8 @@ func TestBoardStateShards(t *testing.T) {
 	s := openTestStore(t)
 	teacher := classboard.NewContextWithAuth(context.Background(), &classboard.Auth{Teacher: &classboard.Teacher{ID: "t1", Name: "Ada"}, Device: "laptop"})
 	b := s.Boards()
-	shards := map[int]bool{}
-	for range 12 {
+	pair := func() *classboard.NewBoard {
+		t.Helper()
 		nb, err := b.CreateBoard(context.Background(), "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
@@ -25,6 +25,11 @@ func TestBoardStateShards(t *testing.T) {
 		if _, err := b.Claim(teacher, classboard.Claim{ClaimToken: nb.ClaimToken, Name: "Room"}, "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
+		return nb
+	}
+	shards := map[int]bool{}
+	for range 12 {
+		nb := pair()
 		doc, _, err := b.boardDoc(teacher, nb.BoardID)
 		if err != nil {
 			t.Fatal(err)
@@ -58,13 +63,7 @@ func TestBoardStateShards(t *testing.T) {
 	}
 
 	// A board as an earlier version stored it: no shard, state in board_state.
-	nb, err := b.CreateBoard(context.Background(), "192.0.2.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Claim(teacher, classboard.Claim{ClaimToken: nb.ClaimToken, Name: "Old"}, "192.0.2.1"); err != nil {
-		t.Fatal(err)
-	}
+	nb := pair()
 	doc, rev, err := b.boardDoc(teacher, nb.BoardID)
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,9 @@
 package faults
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -20,14 +18,7 @@ func TestRollingRestartWhileSteering(t *testing.T) {
 	cr := testcluster.NewClassroom(t, c.Origins(), 6, 20)
 	boards := openBoards(t, c, cr, func(i int) int { return i % len(c.Nodes) })
 
-	s := &steering{cr: cr, pace: 200 * time.Millisecond, acked: map[string][]classboard.BoardState{}}
-	ctx, stop := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.run(ctx, t)
-	}()
-	t.Cleanup(func() { stop(); <-done })
+	s, stop := startSteering(t, cr)
 
 	for _, m := range c.Nodes {
 		began := time.Now()
@@ -40,7 +31,6 @@ func TestRollingRestartWhileSteering(t *testing.T) {
 		t.Logf("%s: stopped in %v, back and ready after %v", m.Name, stopped.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	}
 	stop()
-	<-done
 
 	if s.failed > 0 {
 		t.Errorf("%d steering writes failed from the teacher's point of view", s.failed)

@@ -59,6 +59,22 @@ func (s *steering) run(ctx context.Context, t *testing.T) {
 	wg.Wait()
 }
 
+// startSteering starts a teacher steering every board of cr, a write
+// every 200 ms per board, until stop (called at the end of the test too)
+// ends it and waits for the writes under way.
+func startSteering(t *testing.T, cr *testcluster.Classroom) (s *steering, stop func()) {
+	s = &steering{cr: cr, pace: 200 * time.Millisecond, acked: map[string][]classboard.BoardState{}}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx, t)
+	}()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return s, stop
+}
+
 // last returns the newest acknowledged state of each board.
 func (s *steering) last() map[string]classboard.BoardState {
 	s.mu.Lock()
@@ -100,14 +116,7 @@ func TestKillWhileSteering(t *testing.T) {
 	cr := testcluster.NewClassroom(t, c.Origins(), 9, 20)
 	boards := openBoards(t, c, cr, func(i int) int { return i % len(c.Nodes) })
 
-	s := &steering{cr: cr, pace: 200 * time.Millisecond, acked: map[string][]classboard.BoardState{}}
-	ctx, stop := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.run(ctx, t)
-	}()
-	t.Cleanup(func() { stop(); <-done })
+	s, stop := startSteering(t, cr)
 
 	kills := 1
 	if *soak {
@@ -159,7 +168,6 @@ func TestKillWhileSteering(t *testing.T) {
 		c.WaitReady(c.Nodes...)
 	}
 	stop()
-	<-done
 
 	if s.failed > 0 {
 		t.Errorf("%d steering actions failed from the teacher's point of view", s.failed)
