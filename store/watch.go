@@ -78,8 +78,12 @@ const stallAfter = 1500 * time.Millisecond
 // delivered), from the revision after the last one seen.
 func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
 	var next uint64
-	check := time.NewTicker(stallAfter / 3)
-	defer check.Stop()
+	var check <-chan time.Time // nil: no stall check
+	if filter == ">" {
+		t := time.NewTicker(stallAfter / 3)
+		defer t.Stop()
+		check = t.C
+	}
 	for ctx.Err() == nil {
 		opts := []jetstream.WatchOpt{jetstream.UpdatesOnly()}
 		if next > 0 {
@@ -114,10 +118,10 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle f
 				}
 				next, delivered = e.Revision()+1, e.Revision()
 				handle(e)
-			case now := <-check.C:
+			case now := <-check:
 				last, ok := b.s.localLastSeq(bk)
 				switch {
-				case filter != ">" || !ok || last <= delivered:
+				case !ok || last <= delivered:
 					behind = time.Time{}
 				case behind.IsZero():
 					behind = now
