@@ -56,6 +56,7 @@ type nodes struct {
 
 	mu           sync.Mutex
 	stateLeaders map[string]string // board-state stream -> its leader's name, from the logs
+	metaLeader   string            // the JetStream meta leader's name, from the logs; "" unknown
 	logWarnings  map[string]int    // node name -> log lines at WARN or ERROR
 }
 
@@ -248,6 +249,12 @@ func (ns *nodes) readLog(name string, r io.Reader, f io.Writer, log *slog.Logger
 		line := sc.Text()
 		fmt.Fprintln(f, line)
 		switch {
+		case strings.Contains(line, "new metadata leader: "):
+			_, rest, _ := strings.Cut(line, "new metadata leader: ")
+			leader, _, _ := strings.Cut(rest, "/")
+			ns.mu.Lock()
+			ns.metaLeader = leader
+			ns.mu.Unlock()
 		case strings.Contains(line, "new stream leader for") && strings.Contains(line, boardStateStream):
 			ns.mu.Lock()
 			if ns.stateLeaders == nil {
@@ -277,6 +284,15 @@ func ledStream(line string) string {
 	}
 	name, _, _ := strings.Cut(rest, "'")
 	return name
+}
+
+// metaLeaderIndex returns the index of the JetStream meta leader as the
+// logs said last (it creates consumers, so watches that must start again
+// wait for it), or -1.
+func (ns *nodes) metaLeaderIndex() int {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return slices.Index(ns.names, ns.metaLeader)
 }
 
 // stateLeads returns how many board-state streams each node leads, as the

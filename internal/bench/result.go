@@ -95,6 +95,9 @@ type Result struct {
 	// named their leaders) were led by the killed node.
 	KilledLedStreams int `json:"killed_led_streams,omitempty"`
 	StateStreams     int `json:"state_streams,omitempty"`
+	// KilledMetaLeader says whether the killed node was JetStream's meta
+	// leader, which creates consumers (nil: unknown).
+	KilledMetaLeader *bool `json:"killed_meta_leader,omitempty"`
 	// Every board changes at the kill. KillRecovered boards received that
 	// change; FeltBoards (FeltShare of all) received it more than
 	// feltAfter after the kill, with these delays from the kill.
@@ -226,6 +229,10 @@ func (r *run) result(steerStart time.Time, steered time.Duration, before, idle, 
 				led := res.KilledLedStreams > 0
 				res.KilledLedBoardState = &led
 			}
+			if m := r.killedMeta.Load(); m >= 0 {
+				meta := m == 1
+				res.KilledMetaLeader = &meta
+			}
 		}
 		p50, _, p99, pmax := quantiles(failover)
 		res.FailoverP50Ms, res.FailoverP99Ms, res.FailoverMaxMs = &p50, &p99, &pmax
@@ -349,8 +356,12 @@ func (res *Result) WriteTable(w io.Writer) error {
 		if res.KilledLedBoardState != nil {
 			led = fmt.Sprint(res.KilledLedStreams)
 		}
-		row("killed", "%s (led %s of %d board-state streams), %d boards were connected to it, %d received the change sent at the kill",
-			res.KilledNode, led, res.StateStreams, res.FailoverBoards, res.FailoverRecovered)
+		meta := "unknown"
+		if res.KilledMetaLeader != nil {
+			meta = fmt.Sprint(*res.KilledMetaLeader)
+		}
+		row("killed", "%s (led %s of %d board-state streams; meta leader: %s), %d boards were connected to it, %d received the change sent at the kill",
+			res.KilledNode, led, res.StateStreams, meta, res.FailoverBoards, res.FailoverRecovered)
 		row("failover (kill -> board)", "boards connected to it: p50 %.2f ms  p99 %.2f ms  max %.2f ms", deref(res.FailoverP50Ms), deref(res.FailoverP99Ms), deref(res.FailoverMaxMs))
 		row("felt the kill", "%d of %d boards (%.0f%%) got the change made at the kill later than %v: p50 %.2f ms  p99 %.2f ms  max %.2f ms; %d received it",
 			res.FeltBoards, res.Boards, 100*res.FeltShare, feltAfter, deref(res.FeltP50Ms), deref(res.FeltP99Ms), deref(res.FeltMaxMs), res.KillRecovered)

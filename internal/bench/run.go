@@ -32,6 +32,7 @@ type run struct {
 	errorsShown                   atomic.Int64
 	killed                        atomic.Int32 // index of the killed node + 1; 0 before the kill
 	killedLed, stateStreams       atomic.Int32 // board-state streams the killed node led; such streams known
+	killedMeta                    atomic.Int32 // 1: the killed node was the meta leader, 0: it was not, -1: unknown
 	connectStart, connectFinished atomic.Int64 // unix nanoseconds
 }
 
@@ -236,8 +237,8 @@ func (r *run) killLater(ctx context.Context) error {
 			on++
 		}
 	}
-	r.setPhase("kill", fmt.Sprintf("kill -9 %s (%d boards connected to it, it led %d of %d board-state streams)",
-		r.nodes.names[victim], on, r.killedLed.Load(), r.stateStreams.Load()))
+	r.setPhase("kill", fmt.Sprintf("kill -9 %s (%d boards connected to it, it led %d of %d board-state streams; meta leader: %d)",
+		r.nodes.names[victim], on, r.killedLed.Load(), r.stateStreams.Load(), r.killedMeta.Load()))
 	at := time.Now()
 	for _, b := range r.boards {
 		b.markKilled(at, int(b.liveNode.Load()) == victim)
@@ -286,6 +287,12 @@ func (r *run) pickVictim() (int, error) {
 		}
 	}
 	r.killedLed.Store(int32(leads[victim]))
+	switch meta := r.nodes.metaLeaderIndex(); {
+	case meta < 0:
+		r.killedMeta.Store(-1)
+	case meta == victim:
+		r.killedMeta.Store(1)
+	}
 	return victim, nil
 }
 
