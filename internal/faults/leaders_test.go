@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -44,7 +45,7 @@ func stateLeaders(c *testcluster.Cluster) (map[string]int, error) {
 // same shard's tickets stream.
 func spread(t *testing.T, c *testcluster.Cluster) {
 	t.Helper()
-	testcluster.CheckFor(t, 2*testcluster.ElectionBudget, 200*time.Millisecond, func() error {
+	poll.CheckFor(t, 2*testcluster.ElectionBudget, 200*time.Millisecond, func() error {
 		leads, err := stateLeaders(c)
 		if err != nil {
 			return err
@@ -66,7 +67,7 @@ func TestBoardStateLeadersSpread(t *testing.T) {
 	c := testcluster.StartCluster(t, 3)
 	spread(t, c)
 	c.Nodes[0].Kill()
-	testcluster.CheckFor(t, 2*testcluster.ElectionBudget, 200*time.Millisecond, func() error {
+	poll.CheckFor(t, 2*testcluster.ElectionBudget, 200*time.Millisecond, func() error {
 		leads, _ := stateLeaders(c)
 		if leads[c.Nodes[1].Name]+leads[c.Nodes[2].Name] != 3 {
 			return fmt.Errorf("board-state stream leaders without %s: %v", c.Nodes[0].Name, leads)
