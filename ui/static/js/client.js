@@ -139,7 +139,8 @@ export class Client {
 
   // request sends one API call. opts: body (object, or a Blob/File with
   // contentType), headers, idempotencyKey (true makes one), auth (false to
-  // omit the token), onProgress for uploads, signal to cancel, idempotent
+  // omit the token), onProgress for uploads, signal to cancel, blob (the
+  // answer as a Blob rather than JSON), idempotent
   // (a POST that is harmless twice, such as signing in), and retry:
   // when every origin failed, wait (full-jitter exponential backoff) and
   // try them all again until one answers or signal aborts, so that a
@@ -201,7 +202,7 @@ export class Client {
       }
       this.latency.add(performance.now() - started);
       this.emit({ type: 'ok', origin });
-      return this.parse(res);
+      return this.parse(res, opts.blob);
     }
     this.emit({ type: 'unreachable' });
     throw new Unreachable(last, retriable, busy === tries ? retryAfter : 0);
@@ -236,8 +237,10 @@ export class Client {
     });
   }
 
-  async parse(res) {
+  // parse returns the body as JSON, or as a Blob when asked (pictures).
+  async parse(res, blob = false) {
     if (res.status === 204) return null;
+    if (blob && res.ok) return res.blob();
     const text = await res.text();
     let data = null;
     if (text) {

@@ -1,0 +1,85 @@
+// Pictures load through the API client, so they fail over between nodes
+// like every API call (a signed URL works on any node: the signing key is
+// shared), instead of pointing an <img> at one node that may die. Each
+// picture is fetched once, kept as an object URL, and retried while no
+// node answers; only a 404 or 410 from a server means it was removed.
+import { ApiError, backoff, jitter } from './client.js';
+import { keep, kept } from './offline.js';
+
+export class PictureError extends Error {
+  constructor(removed) {
+    super(removed ? 'Picture removed' : 'Picture unavailable');
+    this.removed = removed;
+  }
+}
+
+function sleep(ms) { return new Promise((resolve) => { setTimeout(resolve, ms); }); }
+
+export class Pictures {
+  // opts.offline: also keep each picture in the browser's cache, for a
+  // board that must show its lesson with every node down.
+  constructor(client, { offline = false } = {}) {
+    this.client = client;
+    this.offline = offline;
+    this.entries = new Map(); // media id -> {promise, retrying, listeners}
+  }
+
+  // load resolves to an object URL of the slide's picture; onRetry is
+  // called (once) when the picture is still coming but no node gave it yet.
+  load(slide, onRetry) {
+    const id = slide.media_id;
+    if (!id || (!slide.src && !this.entries.has(id))) return Promise.reject(new PictureError(true));
+    let e = this.entries.get(id);
+    if (!e) {
+      e = { retrying: false, listeners: new Set() };
+      e.promise = this.fetch(id, slide.src, e);
+      this.entries.set(id, e);
+      e.promise.catch(() => this.entries.delete(id));
+    }
+    if (onRetry) {
+      if (e.retrying) onRetry();
+      else e.listeners.add(onRetry);
+    }
+    return e.promise;
+  }
+
+  // preload starts loading every picture of slides, so a node's death
+  // during the lesson costs nothing on screen.
+  preload(slides) {
+    for (const s of slides) if (s.media_id && s.src) this.load(s).catch(() => {});
+  }
+
+  // retain frees the pictures no longer among slides.
+  retain(slides) {
+    const ids = new Set(slides.map((s) => s.media_id));
+    for (const [id, e] of this.entries) {
+      if (ids.has(id)) continue;
+      this.entries.delete(id);
+      e.promise.then((url) => URL.revokeObjectURL(url), () => {});
+    }
+  }
+
+  async fetch(id, src, e) {
+    if (this.offline) {
+      // A media id names one upload for ever: a kept copy is the picture.
+      const blob = await kept('media/' + id, { blob: true }).catch(() => null);
+      if (blob) return URL.createObjectURL(blob);
+    }
+    for (let round = 0; ; round++) {
+      try {
+        const blob = await this.client.request('GET', src, { auth: false, blob: true });
+        if (this.offline) keep('media/' + id, blob).catch(() => {});
+        return URL.createObjectURL(blob);
+      } catch (err) {
+        if (err instanceof ApiError && (err.status === 404 || err.status === 410)) throw new PictureError(true);
+        if (err instanceof ApiError && err.status < 500 && err.status !== 408 && err.status !== 429) throw new PictureError(false);
+        if (!e.retrying) {
+          e.retrying = true;
+          for (const fn of e.listeners) fn();
+          e.listeners.clear();
+        }
+        await sleep(err.retryAfterMs ? jitter(err.retryAfterMs) : backoff(round, 500, 10000));
+      }
+    }
+  }
+}
