@@ -26,7 +26,8 @@ type clientResult struct {
 // (origins from local storage), starting at origin index start.
 func clientScript(start int, body string) string {
 	return fmt.Sprintf(`(async () => {
-		const { Client } = await import('/static/js/client.js');
+		// The app's own module, at its hashed URL beside the page's script.
+		const { Client } = await import(document.querySelector('script[type=module]').src.replace(/[^/]+$/, 'client.js'));
 		const c = new Client();
 		if (!localStorage.getItem('classboard.origins')) await c.init();
 		c.index = %d;
