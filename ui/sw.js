@@ -33,8 +33,10 @@ self.addEventListener('fetch', (ev) => {
   if (req.mode === 'navigate' && PAGES.includes(url.pathname)) {
     ev.respondWith(page(req, url.pathname));
   } else if (url.pathname.startsWith('/static/' + VERSION + '/')) {
-    // Hashed names never change content: the kept copy is the file.
-    ev.respondWith(caches.match(req, { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+    // Hashed names never change content: the kept copy is the file, for
+    // any Origin header (module scripts send one, and the API's CORS
+    // answers vary by it).
+    ev.respondWith(caches.match(req, { cacheName: CACHE, ignoreVary: true }).then((hit) => hit || fetch(req)));
   }
 });
 
@@ -46,7 +48,7 @@ async function page(req, path) {
   try {
     return await fetch(req, { signal: ctl.signal });
   } catch (err) {
-    const hit = await caches.match(path, { cacheName: CACHE });
+    const hit = await caches.match(path, { cacheName: CACHE, ignoreVary: true });
     if (hit) return hit;
     throw err;
   } finally {

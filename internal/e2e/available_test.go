@@ -354,7 +354,12 @@ func TestBrowserBoardReloadsWithoutItsNode(t *testing.T) {
 	steer(t, api, boardID, plan.id, 3)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="3"] .slide-frame`)))
 	c.Nodes[0].Kill()
-	board.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="3"] .slide-frame`)), chromedp.WaitVisible(chromedp.CSS(`#conn.live`)))
+	if err := board.DoErr(30*time.Second, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="3"] .slide-frame`)), chromedp.WaitVisible(chromedp.CSS(`#conn.live`))); err != nil {
+		ctx, cancel := context.WithTimeout(board.Ctx(), 5*time.Second)
+		defer cancel()
+		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => location.href + ' | ' + document.body.innerText + ' | ' + JSON.stringify(performance.getEntriesByType('resource').map((e) => [e.name, e.responseStatus, e.deliveryType])) + ' | ' + JSON.stringify(await caches.keys()) + ' | ' + JSON.stringify((await (await caches.open((await caches.keys())[0])).keys()).map((r) => r.url)))()`, chromedp.EvalAwaitPromise))
+		t.Fatalf("after a reload without its node: %v; page: %s", err, body)
+	}
 	steer(t, api, boardID, plan.id, 4)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="4"] .slide-frame`)))
 }
