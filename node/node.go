@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -100,7 +102,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
 		PublicURLs:     cfg.PublicURLs,
-		UIOrigins:      []string{cfg.UIURL},
+		UIOrigins:      appOrigins(cfg.UIURL, cfg.PublicURLs),
 		TrustedProxies: cfg.TrustedProxies,
 		MaxMediaBytes:  cfg.MaxMediaBytes,
 		Logger:         log,
@@ -170,6 +172,23 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	n.wg.Go(func() { newBalancer(n.live, n.store, n.store, balanceInterval, log).run(ctx) })
 	n.startMail(ctx, sender)
 	return n, nil
+}
+
+// appOrigins are the origins whose pages may call the API and open live
+// connections: the apps' URL first (pairing links point there), then the
+// origin of it and of every node, since every node serves the apps and a
+// board whose page came from any of them must keep receiving updates.
+func appOrigins(uiURL string, publicURLs []string) []string {
+	out := []string{uiURL}
+	for _, u := range append([]string{uiURL}, publicURLs...) {
+		if p, err := url.Parse(u); err == nil && p.Scheme != "" && p.Host != "" {
+			u = p.Scheme + "://" + p.Host
+		}
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // How often a node checks whether it must send its live clients away

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,15 +40,12 @@ type secretDoc struct {
 	BoardID string `json:"board_id"`
 }
 
-// Boards implements classboard.BoardService and classboard.BoardEvents.
-// One value per node: it caches which boards are online (kept current by
-// WatchBoards).
+// Boards implements classboard.BoardService, classboard.BoardEvents and
+// classboard.Presence. Which boards are online is the store's to know, so
+// every Boards value of a node answers alike.
 type Boards struct {
 	s      *Store
 	limits PairingLimits
-
-	mu       sync.Mutex
-	presence map[string]map[string]bool // node -> connected boards
 }
 
 var (
@@ -58,9 +54,9 @@ var (
 	_ classboard.Presence     = (*Boards)(nil)
 )
 
-// Boards returns the board service. Call it once per node.
+// Boards returns the board service.
 func (s *Store) Boards() *Boards {
-	return &Boards{s: s, limits: s.cfg.Pairing.withDefaults(), presence: map[string]map[string]bool{}}
+	return &Boards{s: s, limits: s.cfg.Pairing.withDefaults()}
 }
 
 // CreateBoard registers an unpaired board with a code to show.
@@ -175,7 +171,7 @@ func (b *Boards) visibleBoard(ctx context.Context, id string) (*boardDoc, uint64
 func (b *Boards) board(_ context.Context, d *boardDoc) *classboard.Board {
 	return &classboard.Board{
 		ID: d.ID, Name: d.Name, Paired: d.TeacherID != "", TeacherName: d.TeacherName,
-		PairedAt: d.PairedAt, TeacherID: d.TeacherID, Online: b.online(d.ID),
+		PairedAt: d.PairedAt, TeacherID: d.TeacherID, Online: b.Online(d.ID),
 	}
 }
 

@@ -105,9 +105,11 @@ type Store struct {
 	lessons, mediaRecords                           *bucket
 	config                                          *bucket // cluster-wide settings made once (the media signing key)
 	boards, boardState, pairing, tickets, resets    *bucket
-	presence                                        *bucket
 	media                                           jetstream.ObjectStore
 	probe                                           *prober // this node's health stream
+
+	// online is which boards have a live connection on some node.
+	online *presenceView
 
 	// outbox is the consumer every node's mail workers share.
 	outbox jetstream.Consumer
@@ -161,6 +163,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		s.closeConn(context.Background())
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
+	s.online = newPresenceView(s.nc, cfg.NodeName, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(1)
@@ -168,6 +171,11 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		defer s.wg.Done()
 		s.run(ctx)
 	}()
+	s.wg.Go(func() {
+		if err := s.online.run(ctx); err != nil {
+			log.Error("board presence stopped", "err", err)
+		}
+	})
 	return s, nil
 }
 
@@ -175,6 +183,11 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 // synced on every write, so nothing acknowledged is lost by a hard stop
 // either; a clean one hands stream leadership over at once.
 func (s *Store) Close(ctx context.Context) error {
+	// The others need not wait for this node's heartbeats to stop: its
+	// boards are reconnecting elsewhere already.
+	if err := s.online.publish(nil); err != nil && !isClosed(err) {
+		s.log.Warn("say goodbye to the other nodes", "err", err)
+	}
 	s.cancel()
 	s.wg.Wait()
 	s.closeConn(ctx)
@@ -339,7 +352,6 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.boardState, bucketSpec{name: "board_state", maxValue: 16 * int32(kb)}},
 		{&s.pairing, bucketSpec{name: "pairing", ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.tickets, bucketSpec{name: "tickets", ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.presence, bucketSpec{name: "presence", ttl: true, maxValue: 1024 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
 	}
 	for _, b := range specs {

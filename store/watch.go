@@ -12,8 +12,9 @@ import (
 	"github.com/classboard/classboard"
 )
 
-// WatchBoards follows the boards, board_state and presence buckets with
-// one KV watch each for the whole node and calls fn for every change.
+// WatchBoards follows the boards and board_state buckets with one KV watch
+// each for the whole node, and the boards' presence, and calls fn for
+// every change.
 // A KV watch reads the stream, so it sees only writes the stream took: a
 // core subscription on "$KV.>" would also see writes the stream rejected
 // (a failed If-Match). After a failure a watch resumes at the revision
@@ -26,14 +27,10 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 		return
 	}
 	var wg sync.WaitGroup
-	follow := func(bk *bucket, filter string, initial bool, handle func(jetstream.KeyValueEntry)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b.follow(ctx, bk, filter, initial, handle)
-		}()
+	follow := func(bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
+		wg.Go(func() { b.follow(ctx, bk, filter, handle) })
 	}
-	follow(b.s.boardState, ">", false, func(e jetstream.KeyValueEntry) {
+	follow(b.s.boardState, ">", func(e jetstream.KeyValueEntry) {
 		if e.Operation() != jetstream.KeyValuePut {
 			return // forgetting a board is told by the boards bucket
 		}
@@ -44,7 +41,7 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 		}
 		fn(classboard.BoardEvent{Type: classboard.EventState, BoardID: e.Key(), State: doc.state(e.Key(), e.Revision())})
 	})
-	follow(b.s.boards, "b.*", false, func(e jetstream.KeyValueEntry) {
+	follow(b.s.boards, "b.*", func(e jetstream.KeyValueEntry) {
 		id := strings.TrimPrefix(e.Key(), "b.")
 		if e.Operation() != jetstream.KeyValuePut {
 			// Forgotten, or an unpaired board expired.
@@ -60,22 +57,22 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 			fn(classboard.BoardEvent{Type: classboard.EventPaired, BoardID: id, TeacherName: doc.TeacherName})
 		}
 	})
-	// Presence starts from every node's current entry, then follows.
-	follow(b.s.presence, "node.*", true, b.notePresence)
+	stop := b.s.online.listen(func(id string, online bool) {
+		fn(classboard.BoardEvent{Type: classboard.EventPresence, BoardID: id, Online: online})
+	})
+	defer stop()
 	wg.Wait()
 }
 
-// follow runs one KV watch until ctx ends, starting it again after a
-// failure from the revision after the last one seen.
-func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, initial bool, handle func(jetstream.KeyValueEntry)) {
+// follow runs one KV watch of the changes from now on until ctx ends,
+// starting it again after a failure from the revision after the last one
+// seen.
+func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
 	var next uint64
 	for ctx.Err() == nil {
-		var opts []jetstream.WatchOpt
-		switch {
-		case next > 0:
-			opts = append(opts, jetstream.ResumeFromRevision(next))
-		case !initial:
-			opts = append(opts, jetstream.UpdatesOnly())
+		opts := []jetstream.WatchOpt{jetstream.UpdatesOnly()}
+		if next > 0 {
+			opts = []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}
 		}
 		w, err := bk.kv.Watch(ctx, filter, opts...)
 		if err != nil {
@@ -109,62 +106,11 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, initial 
 	}
 }
 
-// presenceTTL is how long a node's presence entry lives unless refreshed:
-// a node that died stops counting its boards as online after this.
-const presenceTTL = 90 * time.Second
-
-// presenceDoc lists the boards connected to one node.
-type presenceDoc struct {
-	Boards []string  `json:"boards"`
-	At     time.Time `json:"at"`
+// PublishPresence tells every node (this one included) which boards have
+// their live connection here: a heartbeat, sent every PresenceInterval.
+func (b *Boards) PublishPresence(_ context.Context, boardIDs []string) error {
+	return b.s.online.publish(boardIDs)
 }
 
-// PublishPresence records the boards connected to this node. The entry
-// expires unless published again within presenceTTL.
-func (b *Boards) PublishPresence(ctx context.Context, boardIDs []string) error {
-	ctx, cancel, err := b.s.opContext(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	data, err := json.Marshal(presenceDoc{Boards: boardIDs, At: time.Now().UTC()})
-	if err != nil {
-		return err
-	}
-	_, err = b.s.js.Publish(ctx, "$KV."+b.s.presence.name+".node."+keyPart(b.s.cfg.NodeName), data, jetstream.WithMsgTTL(presenceTTL))
-	return storeErr(err)
-}
-
-func (b *Boards) notePresence(e jetstream.KeyValueEntry) {
-	node := strings.TrimPrefix(e.Key(), "node.")
-	var doc presenceDoc
-	if e.Operation() == jetstream.KeyValuePut {
-		if err := json.Unmarshal(e.Value(), &doc); err != nil {
-			b.s.log.Error("decode presence", "key", e.Key(), "err", err)
-			return
-		}
-	}
-	set := make(map[string]bool, len(doc.Boards))
-	for _, id := range doc.Boards {
-		set[id] = true
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(set) == 0 {
-		delete(b.presence, node)
-	} else {
-		b.presence[node] = set
-	}
-}
-
-// online reports whether some node has a live connection of the board.
-func (b *Boards) online(id string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, set := range b.presence {
-		if set[id] {
-			return true
-		}
-	}
-	return false
-}
+// Online reports whether some node holds the board's live connection.
+func (b *Boards) Online(id string) bool { return b.s.online.isOnline(id) }
