@@ -324,8 +324,9 @@ func steer(t *testing.T, api *testcluster.Client, boardID, lessonID string, slid
 
 // boardOnAPI opens the board page at ui, pairs it through the API, puts a
 // lesson of n slides on it and waits until the service worker controls the
-// page (it keeps the app for reloads without the node).
-func boardOnAPI(t *testing.T, board *browsertest.Page, ui string, origins []string, n int) (*testcluster.Client, string, lessonPlan) {
+// page (it keeps the app for reloads without the node). It returns the
+// teacher's API client and token, the board's id and the lesson.
+func boardOnAPI(t *testing.T, board *browsertest.Page, ui string, origins []string, n int) (*testcluster.Client, string, string, lessonPlan) {
 	t.Helper()
 	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(ui+"/board"))
 	code := boardCode(board)
@@ -344,7 +345,7 @@ func boardOnAPI(t *testing.T, board *browsertest.Page, ui string, origins []stri
 		}
 		return nil
 	})
-	return api, boardID, plan
+	return api, token, boardID, plan
 }
 
 // The board is reloaded while the node that served it is down: the kept
@@ -354,7 +355,7 @@ func TestBrowserBoardReloadsWithoutItsNode(t *testing.T) {
 	c := testcluster.StartCluster(t, 3)
 	b := browsertest.Start(t)
 	board := b.NewPage()
-	api, boardID, plan := boardOnAPI(t, board, c.UIURL(), c.Origins(), 6)
+	api, _, boardID, plan := boardOnAPI(t, board, c.UIURL(), c.Origins(), 6)
 
 	steer(t, api, boardID, plan.id, 3)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="3"] .slide-frame`)))
@@ -371,12 +372,17 @@ func TestBrowserBoardReloadsWithoutItsNode(t *testing.T) {
 
 // Every node stops during a lesson: the board keeps the lesson on screen
 // with an "offline" mark, survives a reload, and can be stepped on the
-// board itself; when the nodes are back it shows the server's state.
+// board itself; the teacher's press meanwhile is kept. When the nodes are
+// back the board shows the server's state (with the teacher's press), and
+// the teacher is told the board was offline.
 func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	c := testcluster.StartCluster(t, 3)
 	b := browsertest.Start(t)
-	board := b.NewPage()
-	api, boardID, plan := boardOnAPI(t, board, c.UIURL(), c.Origins(), 6)
+	board, teacher := b.NewPage(), b.NewPage()
+	api, token, boardID, plan := boardOnAPI(t, board, c.UIURL(), c.Origins(), 6)
+	teacher.Do(chromedp.Navigate(c.Nodes[1].URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		evalVoid(`localStorage.setItem('classboard.token', `+strconv.Quote(token)+`); location.hash = '#/boards/`+boardID+`'; location.reload()`))
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="2"]`)), chromedp.WaitVisible(chromedp.CSS(`#online.ok`)))
 
 	stopAll := func() {
 		var wg sync.WaitGroup
@@ -388,6 +394,11 @@ func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	stopAll()
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#offline`)),
 		chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="2"] .slide-picture img`)))
+	// The teacher presses Next with every server down: kept, shown as on
+	// its way.
+	teacher.Do(press("next", 1, 0), chromedp.WaitVisible(chromedp.CSS(`#now.waiting[data-slide="3"][data-board="2"]`)))
+	teacher.Screenshot("present-outage-phone", browsertest.Phone)
+	teacher.Screenshot("present-outage-laptop", Laptop1366)
 	board.Do(chromedp.KeyEvent(kb.ArrowRight), chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="3"][data-local="true"] .slide-frame`)))
 	// A reload with no node at all: the kept app and lesson.
 	board.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="2"] .slide-picture img`)), chromedp.WaitVisible(chromedp.CSS(`#offline`)))
@@ -403,11 +414,17 @@ func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	c.WaitReady(c.Nodes...)
 	ctx, cancel := context.WithTimeout(board.Ctx(), 2*testcluster.ElectionBudget)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="2"][data-local="false"] .slide-frame`)),
-		chromedp.WaitVisible(chromedp.CSS(`#back-online`)), chromedp.WaitNotVisible(chromedp.CSS(`#offline`))); err != nil {
-		t.Fatalf("the board did not return to the server's state: %v", err)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="3"][data-local="false"] .slide-frame`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#offline`))); err != nil {
+		t.Fatalf("the board did not show the server's state with the teacher's kept press: %v", err)
 	}
 	board.Screenshot("board-back-online", browsertest.Board)
+	settled(board, teacher, 3)
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#online.ok`)))
+	if note := browsertest.Get(teacher, chromedp.Text(chromedp.CSS(`#present-note`))); !strings.Contains(note, "The board was out of touch for") {
+		t.Fatalf("the teacher was told %q after the board came back", note)
+	}
+	teacher.Screenshot("present-board-back-laptop", Laptop1366)
 	steer(t, api, boardID, plan.id, 5)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="5"] .slide-frame`)))
 }

@@ -264,30 +264,37 @@ export async function presentView(ctx, match) {
   // that connection is down, the board's presence is not known.
   let boardOnline = board.online;
   let linkLive = false;
-  let everLive = false;
+  let everLive = false; // a first connection is not a lost one
   let goneTimer = null;
   let droppedAt = null;
   function showOnline() {
     let text = 'Board online';
     let cls = 'ok';
-    if (!linkLive) [text, cls] = [everLive ? 'Reconnecting…' : 'Connecting…', 'off'];
+    // The link badge beside says this view is reconnecting.
+    if (!linkLive) [text, cls] = ['Board status unknown', ''];
     else if (!boardOnline) [text, cls] = droppedAt && Date.now() - droppedAt < BOARD_GONE_MS ? ['Board reconnecting…', 'off'] : ['Board offline', 'off'];
     online.textContent = text;
     online.className = `badge ${cls}`;
   }
+  // lostAt is when this view last lost sight of the board: its presence
+  // went false, or this view's own connection dropped (during a full
+  // outage both happen, and only the latter is seen).
+  let lostAt = null;
   function presence(isOnline) {
     clearTimeout(goneTimer);
     if (!isOnline && boardOnline) {
       droppedAt = Date.now();
       goneTimer = setTimeout(showOnline, BOARD_GONE_MS);
     }
-    if (isOnline && !boardOnline && droppedAt) {
-      // What the board did meanwhile: it may have been stepped by hand;
-      // it shows the server's state again now that it is back.
-      const away = Math.round((Date.now() - droppedAt) / 1000);
+    if (!isOnline && !lostAt) lostAt = Date.now();
+    if (isOnline && lostAt) {
+      // A board without a server can be stepped by hand; it cannot tell
+      // what it showed, only that the server's state is on it again.
+      const away = Math.round((Date.now() - lostAt) / 1000);
       if (away >= 10) {
-        note.textContent = `The board was offline for ${away} s and could be stepped by hand meanwhile; it shows ${describe(state)} again.`;
+        note.textContent = `The board was out of touch for ${away} s and may have been stepped by hand meanwhile; it shows ${describe(state)} again.`;
       }
+      lostAt = null;
     }
     if (isOnline) droppedAt = null;
     boardOnline = isOnline;
@@ -320,6 +327,7 @@ export async function presentView(ctx, match) {
       link.textContent = s === 'live' ? 'Live' : 'Reconnecting…';
       link.className = `badge ${s === 'live' ? 'ok' : 'off'}`;
       linkLive = s === 'live';
+      if (!linkLive && everLive && !lostAt) lostAt = Date.now();
       everLive = everLive || linkLive;
       showOnline();
     },
