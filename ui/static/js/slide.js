@@ -5,9 +5,8 @@
 // server's sanitized rendering of the Markdown body; link slides carry
 // `qr`, a data: URL of a PNG; image slides carry `src`, a signed URL
 // relative to the API origin, absent when the picture was deleted).
-// opts.mediaURL(mediaId, slide) -> absolute URL of an image slide's picture
-// ('' for none), or opts.pictures, a Pictures (pictures.js) that loads them
-// with failover; opts.board: size for a full screen instead of a preview.
+// opts.pictures: a Pictures (pictures.js) that loads pictures with
+// failover; opts.board: size for a full screen instead of a preview.
 import { h } from './dom.js';
 
 // The only elements a text slide's body may contain. The server sanitizes
@@ -43,26 +42,12 @@ function placeholder(text) {
   return h('div', { class: 'slide-placeholder', role: 'img', 'aria-label': text }, text);
 }
 
-function picture(slide, opts) {
-  if (opts.pictures) return loadedPicture(slide, opts.pictures);
-  const url = opts.mediaURL ? opts.mediaURL(slide.media_id, slide) : slide.src;
-  const frame = h('div', { class: 'slide-picture' });
-  if (!url) {
-    frame.append(placeholder('Picture removed'));
-    return frame;
-  }
-  const img = h('img', { src: url, alt: slide.caption || '' });
-  img.addEventListener('error', () => img.replaceWith(placeholder('Picture removed')), { once: true });
-  frame.append(img);
-  return frame;
-}
-
-// loadedPicture shows a picture that opts.pictures (pictures.js) loads with
+// picture shows a picture that opts.pictures (pictures.js) loads with
 // failover: it says so while it retries, and "removed" only when a server
 // said so.
-function loadedPicture(slide, pictures) {
+function picture(slide, opts) {
   const frame = h('div', { class: 'slide-picture' }, placeholder('Loading picture…'));
-  pictures.load(slide, () => frame.replaceChildren(placeholder('Picture unavailable, retrying…')))
+  opts.pictures.load(slide, () => frame.replaceChildren(placeholder('Picture unavailable, retrying…')))
     .then((url) => frame.replaceChildren(h('img', { src: url, alt: slide.caption || '' })))
     .catch((err) => frame.replaceChildren(placeholder(err.message)));
   return frame;
