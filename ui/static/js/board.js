@@ -12,7 +12,7 @@ import { h, clear } from './dom.js';
 import { Live } from './live.js';
 import { renderSlide } from './slide.js';
 import { Pictures } from './pictures.js';
-import { registerWorker, keep, kept, forget } from './offline.js';
+import { registerWorker, keep, kept, keepOnly, forget } from './offline.js';
 
 const CREDS_KEY = 'classboard.board';
 const root = document.getElementById('board');
@@ -260,6 +260,7 @@ async function draw(state) {
       pictures.retain(lesson.slides);
       pictures.preload(lesson.slides);
       keep('lesson', lesson).catch(() => {});
+      keepOnly(lesson.slides.map((sl) => sl.media_id).filter(Boolean)).catch(() => {});
     }
   }
   if (local) backOnline(state);

@@ -32,6 +32,18 @@ export async function kept(name, { blob = false } = {}) {
   return blob ? res.blob() : res.json();
 }
 
+// keepOnly drops the kept pictures whose media ids are not in ids, so a
+// board does not collect a school year of lessons.
+export async function keepOnly(ids) {
+  if (!available()) return;
+  const c = await caches.open(BOARD_CACHE);
+  const keepIds = new Set(ids);
+  for (const req of await c.keys()) {
+    const m = new URL(req.url).pathname.match(/^\/kept\/media\/(.+)$/);
+    if (m && !keepIds.has(m[1])) await c.delete(req);
+  }
+}
+
 // forget drops everything kept: a forgotten board, or a teacher logging out
 // on a shared computer, leaves no lesson behind.
 export async function forget() {
