@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"iter"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -314,15 +317,22 @@ func teacherAPI(t *testing.T, origins []string) (*testcluster.Client, string) {
 // steer puts slide of the lesson on the board through the API.
 func steer(t *testing.T, api *testcluster.Client, boardID, lessonID string, slide int) {
 	t.Helper()
+	writeState(t, api, boardID, map[string]any{"lesson_id": lessonID, "slide": slide})
+}
+
+// writeState replaces the board's state through the API, as another device
+// of the teacher's would.
+func writeState(t *testing.T, api *testcluster.Client, boardID string, state map[string]any) {
+	t.Helper()
 	path := "/api/v1/boards/" + boardID + "/state"
 	res, err := api.Retry(t.Context(), "GET", path, nil)
 	if err != nil || res.Status != 200 {
 		t.Fatalf("read state: %v %v", err, res)
 	}
 	rev := fmt.Sprint(res.Map(t)["revision"])
-	res, err = api.Retry(t.Context(), "PUT", path, map[string]any{"lesson_id": lessonID, "slide": slide}, "If-Match", rev)
+	res, err = api.Retry(t.Context(), "PUT", path, state, "If-Match", rev)
 	if err != nil || res.Status != 200 {
-		t.Fatalf("steer to %d: %v %v", slide, err, res)
+		t.Fatalf("write state %v: %v %v", state, err, res)
 	}
 }
 
@@ -467,4 +477,64 @@ func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	teacher.Screenshot("present-board-back-laptop", Laptop1366)
 	steer(t, api, boardID, plan.id, 5)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="5"] .slide-frame`)))
+}
+
+// Another device of the teacher's steers while the present view's write is
+// on its way: a 412. When the other device moved the slide, its state
+// stands and the teacher is told which device changed it; when it changed
+// something else (a timer), the teacher's press is applied on top.
+func TestBrowserPressMeetsAnotherDevice(t *testing.T) {
+	n := testcluster.StartNode(t)
+	b := browsertest.Start(t)
+	board, teacher := b.NewPage(), b.NewPage()
+	plan, _ := presenting(t, board, teacher, n.URL(), n.URL(), []string{n.URL()}, 8)
+	boardID := strings.TrimPrefix(browsertest.Get(teacher, chromedp.Evaluate[string](`location.hash`)), "#/boards/")
+	phone := testcluster.NewClient([]string{n.URL()}, 10*time.Second)
+	res, err := phone.Retry(t.Context(), "POST", "/api/v1/sessions", map[string]string{"email": "ada@school.example", "password": "analytical engine", "device": "phone"})
+	if err != nil || res.Status != 201 {
+		t.Fatalf("sign in on the phone: %v %v", err, res)
+	}
+	phone = phone.With(res.Map(t)["token"].(string))
+
+	// Hold the view's writes in the browser until the phone has written.
+	paused := chromedp.Events(teacher.Ctx(), fetch.RequestPaused)
+	next, stop := iter.Pull2(paused)
+	defer stop()
+	if _, err := chromedp.Call(teacher.Ctx(), fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/state"}}}); err != nil {
+		t.Fatal(err)
+	}
+	release := func() {
+		t.Helper()
+		ev, err, ok := next()
+		if !ok || err != nil {
+			t.Fatalf("no write to hold: %v", err)
+		}
+		if ev.Request.Method != "PUT" {
+			t.Fatalf("held %s %s", ev.Request.Method, ev.Request.URL)
+		}
+		if _, err := chromedp.Call(teacher.Ctx(), fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The phone moves the slide: it wins, and the teacher hears from where.
+	teacher.Do(press("next", 1, 0))
+	writeState(t, phone, boardID, map[string]any{"lesson_id": plan.id, "slide": 3})
+	release()
+	settled(board, teacher, 3)
+	if note := browsertest.Get(teacher, chromedp.Text(chromedp.CSS("#present-note"))); !strings.Contains(note, "Changed meanwhile on your phone") {
+		t.Fatalf("the teacher was told %q", note)
+	}
+	teacher.Screenshot("present-other-device-phone", browsertest.Phone)
+
+	// The phone starts a timer: the teacher's Next still lands, beside it.
+	teacher.Do(press("next", 1, 0))
+	writeState(t, phone, boardID, map[string]any{"lesson_id": plan.id, "slide": 3, "timer": map[string]string{"ends_at": time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339)}})
+	release() // the first write: 412
+	release() // the teacher's press on top of the phone's timer
+	settled(board, teacher, 4)
+	board.Do(chromedp.WaitVisible(chromedp.CSS("#timer")))
+	if _, err := chromedp.Call(teacher.Ctx(), fetch.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
 }
