@@ -455,6 +455,16 @@ func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	board.Do(chromedp.KeyEvent(kb.PageDown), chromedp.KeyEvent(kb.PageDown),
 		chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="4"][data-local="true"] .slide-frame`)))
 	board.Screenshot("board-offline", browsertest.Board)
+	// A press that no server took for 30 s: the teacher is told plainly,
+	// with what the board last showed, and the press stays queued.
+	testcluster.CheckFor(t, 60*time.Second, 250*time.Millisecond, func() error {
+		note := browsertest.Get(teacher, chromedp.Text(chromedp.CSS("#present-note")))
+		if !strings.Contains(note, "Not on the board yet") || !strings.Contains(note, "the board shows slide 3") {
+			return fmt.Errorf("the teacher is told %q", note)
+		}
+		return nil
+	})
+	teacher.Screenshot("present-outage-30s-phone", browsertest.Phone)
 
 	for _, m := range c.Nodes {
 		if err := m.Start(); err != nil {
