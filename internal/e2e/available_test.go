@@ -25,8 +25,8 @@ import (
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
-// Laptop1366 is the common laptop screen the present view is looked at on.
-var Laptop1366 = [2]int{1366, 768}
+// laptop1366 is the common laptop screen the present view is looked at on.
+var laptop1366 = [2]int{1366, 768}
 
 // lessonPlan is a lesson the tests below steer through: text slides, and
 // every third one a picture of its own.
@@ -171,7 +171,7 @@ func TestBrowserQuickPressesAllLand(t *testing.T) {
 	if writes := boardRevision(t, board) - before; writes < 1 || writes > 2 {
 		t.Fatalf("five quick presses made %d writes, want one or two", writes)
 	}
-	teacher.Screenshot("present-laptop", Laptop1366)
+	teacher.Screenshot("present-laptop", laptop1366)
 	board.Screenshot("board-slide", browsertest.Board)
 }
 
@@ -194,7 +194,7 @@ type change struct {
 
 func changes(t *testing.T, p *browsertest.Page, name string) []change {
 	t.Helper()
-	return browsertest.Get(p, chromedp.Evaluate[[]change](`window[` + strconv.Quote(name) + `]`))
+	return browsertest.Get(p, chromedp.Evaluate[[]change](`window[`+strconv.Quote(name)+`]`))
 }
 
 // Three nodes: the node that served the board and holds its live
@@ -232,7 +232,7 @@ func TestBrowserPressingThroughANodesDeath(t *testing.T) {
 			victim.Kill()
 		}
 		if i == 4 {
-			teacher.Screenshot("present-during-failover-laptop", Laptop1366)
+			teacher.Screenshot("present-during-failover-laptop", laptop1366)
 		}
 		if i < 20 {
 			time.Sleep(time.Second) // the teacher's pace, not a wait for an outcome
@@ -448,7 +448,7 @@ func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	// its way.
 	teacher.Do(press("next", 1, 0), chromedp.WaitVisible(chromedp.CSS(`#now.waiting[data-slide="3"][data-board="2"]`)))
 	teacher.Screenshot("present-outage-phone", browsertest.Phone)
-	teacher.Screenshot("present-outage-laptop", Laptop1366)
+	teacher.Screenshot("present-outage-laptop", laptop1366)
 	board.Do(chromedp.KeyEvent(kb.ArrowRight), chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="3"][data-local="true"] .slide-frame`)))
 	// A reload with no node at all: the kept app and lesson.
 	board.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="2"] .slide-picture img`)), chromedp.WaitVisible(chromedp.CSS(`#offline`)))
@@ -484,7 +484,7 @@ func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	if note := browsertest.Get(teacher, chromedp.Text(chromedp.CSS(`#present-note`))); !strings.Contains(note, "The board was out of touch for") {
 		t.Fatalf("the teacher was told %q after the board came back", note)
 	}
-	teacher.Screenshot("present-board-back-laptop", Laptop1366)
+	teacher.Screenshot("present-board-back-laptop", laptop1366)
 	steer(t, api, boardID, plan.id, 5)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="5"] .slide-frame`)))
 }
