@@ -263,7 +263,7 @@ async function draw(state) {
       keepOnly(lesson.slides.map((sl) => sl.media_id).filter(Boolean)).catch(() => {});
     }
   }
-  if (local) backOnline(state);
+  if (local) backOnline();
   shown = state;
   keep('state', state).catch(() => {});
   paint();
@@ -299,7 +299,7 @@ function setOnline(isLive) {
     // revision already shown is not passed on, so the board returns to it
     // here.
     if (local && shown) {
-      backOnline(shown);
+      backOnline();
       paint();
     }
     return;
@@ -311,11 +311,13 @@ function setOnline(isLive) {
 }
 
 // backOnline ends local stepping and says on the board what happened.
-function backOnline(state) {
+function backOnline() {
   const was = local;
   local = null;
+  // The teacher's state may still change as the connection catches up:
+  // the banner names only what the board showed.
   clear(banner).append(h('span', { id: 'back-online' },
-    `Back online: showing the teacher's slide ${state.slide + 1} (slide ${was.slide + 1} was shown here while offline).`));
+    `Back online: showing the teacher's slide again (slide ${was.slide + 1} was shown here while offline).`));
   banner.hidden = false;
   clearTimeout(backTimer);
   backTimer = setTimeout(() => { banner.hidden = true; }, 10000);
