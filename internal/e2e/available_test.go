@@ -418,6 +418,35 @@ func TestBrowserBoardReloadsWithoutItsNode(t *testing.T) {
 	if got != "160x100 / Picture removed" {
 		t.Fatalf("pictures with the first node dead: %s", got)
 	}
+
+	// The worker kept the app and no API answer; the board's lesson cache
+	// goes when the teacher forgets the board.
+	kept := browsertest.Get(board, chromedp.Evaluate[[]string](`(async () => {
+		const urls = [];
+		for (const name of await caches.keys()) {
+			if (!name.startsWith('classboard-shell-')) continue;
+			for (const r of await (await caches.open(name)).keys()) urls.push(r.url);
+		}
+		return urls;
+	})()`, chromedp.EvalAwaitPromise))
+	if len(kept) == 0 {
+		t.Fatal("the service worker kept no app shell")
+	}
+	for _, u := range kept {
+		if strings.Contains(u, "/api/") {
+			t.Fatalf("the service worker kept an API answer: %s", u)
+		}
+	}
+	if res, err := api.Retry(t.Context(), "DELETE", "/api/v1/boards/"+boardID, nil); err != nil || res.Status != 204 {
+		t.Fatalf("forget the board: %v %v", err, res)
+	}
+	board.Do(chromedp.WaitVisible(chromedp.CSS("#code")))
+	testcluster.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
+		if browsertest.Get(board, chromedp.Evaluate[bool](`caches.has('classboard-board')`, chromedp.EvalAwaitPromise)) {
+			return fmt.Errorf("a forgotten board still keeps its lesson")
+		}
+		return nil
+	})
 }
 
 // Every node stops during a lesson: the board keeps the lesson on screen
