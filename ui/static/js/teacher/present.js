@@ -43,7 +43,7 @@ export async function presentView(ctx, match) {
 
   const title = h('h1', { id: 'present-title' }, board.name);
   const online = h('span', { id: 'online', class: 'badge' });
-  const link = h('span', { id: 'link', class: 'badge' });
+  const link = h('span', { id: 'link', class: 'badge', hidden: true });
   const now = h('p', { id: 'now', class: 'now' });
   const note = h('p', { id: 'present-note', class: 'form-error', role: 'status' });
   const pending = h('p', { id: 'pending', class: 'muted pending', role: 'status' });
@@ -270,8 +270,10 @@ export async function presentView(ctx, match) {
   function showOnline() {
     let text = 'Board online';
     let cls = 'ok';
-    // The link badge beside says this view is reconnecting.
-    if (!linkLive) [text, cls] = ['Board status unknown', ''];
+    // While this view's own connection is down the board's presence is
+    // not known: one badge says the view is reconnecting (the link badge
+    // hides meanwhile).
+    if (!linkLive) [text, cls] = [everLive ? 'Reconnecting…' : 'Connecting…', 'off'];
     else if (!boardOnline) [text, cls] = droppedAt && Date.now() - droppedAt < BOARD_GONE_MS ? ['Board reconnecting…', 'off'] : ['Board offline', 'off'];
     online.textContent = text;
     online.className = `badge ${cls}`;
@@ -324,8 +326,9 @@ export async function presentView(ctx, match) {
     boardId: id,
     token: ctx.client.token,
     onStatus: (s) => {
-      link.textContent = s === 'live' ? 'Live' : 'Reconnecting…';
-      link.className = `badge ${s === 'live' ? 'ok' : 'off'}`;
+      link.textContent = 'Live';
+      link.className = 'badge ok';
+      link.hidden = s !== 'live';
       linkLive = s === 'live';
       if (!linkLive && everLive && !lostAt) lostAt = Date.now();
       everLive = everLive || linkLive;
