@@ -70,6 +70,7 @@ export async function presentView(ctx, match) {
     if (!target) base = state;
     target = { ...fields(want()), ...patch };
     note.textContent = '';
+    note.classList.remove('info');
     render();
     send();
   }
@@ -295,6 +296,7 @@ export async function presentView(ctx, match) {
       const away = Math.round((Date.now() - lostAt) / 1000);
       if (away >= 10) {
         note.textContent = `The board was out of touch for ${away} s and may have been stepped by hand meanwhile; it shows ${describe(state)} again.`;
+        note.classList.add('info'); // news, not a failure
       }
       lostAt = null;
     }
