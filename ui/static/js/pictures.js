@@ -67,7 +67,7 @@ export class Pictures {
     }
     for (let round = 0; ; round++) {
       try {
-        const blob = await this.client.request('GET', src, { auth: false, blob: true });
+        const blob = await this.client.request('GET', src, { auth: false, raw: true });
         if (this.offline) keep('media/' + id, blob).catch(() => {});
         return URL.createObjectURL(blob);
       } catch (err) {
