@@ -66,6 +66,8 @@ export class Pictures {
       if (blob) return URL.createObjectURL(blob);
     }
     for (let round = 0; ; round++) {
+      // A picture no longer wanted (another lesson) stops retrying.
+      if (round > 0 && this.entries.get(id) !== e) throw new PictureError(false);
       try {
         const blob = await this.client.request('GET', src, { auth: false, raw: true });
         if (this.offline) keep('media/' + id, blob).catch(() => {});
