@@ -34,7 +34,8 @@ export class Pictures {
       e = { retrying: false, listeners: new Set() };
       e.promise = this.fetch(id, slide.src, e);
       this.entries.set(id, e);
-      e.promise.catch(() => this.entries.delete(id));
+      // A failed load is tried afresh next time (unless a new one began).
+      e.promise.catch(() => { if (this.entries.get(id) === e) this.entries.delete(id); });
     }
     if (onRetry) {
       if (e.retrying) onRetry();
