@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/classboard/classboard/internal/browsertest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -369,7 +370,7 @@ func TestBrowserPressingThroughANodesDeath(t *testing.T) {
 	for _, i := range plan.pictures {
 		teacher.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`.thumb[data-slide="%d"]`, i))))
 		board.Do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#stage[data-slide="%d"] .slide-picture img`, i))))
-		testcluster.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
+		poll.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
 			if !browsertest.Get(board, chromedp.Evaluate[bool](`(() => { const i = document.querySelector('#stage .slide-picture img'); return !!(i && i.complete && i.naturalWidth > 0); })()`)) {
 				return fmt.Errorf("the picture of slide %d is not shown", i+1)
 			}
@@ -433,7 +434,7 @@ func boardOnAPI(t *testing.T, board *browsertest.Page, ui string, origins []stri
 	plan := makeLesson(t, api, origins, token, n)
 	steer(t, api, boardID, plan.id, 2)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="2"] .slide-picture img`)))
-	testcluster.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+	poll.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
 		if !browsertest.Get(board, chromedp.Evaluate[bool](`!!navigator.serviceWorker.controller`)) {
 			return fmt.Errorf("no service worker controls the board page")
 		}
@@ -521,7 +522,7 @@ func TestBrowserBoardReloadsWithoutItsNode(t *testing.T) {
 		t.Fatalf("forget the board: %v %v", err, res)
 	}
 	board.Do(chromedp.WaitVisible(chromedp.CSS("#code")))
-	testcluster.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
 		if browsertest.Get(board, chromedp.Evaluate[bool](`caches.has('classboard-board')`, chromedp.EvalAwaitPromise)) {
 			return fmt.Errorf("a forgotten board still keeps its lesson")
 		}
@@ -566,7 +567,7 @@ func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	board.Screenshot("board-offline", browsertest.Board)
 	// A press that no server took for 30 s: the teacher is told plainly,
 	// with what the board last showed, and the press stays queued.
-	testcluster.CheckFor(t, 60*time.Second, 250*time.Millisecond, func() error {
+	poll.CheckFor(t, 60*time.Second, 250*time.Millisecond, func() error {
 		note := browsertest.Get(teacher, chromedp.Text(chromedp.CSS("#present-note")))
 		if !strings.Contains(note, "Not on the board yet") || !strings.Contains(note, "the board shows slide 3") {
 			return fmt.Errorf("the teacher is told %q", note)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -87,7 +88,7 @@ func TestPresenceAfterKill(t *testing.T) {
 	}
 	heard := func(online bool, since time.Time) {
 		t.Helper()
-		testcluster.CheckFor(t, testcluster.ElectionBudget, 20*time.Millisecond, func() error {
+		poll.CheckFor(t, testcluster.ElectionBudget, 20*time.Millisecond, func() error {
 			for i, w := range watchers {
 				if _, err := w.is(online); err != nil {
 					return fmt.Errorf("watcher %d: %w", i, err)
@@ -109,7 +110,7 @@ func TestPresenceAfterKill(t *testing.T) {
 			}
 		}
 	}
-	testcluster.CheckFor(t, testcluster.ElectionBudget, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, testcluster.ElectionBudget, 20*time.Millisecond, func() error {
 		if board.Origin() != 0 {
 			return fmt.Errorf("the board is not connected yet")
 		}
@@ -125,7 +126,7 @@ func TestPresenceAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back time.Time
-	testcluster.CheckFor(t, 2*testcluster.ElectionBudget, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, 2*testcluster.ElectionBudget, 20*time.Millisecond, func() error {
 		if board.Origin() != 0 {
 			return fmt.Errorf("the board has not reconnected yet")
 		}

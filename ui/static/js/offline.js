@@ -1,3 +1,4 @@
+// @ts-check
 // What the apps keep in the browser for the time no node answers: the
 // service worker keeps the app shell (see /sw.js), and the board keeps
 // its current lesson, state and pictures here. Both need a secure context
@@ -16,7 +17,11 @@ export function registerWorker() {
 
 function available() { return typeof caches !== 'undefined'; }
 
-// keep stores a value (an object as JSON, or a Blob) under a name.
+/**
+ * keep stores a value (an object as JSON, or a Blob) under a name.
+ * @param {string} name
+ * @param {unknown} value
+ */
 export async function keep(name, value) {
   if (!available()) return;
   const body = value instanceof Blob ? value : JSON.stringify(value);
@@ -24,7 +29,12 @@ export async function keep(name, value) {
   await c.put(new Request('/kept/' + name), new Response(body));
 }
 
-// kept returns what keep stored (blob: as a Blob), or null.
+/**
+ * kept returns what keep stored (blob: as a Blob), or null.
+ * @param {string} name
+ * @param {{ blob?: boolean }} [opts]
+ * @returns {Promise<any>}
+ */
 export async function kept(name, { blob = false } = {}) {
   if (!available()) return null;
   const res = await caches.match('/kept/' + name, { cacheName: BOARD_CACHE });
@@ -32,8 +42,11 @@ export async function kept(name, { blob = false } = {}) {
   return blob ? res.blob() : res.json();
 }
 
-// keepOnly drops the kept pictures whose media ids are not in ids, so a
-// board does not collect a school year of lessons.
+/**
+ * keepOnly drops the kept pictures whose media ids are not in ids, so a
+ * board does not collect a school year of lessons.
+ * @param {string[]} ids
+ */
 export async function keepOnly(ids) {
   if (!available()) return;
   const c = await caches.open(BOARD_CACHE);

@@ -194,8 +194,9 @@ export async function presentView(ctx, match) {
 
   picker.addEventListener('change', () => write({ lesson_id: picker.value, slide: 0, blank: false }));
 
-  // adopt takes a newer state a server confirmed (an equal revision is
-  // the one shown already).
+  // adopt takes a newer state a server confirmed. The live echo of this
+  // device's own write carries the revision its PUT answered already, so
+  // it is not drawn a second time.
   async function adopt(s) {
     if (s.revision <= state.revision) return;
     state = s;
