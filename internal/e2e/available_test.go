@@ -484,9 +484,8 @@ func TestBrowserBoardReloadsWithoutItsNode(t *testing.T) {
 	live, gone := lesson.Slides[plan.pictures[0]], lesson.Slides[plan.pictures[1]]
 	gone.Src = strings.Replace(gone.Src, "sig=", "sig=0", 1)
 	got := browsertest.Get(board, chromedp.Evaluate[string](fmt.Sprintf(`(async () => {
-		const here = document.querySelector('script[type=module]').src;
-		const { Client } = await import(here.replace(/[^/]+$/, 'client.js'));
-		const { Pictures } = await import(here.replace(/[^/]+$/, 'pictures.js'));
+		const { Client } = await import(`+appModule("client.js")+`);
+		const { Pictures } = await import(`+appModule("pictures.js")+`);
 		const c = new Client();
 		c.index = 0; // the dead node first
 		const p = new Pictures(c);
