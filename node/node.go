@@ -213,6 +213,17 @@ func (n *Node) Store() *store.Store { return n.store }
 // WaitReady blocks until the node can serve reads and writes.
 func (n *Node) WaitReady(ctx context.Context) error { return n.store.WaitReady(ctx) }
 
+// Shutdown is a planned stop (SIGTERM): the node first hands the
+// leadership of every stream it leads to the other nodes, so that writes
+// meanwhile go to leaders that stay instead of waiting for an election
+// after it is gone, then closes (Close: its live clients move first).
+func (n *Node) Shutdown(ctx context.Context) error {
+	if err := n.store.HandOver(ctx); err != nil {
+		n.log.Warn("hand stream leadership over", "err", err)
+	}
+	return n.Close(ctx)
+}
+
 // Close shuts the node down gracefully: stop accepting, let in-flight
 // requests finish (until ctx ends), then close the store.
 func (n *Node) Close(ctx context.Context) error {

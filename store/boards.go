@@ -33,6 +33,9 @@ type boardDoc struct {
 	CreatedAt   time.Time `json:"created_at"`
 	Code        string    `json:"code,omitempty"`
 	ClaimHash   string    `json:"claim_hash,omitempty"`
+	// StateShard is the bucket of the board's state (stateBucketName),
+	// chosen when it is paired.
+	StateShard int `json:"state_shard,omitempty"`
 }
 
 // secretDoc maps a board secret's hash to its board.
@@ -246,16 +249,15 @@ func (b *Boards) DeleteBoard(ctx context.Context, id string) error {
 	// The board is gone; what follows only tidies up (AuthenticateBoard
 	// also checks the board exists).
 	tidy := context.WithoutCancel(ctx)
-	for _, k := range []struct {
-		bk  *bucket
-		key string
-	}{
-		{b.s.boards, secretKey(doc.SecretHash)},
-		{b.s.boardState, stateKey(id)},
-	} {
-		if err := k.bk.delete(tidy, k.key, 0); err != nil {
-			b.s.log.Error("tidy forgotten board", "board", id, "key", k.key, "err", err)
-		}
+	if err := b.s.boards.delete(tidy, secretKey(doc.SecretHash), 0); err != nil {
+		b.s.log.Error("tidy forgotten board", "board", id, "err", err)
+	}
+	states, err := b.stateBucket(doc)
+	if err == nil {
+		err = states.delete(tidy, stateKey(id), 0)
+	}
+	if err != nil {
+		b.s.log.Error("tidy forgotten board's state", "board", id, "err", err)
 	}
 	if doc.TeacherID != "" {
 		if err := b.s.boards.delete(tidy, ownerKey(doc.TeacherID, id), 0); err != nil {

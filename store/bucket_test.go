@@ -69,7 +69,7 @@ func TestDeletesAndListingsRetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	lost := &lostAnswer{}
-	bk := *s.lessons
+	bk := *s.config // a bucket no view of the node follows
 	bk.js = flakyJS{bk.js, lost}
 	bk.kv = flakyKV{bk.kv, lost}
 	put := func(key string) uint64 {

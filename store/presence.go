@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,15 +25,29 @@ const presenceSubject = "classboard.presence"
 // (2.25 s) unless it reconnected elsewhere meanwhile, and a node may miss
 // three heartbeats in a row (a stall on a loaded machine) before its
 // boards look offline.
+//
+// A heartbeat carries the node's list of boards only when it changed, and
+// every presenceResend (for nodes that joined since, or missed a part);
+// otherwise only the list's version. A list goes in parts of presenceChunk
+// boards: a node holding 100,000 boards would exceed NATS's 1 MB message
+// limit in one.
 const (
-	presenceStale = 2 * time.Second
-	presenceSweep = 250 * time.Millisecond
+	presenceStale  = 2 * time.Second
+	presenceSweep  = 250 * time.Millisecond
+	presenceResend = 5 * time.Second
+	presenceChunk  = 2000
 )
 
-// heartbeat is one node's presence message.
+// heartbeat is one node's presence message: a part of its list of boards
+// (version Seq, Part of Parts), or with Parts 0 only the version, or Bye
+// when it stops.
 type heartbeat struct {
 	Node   string   `json:"node"`
-	Boards []string `json:"boards"`
+	Seq    uint64   `json:"seq"`
+	Part   int      `json:"part,omitempty"`
+	Parts  int      `json:"parts,omitempty"`
+	Boards []string `json:"boards,omitempty"`
+	Bye    bool     `json:"bye,omitempty"`
 }
 
 // presenceView is the node's one view of which boards are online anywhere,
@@ -43,8 +58,13 @@ type presenceView struct {
 	node string
 	log  *slog.Logger
 
+	// What this node sent (publish is called from one goroutine).
+	sent     []string
+	sentSeq  uint64
+	sentList time.Time
+
 	mu        sync.Mutex
-	nodes     map[string]nodeBoards // node -> its latest heartbeat
+	nodes     map[string]nodeBoards // node -> its latest list and heartbeat
 	online    map[string]int        // board -> how many nodes list it
 	listeners map[int]func(boardID string, online bool)
 	nextID    int
@@ -53,6 +73,9 @@ type presenceView struct {
 type nodeBoards struct {
 	boards map[string]bool
 	seen   time.Time
+	// A list arriving in parts, complete when it has them all.
+	partsSeq uint64
+	parts    map[int][]string
 }
 
 func newPresenceView(nc *nats.Conn, node string, log *slog.Logger) *presenceView {
@@ -90,7 +113,44 @@ func (p *presenceView) run(ctx context.Context) error {
 
 // publish sends this node's heartbeat.
 func (p *presenceView) publish(boardIDs []string) error {
-	data, err := json.Marshal(heartbeat{Node: p.node, Boards: boardIDs})
+	for _, hb := range p.heartbeats(boardIDs, time.Now()) {
+		if err := p.send(hb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heartbeats are the messages that tell the others this node holds
+// boardIDs (sorted) at now: the list in parts when it changed or is due
+// again, else only its version.
+func (p *presenceView) heartbeats(boardIDs []string, now time.Time) []heartbeat {
+	changed := p.sentSeq == 0 || !slices.Equal(boardIDs, p.sent)
+	if changed {
+		p.sentSeq++
+		p.sent = slices.Clone(boardIDs)
+	}
+	if !changed && now.Sub(p.sentList) < presenceResend {
+		return []heartbeat{{Node: p.node, Seq: p.sentSeq}}
+	}
+	p.sentList = now
+	parts := max(1, (len(boardIDs)+presenceChunk-1)/presenceChunk)
+	out := make([]heartbeat, parts)
+	for i := range parts {
+		out[i] = heartbeat{Node: p.node, Seq: p.sentSeq, Part: i, Parts: parts,
+			Boards: boardIDs[i*presenceChunk : min(len(boardIDs), (i+1)*presenceChunk)]}
+	}
+	return out
+}
+
+// goodbye tells the others that this node stops: they need not wait for
+// its heartbeats to stop (its boards are reconnecting elsewhere already).
+func (p *presenceView) goodbye() error {
+	return p.send(heartbeat{Node: p.node, Bye: true})
+}
+
+func (p *presenceView) send(hb heartbeat) error {
+	data, err := json.Marshal(hb)
 	if err != nil {
 		return err
 	}
@@ -102,16 +162,34 @@ func (p *presenceView) publish(boardIDs []string) error {
 
 // note records a heartbeat seen at now.
 func (p *presenceView) note(hb heartbeat, now time.Time) {
-	set := make(map[string]bool, len(hb.Boards))
-	for _, id := range hb.Boards {
-		set[id] = true
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.replace(hb.Node, set)
-	if len(set) > 0 {
-		p.nodes[hb.Node] = nodeBoards{boards: set, seen: now}
+	if hb.Bye {
+		p.replace(hb.Node, nil)
+		return
 	}
+	nb := p.nodes[hb.Node]
+	nb.seen = now
+	p.nodes[hb.Node] = nb
+	if hb.Parts == 0 || hb.Part < 0 || hb.Part >= hb.Parts {
+		return // only the version: the node is alive
+	}
+	if nb.parts == nil || nb.partsSeq != hb.Seq {
+		nb.parts, nb.partsSeq = map[int][]string{}, hb.Seq
+	}
+	nb.parts[hb.Part] = hb.Boards
+	p.nodes[hb.Node] = nb
+	if len(nb.parts) < hb.Parts {
+		return
+	}
+	set := map[string]bool{}
+	for _, part := range nb.parts {
+		for _, id := range part {
+			set[id] = true
+		}
+	}
+	p.replace(hb.Node, set)
+	p.nodes[hb.Node] = nodeBoards{boards: set, seen: now}
 }
 
 // sweep forgets the nodes silent for presenceStale.
@@ -121,6 +199,7 @@ func (p *presenceView) sweep(now time.Time) {
 	for node, nb := range p.nodes {
 		if now.Sub(nb.seen) > presenceStale {
 			p.replace(node, nil)
+			p.log.Warn("a node fell silent; its boards count as offline", "node", node)
 		}
 	}
 }

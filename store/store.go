@@ -109,9 +109,12 @@ type Store struct {
 	teachers, emails, sessions, limits, idempotency *bucket
 	lessons, mediaRecords                           *bucket
 	config                                          *bucket // cluster-wide settings made once (the media signing key)
-	boards, boardState, pairing, tickets, resets    *bucket
-	media                                           jetstream.ObjectStore
-	probe                                           *prober // this node's health stream
+	boards, pairing, resets                         *bucket
+	// Board states and live tickets, by shard (stateBucketName): a
+	// board's writes and its reconnections need only its shard's leaders.
+	boardStates, tickets [stateShards]*bucket
+	media                jetstream.ObjectStore
+	probe                *prober // this node's health stream
 
 	// online is which boards have a live connection on some node.
 	online *presenceView
@@ -193,7 +196,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 func (s *Store) Close(ctx context.Context) error {
 	// The others need not wait for this node's heartbeats to stop: its
 	// boards are reconnecting elsewhere already.
-	if err := s.online.publish(nil); err != nil && !isClosed(err) {
+	if err := s.online.goodbye(); err != nil && !isClosed(err) {
 		s.log.Warn("say goodbye to the other nodes", "err", err)
 	}
 	s.cancel()
@@ -328,6 +331,11 @@ func (s *Store) check(ctx context.Context) string {
 			s.log.Debug("health stream leader stays elsewhere for now", "err", err)
 		}
 	}
+	if s.cfg.clustered() && s.probes%spreadEvery == 0 {
+		if err := s.spreadStateLeaders(ctx); err != nil {
+			s.log.Debug("board state leaders stay as they are for now", "err", err)
+		}
+	}
 	return ""
 }
 
@@ -357,9 +365,13 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.mediaRecords, bucketSpec{name: "media_records", maxValue: 16 * int32(kb)}},
 		{&s.config, bucketSpec{name: "config", maxValue: 1 * int32(kb)}},
 		{&s.boards, bucketSpec{name: "boards", ttl: true, maxValue: 16 * int32(kb)}},
-		{&s.boardState, bucketSpec{name: "board_state", maxValue: 16 * int32(kb)}},
+		{&s.boardStates[0], bucketSpec{name: stateBucketName(0), maxValue: 16 * int32(kb)}},
+		{&s.boardStates[1], bucketSpec{name: stateBucketName(1), maxValue: 16 * int32(kb)}},
+		{&s.boardStates[2], bucketSpec{name: stateBucketName(2), maxValue: 16 * int32(kb)}},
 		{&s.pairing, bucketSpec{name: "pairing", ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.tickets, bucketSpec{name: "tickets", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets[0], bucketSpec{name: ticketBucketName(0), ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets[1], bucketSpec{name: ticketBucketName(1), ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets[2], bucketSpec{name: ticketBucketName(2), ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
 	}
 	for _, b := range specs {
