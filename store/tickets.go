@@ -66,7 +66,7 @@ func (t *LiveTickets) IssueTicket(ctx context.Context, boardID string) (*classbo
 		return nil, err
 	}
 	defer cancel()
-	board, _, err := t.b.visibleBoard(ctx, boardID)
+	board, _, err := t.b.visibleBoard(ctx, boardID, t.b.viewedBoard)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (t *LiveTickets) RedeemTicket(ctx context.Context, ticket string) (*classbo
 	if doc.TeacherID == "" {
 		return &classboard.Auth{BoardID: doc.BoardID, Device: doc.Device}, doc.BoardID, nil
 	}
-	teacher, _, err := t.b.s.teacherDoc(ctx, doc.TeacherID)
+	teacher, err := t.b.s.authTeacher(ctx, doc.TeacherID)
 	if classboard.ErrorCode(err) == classboard.ENOTFOUND {
 		return nil, "", errBadTicket
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 // WatchBoards follows the boards bucket and the board-state buckets with
-// one KV watch each for the whole node, and the boards' presence, and calls fn for
-// every change.
+// one KV watch each for the whole node, and the boards' presence, and calls
+// fn for every change.
 // A KV watch reads the stream, so it sees only writes the stream took: a
 // core subscription on "$KV.>" would also see writes the stream rejected
 // (a failed If-Match). After a failure a watch resumes at the revision
@@ -28,7 +28,14 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 	}
 	var wg sync.WaitGroup
 	follow := func(bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
-		wg.Go(func() { b.follow(ctx, bk, filter, handle) })
+		wg.Go(func() {
+			b.s.follow(ctx, bk, filter, func(next uint64) ([]jetstream.WatchOpt, error) {
+				if next > 0 { // after a failure: no change is skipped
+					return []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}, nil
+				}
+				return []jetstream.WatchOpt{jetstream.UpdatesOnly()}, nil
+			}, handle, nil)
+		})
 	}
 	for _, bk := range b.s.boardStates {
 		follow(bk, ">", func(e jetstream.KeyValueEntry) {
@@ -66,17 +73,20 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 	wg.Wait()
 }
 
-// stallAfter is how long a watch may leave changes its stream holds
-// undelivered before it is started again: its consumer lives on one node,
-// which may have died, and the client library notices only after missing
-// two heartbeats (10 s).
+// stallAfter is how long a watch may deliver nothing while changes its
+// stream holds wait, before it is started again: its consumer lives on one
+// node, which may have died, and the client library notices only after
+// missing two heartbeats (10 s).
 const stallAfter = 1500 * time.Millisecond
 
-// follow runs one KV watch of the changes from now on until ctx ends,
-// starting it again after a failure, or when it stalls (filter ">" only:
-// then this node's replica of the stream says what it should have
-// delivered), from the revision after the last one seen.
-func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
+// follow runs one KV watch until ctx ends, starting it again after a
+// failure, or when it stalls (filter ">" only: then this node's replica of
+// the stream says what it should have delivered). begin gives each watch's
+// options from the revision after the last one seen (0 before any); it may
+// fail, and the watch is tried again a second later. loaded, when set, is
+// called each time a watch has delivered the values it started with.
+func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin func(next uint64) ([]jetstream.WatchOpt, error),
+	handle func(jetstream.KeyValueEntry), loaded func()) {
 	var next uint64
 	var check <-chan time.Time // nil: no stall check
 	if filter == ">" {
@@ -85,25 +95,24 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle f
 		check = t.C
 	}
 	for ctx.Err() == nil {
-		opts := []jetstream.WatchOpt{jetstream.UpdatesOnly()}
-		if next > 0 {
-			opts = []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}
+		// What the stream held before: a watch of updates only skips it.
+		delivered, _ := s.localLastSeq(bk)
+		var w jetstream.KeyWatcher
+		opts, err := begin(next)
+		if err == nil {
+			w, err = bk.kv.Watch(ctx, filter, opts...)
 		}
-		delivered, _ := b.s.localLastSeq(bk) // what UpdatesOnly skips
-		w, err := bk.kv.Watch(ctx, filter, opts...)
 		if err != nil {
-			b.s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
-			select {
-			case <-ctx.Done():
+			s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
+			if !sleepCtx(ctx, time.Second) {
 				return
-			case <-time.After(time.Second):
-				continue
 			}
+			continue
 		}
 		if next > 0 {
 			delivered = next - 1
 		}
-		var behind time.Time // since when the stream holds more than was delivered
+		var behind time.Time // since when nothing came while the stream held more
 	read:
 		for {
 			select {
@@ -113,20 +122,23 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle f
 				if !ok {
 					break read
 				}
-				if e == nil {
-					continue // the end of the initial values
+				if e == nil { // the end of the initial values
+					if loaded != nil {
+						loaded()
+					}
+					continue
 				}
-				next, delivered = e.Revision()+1, e.Revision()
+				next, delivered, behind = e.Revision()+1, e.Revision(), time.Time{}
 				handle(e)
 			case now := <-check:
-				last, ok := b.s.localLastSeq(bk)
+				last, ok := s.localLastSeq(bk)
 				switch {
 				case !ok || last <= delivered:
 					behind = time.Time{}
 				case behind.IsZero():
 					behind = now
 				case now.Sub(behind) > stallAfter:
-					b.s.log.Warn("bucket watch stalled; starting it again", "bucket", bk.name, "delivered", delivered, "stored", last)
+					s.log.Warn("bucket watch stalled; starting it again", "bucket", bk.name, "delivered", delivered, "stored", last)
 					if next == 0 {
 						next = delivered + 1
 					}
@@ -135,7 +147,7 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, handle f
 			}
 		}
 		if err := w.Stop(); err != nil && ctx.Err() == nil {
-			b.s.log.Warn("stop bucket watch", "bucket", bk.name, "err", err)
+			s.log.Warn("stop bucket watch", "bucket", bk.name, "err", err)
 		}
 	}
 }

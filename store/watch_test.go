@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/classboard/classboard"
-	"github.com/classboard/classboard/internal/password"
 )
 
 // logLines keeps the messages logged at WARN and above.
@@ -44,17 +43,9 @@ func (l *logLines) has(msg string) bool {
 // it did not deliver, and then delivers them.
 func TestStalledWatchStartsAgain(t *testing.T) {
 	logs := &logLines{}
-	s, err := Open(Config{NodeName: "test", DataDir: t.TempDir(), MaxStore: 1 << 30, MaxMemory: 64 << 20,
-		PasswordParams: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}}, slog.New(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(context.Background()) })
+	s := openTestStoreLogging(t, t.TempDir(), slog.New(logs))
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
 	got := make(chan string, 16)
 	watching := make(chan struct{})
 	go func() {
