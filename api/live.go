@@ -72,6 +72,9 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		conn.OfferState(st)
+		if s.svc.ActivityFeed != nil {
+			s.svc.ActivityFeed.Offer(conn)
+		}
 	}
 	conn.OfferPresence()
 	setUp()

@@ -25,6 +25,7 @@ type liveMsg struct {
 	State       map[string]any `json:"state"`
 	TeacherName string         `json:"teacher_name"`
 	Online      *bool          `json:"online"`
+	Activity    *activity      `json:"activity"`
 	ServerTime  time.Time      `json:"server_time"`
 }
 

@@ -35,6 +35,7 @@ type Message struct {
 	State       *classboard.BoardState `json:"state,omitempty"`
 	TeacherName string                 `json:"teacher_name,omitempty"`
 	Online      *bool                  `json:"online,omitempty"` // presence
+	Activity    *classboard.Activity   `json:"activity,omitempty"`
 	ServerTime  time.Time              `json:"server_time"`
 }
 

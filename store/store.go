@@ -63,6 +63,10 @@ type Config struct {
 	// zero fields take the defaults (tests lower them).
 	Resets ResetLimits
 
+	// Activities sets the limits of activities and their rooms; zero
+	// fields take the defaults (tests lower them).
+	Activities ActivityLimits
+
 	// MediaQuota is how many bytes of pictures one teacher may keep;
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
@@ -118,6 +122,7 @@ type Store struct {
 	lessons, mediaRecords                           *bucket
 	config                                          *bucket // cluster-wide settings made once (the media signing key)
 	boards, pairing, resets                         *bucket
+	activities                                      *bucket // activities, rooms, pupils and answers
 	// Board states and live tickets, by shard (stateBucketName): a
 	// board's writes and its reconnections need only its shard's leaders.
 	boardStates, tickets [stateShards]*bucket
@@ -395,6 +400,7 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.tickets[1], bucketSpec{name: ticketBucketName(1), ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.tickets[2], bucketSpec{name: ticketBucketName(2), ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.activities, bucketSpec{name: "activities", ttl: true, maxValue: 4 * int32(kb)}},
 	}
 	for _, b := range specs {
 		if *b.dst != nil {

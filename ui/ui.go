@@ -35,6 +35,7 @@ var pages = map[string]string{
 	"/reset": "teacher.html",
 	"/pair":  "teacher.html",
 	"/board": "board.html",
+	"/join":  "join.html",
 }
 
 // entries are served at fixed URLs (the browser asks for them by name),

@@ -13,6 +13,7 @@ import { Live } from './live.js';
 import { renderSlide } from './slide.js';
 import { Pictures } from './pictures.js';
 import { registerWorker, keep, kept, keepOnly, forget } from './offline.js';
+import { activityOverlay } from './activity-board.js';
 
 const CREDS_KEY = 'classboard.board';
 const root = document.getElementById('board');
@@ -41,6 +42,7 @@ const banner = h('div', { id: 'banner', class: 'board-banner', hidden: true });
 const timerEl = h('div', { id: 'timer', class: 'timer', hidden: true });
 const offlineMark = h('div', { id: 'offline', class: 'offline-mark', role: 'status', hidden: true }, 'offline');
 clear(root).append(stage, banner, timerEl, indicator, offlineMark);
+const activity = activityOverlay(root, stage, () => api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/activity`));
 
 function api(method, path, opts = {}) {
   return client.request(method, path, { ...opts, token: creds && creds.board_secret });
@@ -181,7 +183,11 @@ function onLive(msg) {
       }
       show(msg.state);
       break;
+    case 'activity':
+      activity.show(msg.activity);
+      break;
     case 'unpaired':
+      activity.show({ status: 'none' });
       saveCreds(null);
       start();
       break;
@@ -283,7 +289,10 @@ function paint() {
   } else if (slideIndex >= lesson.slides.length) {
     message('This slide no longer exists.');
   } else {
-    clear(stage).append(h('div', { class: 'slide-frame' }, renderSlide(lesson.slides[slideIndex], { board: true, pictures })));
+    // Markers go over the slide's picture, which comes after the slide.
+    const onPicture = () => activity.redraw();
+    clear(stage).append(h('div', { class: 'slide-frame' }, renderSlide(lesson.slides[slideIndex], { board: true, pictures, onPicture })));
+    activity.redraw();
   }
   showTimer(state.timer);
 }

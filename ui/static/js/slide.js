@@ -27,6 +27,7 @@ import { h } from './dom.js';
  * @typedef {object} RenderOptions
  * @property {import('./pictures.js').Pictures} [pictures] loads the pictures (required for a slide with one)
  * @property {boolean} [board]
+ * @property {() => void} [onPicture] called when a picture is on screen (it loads after the slide is drawn)
  */
 
 // The only elements a text slide's body may contain. The server sanitizes
@@ -82,7 +83,10 @@ function picture(slide, opts) {
     return frame;
   }
   opts.pictures.load(slide, () => frame.replaceChildren(placeholder('Picture unavailable, retrying…')))
-    .then((url) => frame.replaceChildren(h('img', { src: url, alt: slide.caption || '' })))
+    .then((url) => {
+      frame.replaceChildren(h('img', { src: url, alt: slide.caption || '' }));
+      if (opts.onPicture) opts.onPicture();
+    })
     .catch((/** @type {Error} */ err) => frame.replaceChildren(placeholder(err.message)));
   return frame;
 }

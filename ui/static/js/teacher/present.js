@@ -12,6 +12,7 @@ import { ApiError } from '../client.js';
 import { Live } from '../live.js';
 import { renderSlide } from '../slide.js';
 import { Pictures } from '../pictures.js';
+import { activityPanel } from './activity.js';
 
 // After this long without reaching a node the teacher is told so plainly.
 const STUCK_MS = 30000;
@@ -59,6 +60,7 @@ export async function presentView(ctx, match) {
     ...[1, 2, 3, 5, 10, 15, 20, 30].map((m) => h('option', { value: m }, `${m} min`)));
   const timerStart = h('button', { id: 'timer-start', onclick: () => write({ timer: { ends_at: new Date(liveConn.serverNow() + timerSel.value * 60000).toISOString() } }) }, 'Start timer');
   const timerStop = h('button', { id: 'timer-stop', onclick: () => write({ timer: null }) }, 'Stop timer');
+  const activity = activityPanel(req, () => state.slide);
   const forget = h('button', { id: 'forget', class: 'danger', onclick: forgetBoard }, 'Forget this board');
 
   // want is what the teacher wants on the board: the target while one
@@ -340,6 +342,7 @@ export async function presentView(ctx, match) {
     onMessage: (msg) => {
       if (msg.type === 'state') adopt(msg.state);
       if (msg.type === 'presence') presence(Boolean(msg.online));
+      if (msg.type === 'activity') activity.show(msg.activity);
       if (msg.type === 'unpaired') ctx.go('#/boards');
     },
     onAuthLost: () => ctx.go('#/boards'),
@@ -364,6 +367,7 @@ export async function presentView(ctx, match) {
   }, { once: true });
 
   await showLesson();
+  activity.load();
   return h('section', { class: 'present' },
     h('div', { class: 'row present-head' }, title, online, link),
     h('div', { class: 'row' }, h('label', { class: 'inline' }, 'Lesson ', picker)),
@@ -373,6 +377,7 @@ export async function presentView(ctx, match) {
     h('div', { class: 'row tools' }, blank, timerSel, timerStart, timerStop),
     note,
     preview,
+    activity.el,
     strip,
     h('div', { class: 'row' }, h('span', { class: 'spacer' }), forget, confirmForget));
 }
