@@ -5,8 +5,8 @@
 // server's sanitized rendering of the Markdown body; link slides carry
 // `qr`, a data: URL of a PNG; image slides carry `src`, a signed URL
 // relative to the API origin, absent when the picture was deleted).
-// opts.mediaURL(mediaId, slide) -> absolute URL of an image slide's picture
-// ('' for none); opts.board: size for a full screen instead of a preview.
+// opts.pictures: a Pictures (pictures.js) that loads pictures with
+// failover; opts.board: size for a full screen instead of a preview.
 // @ts-check
 import { h } from './dom.js';
 
@@ -25,8 +25,9 @@ import { h } from './dom.js';
 
 /**
  * @typedef {object} RenderOptions
- * @property {(mediaId: string | undefined, slide: Slide) => string} [mediaURL]
+ * @property {import('./pictures.js').Pictures} [pictures] loads the pictures (required for a slide with one)
  * @property {boolean} [board]
+ * @property {() => void} [onPicture] called when a picture is on screen (it loads after the slide is drawn)
  */
 
 // The only elements a text slide's body may contain. The server sanitizes
@@ -69,19 +70,24 @@ function placeholder(text) {
 }
 
 /**
+ * picture shows a picture that opts.pictures (pictures.js) loads with
+ * failover: it says so while it retries, and "removed" only when a server
+ * said so.
  * @param {Slide} slide
  * @param {RenderOptions} opts
  */
 function picture(slide, opts) {
-  const url = opts.mediaURL ? opts.mediaURL(slide.media_id, slide) : slide.src;
-  const frame = h('div', { class: 'slide-picture' });
-  if (!url) {
-    frame.append(placeholder('Picture removed'));
+  const frame = h('div', { class: 'slide-picture' }, placeholder('Loading picture…'));
+  if (!opts.pictures) {
+    frame.replaceChildren(placeholder('Picture unavailable'));
     return frame;
   }
-  const img = h('img', { src: url, alt: slide.caption || '' });
-  img.addEventListener('error', () => img.replaceWith(placeholder('Picture removed')), { once: true });
-  frame.append(img);
+  opts.pictures.load(slide, () => frame.replaceChildren(placeholder('Picture unavailable, retrying…')))
+    .then((url) => {
+      frame.replaceChildren(h('img', { src: url, alt: slide.caption || '' }));
+      if (opts.onPicture) opts.onPicture();
+    })
+    .catch((/** @type {Error} */ err) => frame.replaceChildren(placeholder(err.message)));
   return frame;
 }
 

@@ -3,6 +3,7 @@
 // renders it, and a clear choice when a save conflicts with another edit.
 import { h, clear, showError } from '../dom.js';
 import { renderSlide } from '../slide.js';
+import { Pictures } from '../pictures.js';
 
 const KINDS = { text: 'Text', image: 'Picture', link: 'Link' };
 const FIELDS = { text: ['title', 'body'], image: ['media_id', 'caption'], link: ['title', 'url'] };
@@ -44,10 +45,9 @@ export async function editorView(ctx, id) {
     Object.assign(st, { title: l.title, slides: l.slides, revision: l.revision });
     remember(l.slides);
   }
-  const mediaURL = (mediaId, slide) => {
-    const src = slide.src || srcs.get(mediaId);
-    return src ? ctx.client.origin() + src : '';
-  };
+  // Pictures load through the client, failing over like every API call.
+  const pictures = new Pictures(ctx.client);
+  const withSrc = (slide) => (slide.src || !slide.media_id ? slide : { ...slide, src: srcs.get(slide.media_id) });
 
   const title = h('input', { id: 'lesson-title', name: 'title', value: st.title, placeholder: 'Lesson title', 'aria-label': 'Lesson title' });
   const status = h('span', { class: 'muted', id: 'save-status', role: 'status' });
@@ -189,7 +189,7 @@ export async function editorView(ctx, id) {
       let node;
       try {
         const rendered = await ctx.client.request('POST', '/api/v1/lessons/preview', { body: forAPI(slide) });
-        node = renderSlide(rendered, { mediaURL });
+        node = renderSlide(withSrc(rendered), { pictures });
       } catch (err) {
         node = h('div', { class: 'lesson-preview-empty muted' }, err.status === 400 ? 'Fill in the slide to see it here.' : err.message);
       }
