@@ -32,6 +32,9 @@ var statusOf = map[string]int{
 	classboard.ERATELIMITED:         http.StatusTooManyRequests,
 	classboard.EUNAVAILABLE:         http.StatusServiceUnavailable,
 	classboard.EINTERNAL:            http.StatusInternalServerError,
+	classboard.EINVALIDFILE:         http.StatusBadRequest,
+	classboard.EUNSUPPORTEDFILE:     http.StatusUnsupportedMediaType,
+	classboard.EFILETOOLARGE:        http.StatusRequestEntityTooLarge,
 }
 
 type errorBody struct {
