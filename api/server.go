@@ -28,7 +28,10 @@ type Config struct {
 	MaxBodyBytes   int64
 	// MaxMediaBytes bounds one picture upload (classboard.DefaultMaxMediaBytes when 0).
 	MaxMediaBytes int64
-	Logger        *slog.Logger
+	// MaxImportBytes bounds one imported file, .pptx or lesson file
+	// (classboard.DefaultMaxImportBytes when 0).
+	MaxImportBytes int64
+	Logger         *slog.Logger
 }
 
 // Health tells whether the node can serve reads and writes.
@@ -65,6 +68,7 @@ type Server struct {
 	markdown *markdown.Renderer // text slide bodies
 	images   *imaging.Processor // uploads
 	signing  signingKey         // media URL signatures
+	imports  chan struct{}      // imports running (importSlots)
 }
 
 // New returns the handler with every route.
@@ -78,8 +82,11 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.MaxMediaBytes <= 0 {
 		cfg.MaxMediaBytes = classboard.DefaultMaxMediaBytes
 	}
+	if cfg.MaxImportBytes <= 0 {
+		cfg.MaxImportBytes = classboard.DefaultMaxImportBytes
+	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
-		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2)}
+		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2), imports: make(chan struct{}, importSlots)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(mux))))
@@ -117,6 +124,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/lessons", s.teacher(s.listLessons))
 	mux.HandleFunc("POST /api/v1/lessons", s.teacher(s.idempotent(s.cfg.MaxBodyBytes, s.createLesson)))
 	mux.HandleFunc("GET /api/v1/lessons/{id}", s.teacher(s.getLesson))
+	mux.HandleFunc("POST /api/v1/lessons/import", s.teacher(s.idempotent(s.cfg.MaxImportBytes, s.importLesson)))
+	mux.HandleFunc("GET /api/v1/lessons/{id}/export", s.teacher(s.exportLesson))
 	mux.HandleFunc("POST /api/v1/lessons/preview", s.teacher(s.previewSlide))
 	mux.HandleFunc("PUT /api/v1/lessons/{id}", s.teacher(s.putLesson))
 	mux.HandleFunc("DELETE /api/v1/lessons/{id}", s.teacher(s.deleteLesson))

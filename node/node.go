@@ -35,6 +35,9 @@ type Config struct {
 	Version        string
 	// MaxMediaBytes bounds one picture upload (0: the API's default).
 	MaxMediaBytes int64
+	// MaxImportBytes bounds one imported .pptx or lesson file (0: the
+	// API's default).
+	MaxImportBytes int64
 
 	Store store.Config
 	// Mail configures delivery; without an SMTP address mail goes to the log.
@@ -103,6 +106,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		UIOrigins:      []string{cfg.UIURL},
 		TrustedProxies: cfg.TrustedProxies,
 		MaxMediaBytes:  cfg.MaxMediaBytes,
+		MaxImportBytes: cfg.MaxImportBytes,
 		Logger:         log,
 	}, api.Services{
 		Health:      n.store,

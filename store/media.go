@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -121,8 +119,7 @@ func (m Media) CreateMedia(ctx context.Context, in classboard.NewMedia) (*classb
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(in.Data)
-	id := hex.EncodeToString(sum[:])
+	id := classboard.MediaIDOf(in.Data)
 	ctx, cancel, err := m.s.opContext(ctx)
 	if err != nil {
 		return nil, err

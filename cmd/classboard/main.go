@@ -59,6 +59,7 @@ type options struct {
 	tlsCert, tlsKey, trustedProxies string
 	maxStore, maxMemory             int64
 	maxMediaBytes, mediaQuota       int64
+	maxImportBytes                  int64
 	replicas                        int
 	logLevel, logFormat             string
 	opTimeout                       time.Duration
@@ -87,6 +88,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.Int64Var(&o.maxStore, "max-store", 10<<30, "JetStream disk limit in bytes")
 	fs.Int64Var(&o.maxMemory, "max-memory", 256<<20, "JetStream memory limit in bytes")
 	fs.Int64Var(&o.maxMediaBytes, "max-media-bytes", classboard.DefaultMaxMediaBytes, "largest picture upload in bytes")
+	fs.Int64Var(&o.maxImportBytes, "max-import-bytes", classboard.DefaultMaxImportBytes, "largest imported .pptx or lesson file in bytes")
 	fs.Int64Var(&o.mediaQuota, "media-quota", classboard.DefaultMediaQuota, "bytes of pictures one teacher may keep")
 	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest a request waits on the store before answering 503")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -128,13 +130,14 @@ func splitList(s string) []string {
 // nodeConfig checks the options and turns them into a node.Config.
 func (o *options) nodeConfig() (node.Config, error) {
 	cfg := node.Config{
-		Addr:          o.addr,
-		PublicURLs:    splitList(o.publicURLs),
-		UIURL:         strings.TrimRight(o.uiURL, "/"),
-		TLSCert:       o.tlsCert,
-		TLSKey:        o.tlsKey,
-		Version:       version,
-		MaxMediaBytes: o.maxMediaBytes,
+		Addr:           o.addr,
+		PublicURLs:     splitList(o.publicURLs),
+		UIURL:          strings.TrimRight(o.uiURL, "/"),
+		TLSCert:        o.tlsCert,
+		TLSKey:         o.tlsKey,
+		Version:        version,
+		MaxMediaBytes:  o.maxMediaBytes,
+		MaxImportBytes: o.maxImportBytes,
 	}
 	for i, u := range cfg.PublicURLs {
 		cfg.PublicURLs[i] = strings.TrimRight(u, "/")
@@ -149,8 +152,8 @@ func (o *options) nodeConfig() (node.Config, error) {
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
 	}
-	if o.maxMediaBytes <= 0 || o.mediaQuota <= 0 {
-		return cfg, errors.New("--max-media-bytes and --media-quota must be positive")
+	if o.maxMediaBytes <= 0 || o.mediaQuota <= 0 || o.maxImportBytes <= 0 {
+		return cfg, errors.New("--max-media-bytes, --max-import-bytes and --media-quota must be positive")
 	}
 	cfg.Store = storeConfig(o)
 	mailCfg, err := o.mail.config()
