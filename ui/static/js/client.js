@@ -138,7 +138,8 @@ export class Client {
   emit(ev) { for (const fn of this.listeners) fn(ev); }
 
   // request sends one API call. opts: body (object, or a Blob/File with
-  // contentType), headers, idempotencyKey (true makes one), auth (false to
+  // contentType), raw (answer a Blob, not JSON: downloads), headers,
+  // idempotencyKey (true makes one), auth (false to
   // omit the token), onProgress for uploads, signal to cancel, idempotent
   // (a POST that is harmless twice, such as signing in), and retry:
   // when every origin failed, wait (full-jitter exponential backoff) and
@@ -201,7 +202,7 @@ export class Client {
       }
       this.latency.add(performance.now() - started);
       this.emit({ type: 'ok', origin });
-      return this.parse(res);
+      return this.parse(res, opts.raw);
     }
     this.emit({ type: 'unreachable' });
     throw new Unreachable(last, retriable, busy === tries ? retryAfter : 0);
@@ -236,8 +237,9 @@ export class Client {
     });
   }
 
-  async parse(res) {
+  async parse(res, raw = false) {
     if (res.status === 204) return null;
+    if (raw && res.ok) return res.blob();
     const text = await res.text();
     let data = null;
     if (text) {

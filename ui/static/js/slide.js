@@ -2,11 +2,15 @@
 // preview and the board app both call it, so the preview is the board.
 //
 // slide: a slide as the API returns it (text slides carry `html`, the
-// server's sanitized rendering of the Markdown body; link slides carry
-// `qr`, a data: URL of a PNG; image slides carry `src`, a signed URL
-// relative to the API origin, absent when the picture was deleted).
-// opts.mediaURL(mediaId, slide) -> absolute URL of an image slide's picture
-// ('' for none); opts.board: size for a full screen instead of a preview.
+// server's sanitized rendering of the Markdown body, and `qr` when the body
+// is about one link; link slides carry `qr`, a data: URL of a PNG; image
+// slides and text slides with a picture carry `src`, a signed URL relative
+// to the API origin, absent when the picture was deleted). A text slide
+// with a picture shows it beside the text or above it (`layout`).
+// opts.mediaURL(mediaId, slide) -> absolute URL of a slide's picture
+// ('' for none); opts.board: size for a full screen instead of a preview,
+// and links shown as text (nobody clicks a board), not as links that open
+// in a new tab as on the teacher's screens.
 import { h } from './dom.js';
 
 // The only elements a text slide's body may contain. The server sanitizes
@@ -14,27 +18,46 @@ import { h } from './dom.js';
 // server text to innerHTML.
 const BODY_TAGS = new Set(['P', 'EM', 'STRONG', 'UL', 'OL', 'LI', 'BR']);
 
-function copyAllowed(from, to) {
+// httpURL returns href when it is an absolute http or https URL, else ''.
+function httpURL(href) {
+  try {
+    const u = new URL(href);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : '';
+  } catch {
+    return '';
+  }
+}
+
+function copyAllowed(from, to, board) {
   for (const n of from.childNodes) {
     if (n.nodeType === Node.TEXT_NODE) {
       to.append(document.createTextNode(n.textContent));
     } else if (n.nodeType === Node.ELEMENT_NODE) {
+      const href = n.tagName === 'A' ? httpURL(n.getAttribute('href') || '') : '';
       if (BODY_TAGS.has(n.tagName)) {
         const el = document.createElement(n.tagName.toLowerCase());
-        copyAllowed(n, el);
+        copyAllowed(n, el, board);
+        to.append(el);
+      } else if (href && !board) {
+        const a = h('a', { href, target: '_blank', rel: 'noopener noreferrer' });
+        copyAllowed(n, a, board);
+        to.append(a);
+      } else if (href) {
+        const el = h('span', { class: 'slide-linktext' });
+        copyAllowed(n, el, board);
         to.append(el);
       } else {
-        copyAllowed(n, to); // keep the text of anything else
+        copyAllowed(n, to, board); // keep the text of anything else
       }
     }
   }
 }
 
-function body(html) {
+function body(html, board) {
   const el = h('div', { class: 'slide-body' });
   // DOMParser documents run no scripts and load nothing.
   const doc = new DOMParser().parseFromString(`<body>${html || ''}</body>`, 'text/html');
-  copyAllowed(doc.body, el);
+  copyAllowed(doc.body, el, board);
   return el;
 }
 
@@ -55,13 +78,25 @@ function picture(slide, opts) {
   return frame;
 }
 
+function textSlide(slide, opts, cls) {
+  const title = slide.title ? h('h2', { class: 'slide-title' }, slide.title) : null;
+  const text = body(slide.html, opts.board);
+  if (slide.media_id) {
+    const layout = slide.layout === 'below' ? 'below' : 'beside';
+    const pic = picture(slide, opts);
+    return h('section', { class: `${cls} slide-with-picture slide-${layout}` },
+      title, h('div', { class: 'slide-columns' }, layout === 'below' ? [pic, text] : [text, pic]));
+  }
+  return h('section', { class: cls }, title,
+    slide.qr ? h('div', { class: 'slide-columns slide-featured' }, text,
+      h('img', { class: 'slide-qr', src: slide.qr, alt: 'QR code of the link' })) : text);
+}
+
 export function renderSlide(slide, opts = {}) {
   const cls = `slide slide-${slide.kind}${opts.board ? ' slide-board' : ''}`;
   switch (slide.kind) {
     case 'text':
-      return h('section', { class: cls },
-        slide.title ? h('h2', { class: 'slide-title' }, slide.title) : null,
-        body(slide.html));
+      return textSlide(slide, opts, cls);
     case 'image':
       return h('section', { class: cls },
         picture(slide, opts),

@@ -30,6 +30,10 @@ export async function presentView(ctx, match) {
   const now = h('p', { id: 'now', class: 'now' });
   const note = h('p', { id: 'present-note', class: 'form-error', role: 'status' });
   const preview = h('div', { id: 'preview', class: 'preview' });
+  // Speaker notes come from the teacher's own copy of the lesson: the
+  // board's copy never has them.
+  const notesBox = h('p', { id: 'speaker-notes', class: 'speaker-notes', hidden: true });
+  let notes = [];
   const strip = h('div', { id: 'strip', class: 'strip' });
   const picker = h('select', { id: 'lesson', 'aria-label': 'Lesson' },
     h('option', { value: '' }, '— no lesson —'),
@@ -89,6 +93,8 @@ export async function presentView(ctx, match) {
       lesson = null;
       if (s.lesson_id) {
         try { lesson = await req('GET', '/lesson'); } catch (err) { note.textContent = err.message; }
+        notes = await ctx.client.request('GET', `/api/v1/lessons/${encodeURIComponent(s.lesson_id)}`)
+          .then((l) => l.slides.map((x) => x.notes || ''), () => []);
       }
       renderStrip();
     }
@@ -120,6 +126,8 @@ export async function presentView(ctx, match) {
       const sl = lesson.slides[state.slide];
       preview.append(renderSlide(sl, { mediaURL: () => sl.src }));
     }
+    notesBox.textContent = (lesson && notes[state.slide]) || '';
+    notesBox.hidden = !notesBox.textContent;
   }
 
   function showOnline(isOnline) {
@@ -186,6 +194,7 @@ export async function presentView(ctx, match) {
     h('div', { class: 'row tools' }, blank, timerSel, timerStart, timerStop),
     note,
     preview,
+    notesBox,
     strip,
     h('div', { class: 'row' }, h('span', { class: 'spacer' }), forget, confirmForget));
 }
