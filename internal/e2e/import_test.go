@@ -234,3 +234,53 @@ func TestBrowserPDFImportRefusalsAndCancel(t *testing.T) {
 	}
 	nothingStored("after cancel")
 }
+
+// A text slide with a picture above its text and a link: the teacher's
+// preview opens the link in a new tab; the board shows it as text, and a
+// slide that is only a link gets its QR code on the board.
+func TestBrowserRicherSlides(t *testing.T) {
+	n := testcluster.StartNode(t)
+	b := browsertest.Start(t)
+	board, teacher := b.NewPage(), b.NewPage()
+	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(n.URL()+"/board"))
+	code := boardCode(board)
+	token := signedIn(t, teacher, n.URL())
+	c := apitest.New(n.URL()).With(token)
+	pic := c.Do(t, "POST", "/api/v1/media", solidPNG(t, color.RGBA{20, 120, 220, 255}), "Content-Type", "image/png").Map(t)["id"].(string)
+	res := c.Do(t, "POST", "/api/v1/lessons", map[string]any{"title": "Oceans", "slides": []map[string]any{
+		{"kind": "text", "title": "The Atlantic", "body": "Read [the atlas](https://atlas.example/atlantic) tonight.", "media_id": pic, "layout": "below"},
+		{"kind": "text", "title": "Quiz", "body": "Scan to answer:\n\n[the quiz](https://quiz.example/oceans)"},
+	}})
+	if res.Status != 201 {
+		t.Fatalf("create lesson: %d %s", res.Status, res.Body)
+	}
+	id := res.Map(t)["id"].(string)
+
+	teacher.Do(chromedp.Navigate(n.URL()+"/#/lessons/"+id), chromedp.WaitVisible(chromedp.CSS("#preview .slide-below .slide-picture img")))
+	link := browsertest.Get(teacher, chromedp.Evaluate[[]string](`(() => { const a = document.querySelector('#preview .slide-body a');
+		return a ? [a.href, a.target, a.rel] : []; })()`))
+	if len(link) != 3 || link[0] != "https://atlas.example/atlantic" || link[1] != "_blank" || !strings.Contains(link[2], "noopener") {
+		t.Fatalf("preview link %q", link)
+	}
+	if got := browsertest.Get(teacher, chromedp.Value(chromedp.CSS("#slide-layout"))); got != "below" {
+		t.Fatalf("layout choice %q", got)
+	}
+	teacher.Screenshot("editor-picture-below-laptop", browsertest.Laptop)
+	teacher.Screenshot("editor-picture-below-phone", browsertest.Phone)
+	teacher.Do(chromedp.EmulateViewport(1280, 800))
+
+	teacher.Do(chromedp.Navigate(n.URL() + "/#/"))
+	teacher.Do(typeCode(code)...)
+	present(teacher, id)
+	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"] .slide-below .slide-picture img`)))
+	if got := browsertest.Get(board, chromedp.Evaluate[int](`document.querySelectorAll('#stage a').length`)); got != 0 {
+		t.Fatalf("board has %d clickable links", got)
+	}
+	if got := browsertest.Get(board, chromedp.Text(chromedp.CSS("#stage .slide-linktext"))); got != "the atlas" {
+		t.Fatalf("board link text %q", got)
+	}
+	board.Screenshot("board-picture-below", browsertest.Board)
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)), chromedp.Click(chromedp.CSS("#next")))
+	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-featured img.slide-qr`)))
+	board.Screenshot("board-featured-link", browsertest.Board)
+}
