@@ -23,7 +23,7 @@ import (
 )
 
 // writeFile puts data in the test's temporary folder under name.
-func writeFile(t *testing.T, name string, data []byte) string {
+func writeFile(t testing.TB, name string, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -52,7 +52,7 @@ const watchImportStatus = `(() => { window.importSeen = []; const s = document.g
 
 // importFile picks a file in the lesson list's importer and waits for the
 // editor of the new lesson; it returns the lesson id.
-func importFile(t *testing.T, p *browsertest.Page, base, path string) string {
+func importFile(t testing.TB, p *browsertest.Page, base, path string) string {
 	t.Helper()
 	p.Do(chromedp.Navigate(base+"/#/lessons"), chromedp.WaitVisible(chromedp.CSS("#import-pick")))
 	browsertest.Get(p, chromedp.Evaluate[any](watchImportStatus))
