@@ -8,6 +8,7 @@ package pptx
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -330,7 +331,7 @@ func (r *reader) slide(part string) (Slide, error) {
 	for _, sh := range shapes {
 		if sh.picture != "" {
 			if _, seen := r.deck.Pictures[sh.picture]; !seen {
-				data, err := r.a.Read(sh.picture, 1<<62)
+				data, err := r.a.Read(sh.picture, math.MaxInt64) // bounded by the archive's limits
 				if err != nil {
 					return s, err
 				}

@@ -30,7 +30,7 @@ type Limits struct {
 // DefaultLimits fit any real presentation of a lesson's size (200 slides
 // with a picture each) with room to spare.
 func DefaultLimits() Limits {
-	return Limits{MaxEntries: 4000, MaxEntryBytes: 64 << 20, MaxTotalBytes: 512 << 20, MaxRatio: 100, RatioFloor: 1 << 20}
+	return Limits{MaxEntries: 4000, MaxEntryBytes: 64 << 20, MaxTotalBytes: 256 << 20, MaxRatio: 100, RatioFloor: 1 << 20}
 }
 
 // Archive is an opened archive whose entries are read by name.
@@ -117,15 +117,15 @@ func (a *Archive) Names() []string {
 	return names
 }
 
-// Read unpacks one entry, at most max bytes of it (and never more than
+// Read unpacks one entry, at most maxBytes of it (and never more than
 // the limits). Returns EINVALIDFILE for a missing or damaged entry,
 // EFILETOOLARGE for one over a limit.
-func (a *Archive) Read(name string, max int64) ([]byte, error) {
+func (a *Archive) Read(name string, maxBytes int64) ([]byte, error) {
 	f, ok := a.files[name]
 	if !ok {
 		return nil, classboard.Errorf(classboard.EINVALIDFILE, "The file lacks its part %q.", clip(name))
 	}
-	limit := min(max, a.lim.MaxEntryBytes, a.lim.MaxTotalBytes-a.read)
+	limit := min(maxBytes, a.lim.MaxEntryBytes, a.lim.MaxTotalBytes-a.read)
 	if f.UncompressedSize64 > uint64(limit) {
 		return nil, classboard.Errorf(classboard.EFILETOOLARGE, "The part %q of the file is too large.", clip(name))
 	}
