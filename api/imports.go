@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -47,20 +46,9 @@ func (s *Server) importLesson(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &classboard.Error{Code: classboard.ERATELIMITED, Message: "Other imports are running on this server; try again in a moment.", RetryAfter: 2 * time.Second})
 		return
 	}
-	limit := s.cfg.MaxImportBytes
-	tooLarge := classboard.Errorf(classboard.ETOOLARGE, "The file is larger than %d MiB.", limit>>20)
-	if r.ContentLength > limit {
-		s.writeError(w, r, tooLarge)
-		return
-	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var maxErr *http.MaxBytesError
-	switch {
-	case errors.As(err, &maxErr):
-		s.writeError(w, r, tooLarge)
-		return
-	case err != nil:
-		s.writeError(w, r, classboard.Errorf(classboard.EINVALIDFILE, "The upload could not be read."))
+	data, err := readUpload(w, r, s.cfg.MaxImportBytes, "file")
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	var in *classboard.LessonInput

@@ -3,9 +3,7 @@ package pptx_test
 import (
 	"archive/zip"
 	"bytes"
-	"image"
 	"image/color"
-	"image/png"
 	"reflect"
 	"strings"
 	"testing"
@@ -16,24 +14,12 @@ import (
 	"github.com/classboard/classboard/pptx"
 )
 
-func picture(t testing.TB, c color.RGBA) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
-	for i := 0; i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // sampleDeck has a title slide, a title-and-content slide with bullet
 // levels, emphasis and a link, a slide whose title comes after its body
 // in the file but above it on the slide, a picture slide with notes, and
 // a text box that is not a list.
 func sampleDeck(t testing.TB, google bool) pptxtest.Deck {
-	red, blue := picture(t, color.RGBA{200, 30, 30, 255}), picture(t, color.RGBA{30, 30, 200, 255})
+	red, blue := pptxtest.SolidPNG(64, 48, color.RGBA{200, 30, 30, 255}), pptxtest.SolidPNG(64, 48, color.RGBA{30, 30, 200, 255})
 	return pptxtest.Deck{Title: "Volcanoes", Google: google, Slides: []pptxtest.Slide{
 		{Shapes: []pptxtest.Shape{
 			{Kind: "title", Paras: []pptxtest.Para{pptxtest.Text("Volcanoes")}},

@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,6 +17,7 @@ import (
 	"github.com/classboard/classboard/internal/pdftest"
 	"github.com/classboard/classboard/internal/pptxtest"
 	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/node"
 )
 
 // writeFile puts data in the test's temporary folder under name.
@@ -30,18 +28,6 @@ func writeFile(t testing.TB, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func solidPNG(t *testing.T, c color.RGBA) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
-	for i := 0; i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // watchImportStatus records every text the import status shows, so a
@@ -64,6 +50,32 @@ func importFile(t testing.TB, p *browsertest.Page, base, path string) string {
 		t.Fatalf("import of %s: %v; the importer said %q", filepath.Base(path), err, browsertest.Get(p, chromedp.Evaluate[[]string](`window.importSeen || []`)))
 	}
 	return strings.TrimPrefix(browsertest.Get(p, chromedp.Evaluate[string](`location.hash`)), "#/lessons/")
+}
+
+// classroom starts a node, a board showing its pairing code at 1080p and
+// a signed-in teacher.
+func classroom(t *testing.T) (n *node.Node, board, teacher *browsertest.Page, code, token string) {
+	n = testcluster.StartNode(t)
+	b := browsertest.Start(t)
+	board, teacher = b.NewPage(), b.NewPage()
+	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(n.URL()+"/board"))
+	return n, board, teacher, boardCode(board), signedIn(t, teacher, n.URL())
+}
+
+// screenshots saves the page at laptop and phone size, then goes back to
+// the tests' laptop size.
+func screenshots(p *browsertest.Page, name string) {
+	p.Screenshot(name+"-laptop", browsertest.Laptop)
+	p.Screenshot(name+"-phone", browsertest.Phone)
+	p.Do(chromedp.EmulateViewport(1280, 800))
+}
+
+// pairFromHome pairs the board showing code from the teacher's home page
+// and returns the present view's address.
+func pairFromHome(p *browsertest.Page, base, code string) string {
+	p.Do(chromedp.Navigate(base + "/#/"))
+	p.Do(typeCode(code)...)
+	return browsertest.Get(p, chromedp.Evaluate[string](`location.href`))
 }
 
 // present picks a lesson in the present view.
@@ -97,12 +109,7 @@ func boardPicture(p *browsertest.Page, n int) (width, red, dark int) {
 // (read by the server) and presents each on a paired board, which shows
 // the pages and slides; speaker notes show in the present view only.
 func TestBrowserImportPDFAndPPTXAndPresent(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	board, teacher := b.NewPage(), b.NewPage()
-	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(n.URL()+"/board"))
-	code := boardCode(board)
-	token := signedIn(t, teacher, n.URL())
+	n, board, teacher, code, _ := classroom(t)
 
 	pdfLesson := importFile(t, teacher, n.URL(), writeFile(t, "Volcanoes.pdf", pdftest.Build(3, "Volcanoes")))
 	seen := browsertest.Get(teacher, chromedp.Evaluate[[]string](`window.importSeen || []`))
@@ -124,7 +131,7 @@ func TestBrowserImportPDFAndPPTXAndPresent(t *testing.T) {
 				{Level: 1, Runs: []pptxtest.Run{{Text: "granite"}}},
 				pptxtest.Text("Sedimentary"), pptxtest.Text("Metamorphic"),
 			}},
-			{Kind: "picture", Top: 4000000, Left: 5000000, Picture: solidPNG(t, color.RGBA{220, 20, 20, 255})},
+			{Kind: "picture", Top: 4000000, Left: 5000000, Picture: pptxtest.SolidPNG(160, 120, color.RGBA{220, 20, 20, 255})},
 		}},
 	}})
 	pptxLesson := importFile(t, teacher, n.URL(), writeFile(t, "Rocks.pptx", deck))
@@ -135,15 +142,11 @@ func TestBrowserImportPDFAndPPTXAndPresent(t *testing.T) {
 	if got := browsertest.Get(teacher, chromedp.Value(chromedp.CSS("#slide-notes"))); got != "Pass the samples round." {
 		t.Fatalf("notes field %q", got)
 	}
-	teacher.Screenshot("import-pptx-editor-laptop", browsertest.Laptop)
-	teacher.Screenshot("import-pptx-editor-phone", browsertest.Phone)
-	teacher.Do(chromedp.EmulateViewport(1280, 800))
+	screenshots(teacher, "import-pptx-editor")
 
 	// Pair the board and present the PDF: each page is a picture with the
 	// page's drawing (red) and text (dark), drawn to fit a 1080p board.
-	teacher.Do(chromedp.Navigate(n.URL() + "/#/"))
-	teacher.Do(typeCode(code)...)
-	presentURL := browsertest.Get(teacher, chromedp.Evaluate[string](`location.href`))
+	presentURL := pairFromHome(teacher, n.URL(), code)
 	present(teacher, pdfLesson)
 	for slide := range 3 {
 		if slide > 0 {
@@ -183,9 +186,7 @@ func TestBrowserImportPDFAndPPTXAndPresent(t *testing.T) {
 		t.Fatalf("present view notes %q", got)
 	}
 	board.Screenshot("board-pptx-slide", browsertest.Board)
-	teacher.Screenshot("present-notes-laptop", browsertest.Laptop)
-	teacher.Screenshot("present-notes-phone", browsertest.Phone)
-	_ = token
+	screenshots(teacher, "present-notes")
 }
 
 // A PDF that cannot be read, or has more pages than a lesson holds, is
@@ -239,14 +240,9 @@ func TestBrowserPDFImportRefusalsAndCancel(t *testing.T) {
 // preview opens the link in a new tab; the board shows it as text, and a
 // slide that is only a link gets its QR code on the board.
 func TestBrowserRicherSlides(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	board, teacher := b.NewPage(), b.NewPage()
-	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(n.URL()+"/board"))
-	code := boardCode(board)
-	token := signedIn(t, teacher, n.URL())
+	n, board, teacher, code, token := classroom(t)
 	c := apitest.New(n.URL()).With(token)
-	pic := c.Do(t, "POST", "/api/v1/media", solidPNG(t, color.RGBA{20, 120, 220, 255}), "Content-Type", "image/png").Map(t)["id"].(string)
+	pic := c.Do(t, "POST", "/api/v1/media", pptxtest.SolidPNG(160, 120, color.RGBA{20, 120, 220, 255}), "Content-Type", "image/png").Map(t)["id"].(string)
 	res := c.Do(t, "POST", "/api/v1/lessons", map[string]any{"title": "Oceans", "slides": []map[string]any{
 		{"kind": "text", "title": "The Atlantic", "body": "Read [the atlas](https://atlas.example/atlantic) tonight.", "media_id": pic, "layout": "below"},
 		{"kind": "text", "title": "Quiz", "body": "Scan to answer:\n\n[the quiz](https://quiz.example/oceans)"},
@@ -265,12 +261,8 @@ func TestBrowserRicherSlides(t *testing.T) {
 	if got := browsertest.Get(teacher, chromedp.Value(chromedp.CSS("#slide-layout"))); got != "below" {
 		t.Fatalf("layout choice %q", got)
 	}
-	teacher.Screenshot("editor-picture-below-laptop", browsertest.Laptop)
-	teacher.Screenshot("editor-picture-below-phone", browsertest.Phone)
-	teacher.Do(chromedp.EmulateViewport(1280, 800))
-
-	teacher.Do(chromedp.Navigate(n.URL() + "/#/"))
-	teacher.Do(typeCode(code)...)
+	screenshots(teacher, "editor-picture-below")
+	pairFromHome(teacher, n.URL(), code)
 	present(teacher, id)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"] .slide-below .slide-picture img`)))
 	if got := browsertest.Get(board, chromedp.Evaluate[int](`document.querySelectorAll('#stage a').length`)); got != 0 {

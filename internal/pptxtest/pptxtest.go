@@ -8,6 +8,9 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"image"
+	"image/color"
+	"image/png"
 	"strings"
 )
 
@@ -51,6 +54,19 @@ type Run struct {
 	Text         string
 	Bold, Italic bool
 	Link         string
+}
+
+// SolidPNG is a w×h PNG of one colour.
+func SolidPNG(w, h int, c color.RGBA) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err) // encoding to memory cannot fail
+	}
+	return b.Bytes()
 }
 
 // Text is a paragraph of one plain run.
