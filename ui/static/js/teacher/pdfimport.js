@@ -6,10 +6,13 @@
 // The server's limit on slides in a lesson (classboard.MaxSlides): a
 // longer PDF is refused before anything is uploaded.
 export const MAX_PAGES = 200;
-// A page is drawn to fit a 1080p board exactly: sharp there, and far
-// below the upload limits (about 0.1 to 1 MB a page).
+// A page is drawn to fit a 1080p board exactly: sharp there, and below the
+// upload limit (10 MB by default): a PNG keeps text and lines crisp (0.1 to
+// 1 MB for such a page); a page whose PNG passes PNG_MAX is mostly photo
+// and goes up as a JPEG, a fraction of the size and of the teacher's quota.
 const BOARD_W = 1920;
 const BOARD_H = 1080;
+const PNG_MAX = 1.5 * 1024 * 1024;
 // PDF.js holds the whole file in memory; a bigger PDF is refused before
 // it is read.
 const MAX_PDF_BYTES = 300 * 1024 * 1024;
@@ -55,7 +58,7 @@ export async function openPDF(file) {
 }
 
 // renderPage draws one page on a white canvas fitting BOARD_W × BOARD_H
-// and returns it as a PNG (sharp text and lines).
+// and returns it as a PNG, or a JPEG when the PNG is large.
 async function renderPage(doc, n) {
   const page = await doc.getPage(n);
   try {
@@ -69,7 +72,10 @@ async function renderPage(doc, n) {
     c2d.fillStyle = '#fff';
     c2d.fillRect(0, 0, canvas.width, canvas.height);
     await page.render({ canvas, canvasContext: c2d, viewport, background: '#fff' }).promise;
-    return await new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new ImportError('A page could not be drawn.'))), 'image/png'));
+    const encode = (type, quality) => new Promise((resolve, reject) =>
+      canvas.toBlob((b) => (b ? resolve(b) : reject(new ImportError('A page could not be drawn.'))), type, quality));
+    const png = await encode('image/png');
+    return png.size <= PNG_MAX ? png : await encode('image/jpeg', 0.9);
   } finally {
     page.cleanup();
   }
@@ -102,9 +108,9 @@ export async function importPDF(client, file, { onProgress = () => {}, signal } 
     onProgress(0, total);
     for (let n = 1; n <= total; n++) {
       signal?.throwIfAborted();
-      const png = await renderPage(doc, n);
+      const picture = await renderPage(doc, n);
       signal?.throwIfAborted();
-      const m = await client.request('POST', '/api/v1/media', { body: png, contentType: 'image/png', idempotencyKey: true, retry: true });
+      const m = await client.request('POST', '/api/v1/media', { body: picture, contentType: picture.type, idempotencyKey: true, retry: true });
       uploaded.push(m.id);
       onProgress(n, total);
     }
