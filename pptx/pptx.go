@@ -91,7 +91,7 @@ func Parse(data []byte, lim safezip.Limits, maxSlides int) (*Deck, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := pres.path("sldIdLst").children
+	ids := pres.path("sldIdLst").kids()
 	if len(ids) > maxSlides {
 		return nil, &classboard.Error{Code: classboard.EINVALID, Message: "The presentation has too many slides for one lesson.",
 			Fields: map[string]string{"slides": "has more than " + strconv.Itoa(maxSlides) + " slides"}}
@@ -268,7 +268,7 @@ func (r *reader) slide(part string) (Slide, error) {
 	var titles []string
 	var walk func(*node)
 	walk = func(tree *node) {
-		for _, n := range tree.children {
+		for _, n := range tree.kids() {
 			sh := shape{pos: positionOf(n), order: len(shapes)}
 			typ, idx, isPH := placeholder(n)
 			if isPH && !sh.pos.known {

@@ -79,11 +79,15 @@ func TestParseSlides(t *testing.T) {
 }
 
 // zipOf builds an archive of name/content pairs, deflated.
-func zipOf(t testing.TB, files ...string) []byte {
+func zipOf(t testing.TB, files ...string) []byte { return zipWith(t, zip.Deflate, files...) }
+
+// zipWith builds an archive with a compression method: stored entries let
+// the fuzzer change the XML itself.
+func zipWith(t testing.TB, method uint16, files ...string) []byte {
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	for i := 0; i < len(files); i += 2 {
-		w, err := zw.Create(files[i])
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: files[i], Method: method})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,6 +146,7 @@ func TestParseRefusesHostileFiles(t *testing.T) {
 		{"entity expansion", withPart(t, "ppt/slides/slide1.xml", billion), classboard.EINVALIDFILE},
 		{"external entity", withPart(t, "ppt/slides/slide1.xml", external), classboard.EINVALIDFILE},
 		{"deep nesting", withPart(t, "ppt/slides/slide1.xml", deep), classboard.EINVALIDFILE},
+		{"too many elements", withPart(t, "ppt/slides/slide1.xml", `<p:sld xmlns:p="p">`+strings.Repeat("<a:t/>", 100_001)+`</p:sld>`), classboard.EINVALIDFILE},
 		{"malformed XML", withPart(t, "ppt/slides/slide2.xml", "<p:sld><p:cSld></p:sld>"), classboard.EINVALIDFILE},
 		{"a slide the file lacks", withPart(t, "ppt/_rels/presentation.xml.rels", `<Relationships><Relationship Id="rId101" Type="x/slide" Target="slides/nope.xml"/></Relationships>`), classboard.EINVALIDFILE},
 		{"relationship out of the archive", withPart(t, "ppt/_rels/presentation.xml.rels", `<Relationships><Relationship Id="rId101" Type="x/slide" Target="../../../etc/passwd"/></Relationships>`), classboard.EINVALIDFILE},
@@ -210,6 +215,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(pptxtest.Build(sampleDeck(f, true)))
 	f.Add(zipOf(f, "[Content_Types].xml", "<Types/>", "_rels/.rels", "<Relationships/>"))
 	f.Add([]byte("PK\x03\x04"))
+	f.Add(minimal(f, `<p:presentation xmlns:p="p" xmlns:r="r"><p:sldIdLst><p:sldId r:id="s1"/></p:sldIdLst></p:presentation>`,
+		`<p:sld xmlns:p="p" xmlns:a="a"><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>x</a:t></a:r></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:sld>`))
 	lim := safezip.DefaultLimits()
 	lim.MaxTotalBytes = 8 << 20
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -228,4 +235,40 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// minimal is the smallest presentation Parse reads, with slide1's XML as
+// given: parts need not have what PowerPoint always writes.
+func minimal(t testing.TB, presentation, slide string) []byte {
+	return zipWith(t, zip.Store,
+		"[Content_Types].xml", "<Types/>",
+		"_rels/.rels", `<Relationships><Relationship Id="r1" Type="x/officeDocument" Target="ppt/presentation.xml"/></Relationships>`,
+		"ppt/presentation.xml", presentation,
+		"ppt/_rels/presentation.xml.rels", `<Relationships><Relationship Id="s1" Type="x/slide" Target="slides/slide1.xml"/></Relationships>`,
+		"ppt/slides/slide1.xml", slide)
+}
+
+// Elements a file may leave out (a run without properties, a slide
+// without a shape tree, a presentation without slides) read as empty.
+func TestParseSparseParts(t *testing.T) {
+	const pres = `<p:presentation xmlns:p="p" xmlns:r="r"><p:sldIdLst><p:sldId id="256" r:id="s1"/></p:sldIdLst></p:presentation>`
+	for _, tc := range []struct {
+		name, pres, slide string
+		want              []pptx.Slide
+	}{
+		{"no slide list", `<p:presentation xmlns:p="p"/>`, `<p:sld/>`, nil},
+		{"no shape tree", pres, `<p:sld xmlns:p="p"/>`, []pptx.Slide{{}}},
+		{"bare run and text box", pres, `<p:sld xmlns:p="p" xmlns:a="a"><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>plain</a:t></a:r></a:p></p:txBody></p:sp>` +
+			`<p:pic><p:blipFill><a:blip r:embed="missing" xmlns:r="r"/></p:blipFill></p:pic></p:spTree></p:cSld></p:sld>`, []pptx.Slide{{Body: "plain"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := pptx.Parse(minimal(t, tc.pres, tc.slide), safezip.DefaultLimits(), 200)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(d.Slides, tc.want) {
+				t.Fatalf("got %#v, want %#v", d.Slides, tc.want)
+			}
+		})
+	}
 }

@@ -15,7 +15,7 @@ import (
 // and is refused outright; depth and element count bound the tree built.
 const (
 	maxDepth    = 64
-	maxElements = 500_000
+	maxElements = 100_000
 )
 
 // node is an element of a part: its local name (namespaces do not matter
@@ -28,8 +28,12 @@ type node struct {
 	text     strings.Builder
 }
 
-// attr returns the attribute with a local name, or "".
+// attr returns the attribute with a local name, or "" (also on a nil
+// node: a missing element has no attributes).
 func (n *node) attr(local string) string {
+	if n == nil {
+		return ""
+	}
 	for _, a := range n.attrs {
 		if a.Name.Local == local {
 			return a.Value
@@ -41,6 +45,9 @@ func (n *node) attr(local string) string {
 // relID returns a relationship id attribute (r:id, r:embed): one with a
 // namespace prefix, since an element may also carry a plain "id".
 func (n *node) relID(local string) string {
+	if n == nil {
+		return ""
+	}
 	for _, a := range n.attrs {
 		if a.Name.Local == local && a.Name.Space != "" {
 			return a.Value
@@ -60,6 +67,14 @@ func (n *node) child(local string) *node {
 		}
 	}
 	return nil
+}
+
+// kids returns the children, none for a nil node.
+func (n *node) kids() []*node {
+	if n == nil {
+		return nil
+	}
+	return n.children
 }
 
 // path follows children by local names; nil when one is missing.
