@@ -21,9 +21,10 @@ import (
 func sampleDeck(t testing.TB, google bool) pptxtest.Deck {
 	red, blue := pptxtest.SolidPNG(64, 48, color.RGBA{200, 30, 30, 255}), pptxtest.SolidPNG(64, 48, color.RGBA{30, 30, 200, 255})
 	return pptxtest.Deck{Title: "Volcanoes", Google: google, Slides: []pptxtest.Slide{
-		{Shapes: []pptxtest.Shape{
-			{Kind: "title", Paras: []pptxtest.Para{pptxtest.Text("Volcanoes")}},
-			{Kind: "textbox", Top: 3000000, Paras: []pptxtest.Para{pptxtest.Text("Year 7 geography")}},
+		{Shapes: []pptxtest.Shape{ // a title slide
+			{Kind: "ctrTitle", Top: 1000000, Paras: []pptxtest.Para{pptxtest.Text("Volcanoes")}},
+			{Kind: "subTitle", Top: 3000000, Paras: []pptxtest.Para{pptxtest.Text("Year 7 geography")}},
+			{Kind: "textbox", Top: 4000000, Paras: []pptxtest.Para{pptxtest.Text("# not a heading")}},
 		}},
 		{Notes: "Start with the video.\nAsk who has seen one.", Shapes: []pptxtest.Shape{
 			{Kind: "title", Paras: []pptxtest.Para{pptxtest.Text("How they form")}},
@@ -60,7 +61,7 @@ func TestParseSlides(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := []pptx.Slide{
-				{Title: "Volcanoes", Body: "Year 7 geography"},
+				{Title: "Volcanoes", Body: "Year 7 geography\n\n\\# not a heading"},
 				{Title: "How they form", Body: "- Magma **rises** through *cracks*\n  - from the mantle\n  - at 2\\*3 km/s \\<fast\\>\n- See [the map](https://maps.example/volcanoes)\n\nA closing line",
 					Notes: "Start with the video.\nAsk who has seen one."},
 				{Title: "Order on the slide", Body: "Below the title\n\n1. first\n1. second", Pictures: []string{"ppt/media/image1.png"}},
@@ -260,6 +261,13 @@ func TestParseSparseParts(t *testing.T) {
 		{"no shape tree", pres, `<p:sld xmlns:p="p"/>`, []pptx.Slide{{}}},
 		{"bare run and text box", pres, `<p:sld xmlns:p="p" xmlns:a="a"><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>plain</a:t></a:r></a:p></p:txBody></p:sp>` +
 			`<p:pic><p:blipFill><a:blip r:embed="missing" xmlns:r="r"/></p:blipFill></p:pic></p:spTree></p:cSld></p:sld>`, []pptx.Slide{{Body: "plain"}}},
+		{"group, alternate content and a table", pres, `<p:sld xmlns:p="p" xmlns:a="a" xmlns:mc="mc"><p:cSld><p:spTree>` +
+			`<p:grpSp><p:grpSpPr><a:xfrm><a:off x="0" y="500"/></a:xfrm></p:grpSpPr><p:sp><p:spPr><a:xfrm><a:off x="0" y="600"/></a:xfrm></p:spPr><p:txBody><a:p><a:r><a:t>in a group</a:t></a:r></a:p></p:txBody></p:sp></p:grpSp>` +
+			`<mc:AlternateContent><mc:Choice Requires="x"><p:sp><p:txBody><a:p><a:r><a:t>choice</a:t></a:r></a:p></p:txBody></p:sp></mc:Choice>` +
+			`<mc:Fallback><p:sp><p:spPr><a:xfrm><a:off x="0" y="100"/></a:xfrm></p:spPr><p:txBody><a:p><a:r><a:t>fallback</a:t></a:r></a:p></p:txBody></p:sp></mc:Fallback></mc:AlternateContent>` +
+			`<p:graphicFrame><p:xfrm><a:off x="0" y="900"/></p:xfrm><a:graphic><a:graphicData><a:tbl><a:tr><a:tc><a:txBody><a:p><a:r><a:t>cell one</a:t></a:r></a:p></a:txBody></a:tc>` +
+			`<a:tc><a:txBody><a:p><a:r><a:t>cell two</a:t></a:r></a:p></a:txBody></a:tc></a:tr></a:tbl></a:graphicData></a:graphic></p:graphicFrame>` +
+			`</p:spTree></p:cSld></p:sld>`, []pptx.Slide{{Body: "fallback\n\nin a group\n\ncell one\n\ncell two"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := pptx.Parse(minimal(t, tc.pres, tc.slide), safezip.DefaultLimits(), 200)

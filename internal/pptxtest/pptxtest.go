@@ -33,7 +33,7 @@ type Slide struct {
 
 // Shape is a title, a text body, a text box or a picture.
 type Shape struct {
-	Kind    string // "title", "body", "textbox" or "picture"
+	Kind    string // "title", "ctrTitle", "subTitle", "body", "textbox" or "picture"
 	Top     int64
 	Left    int64
 	Paras   []Para
@@ -129,8 +129,8 @@ func Build(d Deck) []byte {
 			nvPr := `<p:nvPr/>`
 			cNv := `<p:cNvSpPr/>`
 			switch sh.Kind {
-			case "title":
-				nvPr = `<p:nvPr><p:ph type="title"/></p:nvPr>`
+			case "title", "ctrTitle", "subTitle":
+				nvPr = `<p:nvPr><p:ph type="` + sh.Kind + `"/></p:nvPr>`
 			case "body":
 				nvPr = `<p:nvPr><p:ph idx="1"/></p:nvPr>`
 				if d.Google {
