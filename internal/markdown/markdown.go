@@ -102,9 +102,9 @@ func UnlinkText(src string) string {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
-		switch n.(type) {
+		switch l := n.(type) {
 		case *ast.Link:
-			lo, hi, ok := textSpan(n)
+			lo, hi, ok := textSpan(l)
 			if !ok {
 				return ast.WalkSkipChildren, nil
 			}
@@ -117,7 +117,7 @@ func UnlinkText(src string) string {
 			cuts = append(cuts, cut{start, end, lo, hi})
 			return ast.WalkSkipChildren, nil
 		case *ast.AutoLink:
-			if l := n.(*ast.AutoLink); l.AutoLinkType == ast.AutoLinkURL {
+			if l.AutoLinkType == ast.AutoLinkURL {
 				autolinks = append(autolinks, l.URL(source))
 			}
 			return ast.WalkSkipChildren, nil

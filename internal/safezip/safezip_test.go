@@ -67,12 +67,12 @@ func TestReadCountsTotal(t *testing.T) {
 	zw.Close()
 	lim := DefaultLimits()
 	lim.MaxTotalBytes = 1000
-	a, err := Open(b.Bytes(), lim)
-	if classboard.ErrorCode(err) != classboard.EFILETOOLARGE {
+	if _, err := Open(b.Bytes(), lim); classboard.ErrorCode(err) != classboard.EFILETOOLARGE {
 		t.Fatalf("directory over the total: %v", err)
 	}
 	lim.MaxTotalBytes = 1200
-	if a, err = Open(b.Bytes(), lim); err != nil {
+	a, err := Open(b.Bytes(), lim)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"a", "b", "c"} {
