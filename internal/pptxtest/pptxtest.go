@@ -19,8 +19,9 @@ type Deck struct {
 	Title  string // the core title property; none when ""
 	Slides []Slide
 	// Google writes the parts as a Google Slides export does: every
-	// shape positioned, bullets and their absence explicit, shapes named
-	// "Google Shape;…", notes in a body placeholder with idx 1.
+	// shape positioned and marked a text box, bullets and their absence
+	// explicit, shapes named "Google Shape;…", notes in a body placeholder
+	// with idx 1.
 	Google bool
 }
 
@@ -137,6 +138,11 @@ func Build(d Deck) []byte {
 					nvPr = `<p:nvPr><p:ph type="body" idx="1"/></p:nvPr>`
 				}
 			case "textbox":
+				cNv = `<p:cNvSpPr txBox="1"/>`
+			}
+			if d.Google {
+				// Google marks every text shape a text box, placeholders too,
+				// and says each paragraph's bullet itself.
 				cNv = `<p:cNvSpPr txBox="1"/>`
 			}
 			var paras strings.Builder
