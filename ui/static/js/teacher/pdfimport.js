@@ -106,13 +106,19 @@ export async function importPDF(client, file, { onProgress = () => {}, signal } 
     before = await ownMedia(client);
     const total = doc.numPages;
     onProgress(0, total);
-    for (let n = 1; n <= total; n++) {
-      signal?.throwIfAborted();
-      const picture = await renderPage(doc, n);
-      signal?.throwIfAborted();
-      const m = await client.request('POST', '/api/v1/media', { body: picture, contentType: picture.type, idempotencyKey: true, retry: true });
-      uploaded.push(m.id);
-      onProgress(n, total);
+    // The next page is drawn while this one uploads.
+    let next = renderPage(doc, 1);
+    try {
+      for (let n = 1; n <= total; n++) {
+        const picture = await next;
+        signal?.throwIfAborted();
+        next = n < total ? renderPage(doc, n + 1) : null;
+        const m = await client.request('POST', '/api/v1/media', { body: picture, contentType: picture.type, idempotencyKey: true, retry: true });
+        uploaded.push(m.id);
+        onProgress(n, total);
+      }
+    } finally {
+      await next?.catch(() => {}); // a page drawn for nothing after a cancel
     }
     signal?.throwIfAborted();
     const title = (file.name.replace(/\.pdf$/i, '').trim() || 'Imported PDF').slice(0, 200);
