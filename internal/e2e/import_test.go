@@ -261,6 +261,15 @@ func TestBrowserRicherSlides(t *testing.T) {
 	if got := browsertest.Get(teacher, chromedp.Value(chromedp.CSS("#slide-layout"))); got != "below" {
 		t.Fatalf("layout choice %q", got)
 	}
+	// Export fetches the lesson file with the session and hands it to the
+	// browser as a download.
+	browsertest.Get(teacher, chromedp.Evaluate[any](`(() => { window.exported = null; const orig = URL.createObjectURL;
+		URL.createObjectURL = (b) => { window.exported = b.size + ' ' + b.type; return orig(b); }; return null; })()`))
+	teacher.Do(chromedp.Click(chromedp.CSS("#export-lesson")))
+	browsertest.Get(teacher, chromedp.Poll[bool](`document.querySelector('#save-status').textContent === 'Exported.'`))
+	if got := browsertest.Get(teacher, chromedp.Evaluate[string](`window.exported`)); !strings.HasSuffix(got, " application/zip") {
+		t.Fatalf("exported %q", got)
+	}
 	screenshots(teacher, "editor-picture-below")
 	pairFromHome(teacher, n.URL(), code)
 	present(teacher, id)
