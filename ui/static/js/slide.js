@@ -19,6 +19,7 @@ import { h } from './dom.js';
 const BODY_TAGS = new Set(['P', 'EM', 'STRONG', 'UL', 'OL', 'LI', 'BR']);
 
 // httpURL returns href when it is an absolute http or https URL, else ''.
+/** @param {string} href */
 function httpURL(href) {
   try {
     const u = new URL(href);
@@ -28,6 +29,11 @@ function httpURL(href) {
   }
 }
 
+/**
+ * @param {Node} from
+ * @param {Element} to
+ * @param {boolean | undefined} board
+ */
 function copyAllowed(from, to, board) {
   for (const n of from.childNodes) {
     if (n.nodeType === Node.TEXT_NODE) {
@@ -53,6 +59,10 @@ function copyAllowed(from, to, board) {
   }
 }
 
+/**
+ * @param {string | undefined} html
+ * @param {boolean | undefined} board
+ */
 function body(html, board) {
   const el = h('div', { class: 'slide-body' });
   // DOMParser documents run no scripts and load nothing.
@@ -78,6 +88,11 @@ function picture(slide, opts) {
   return frame;
 }
 
+/**
+ * @param {Slide} slide
+ * @param {RenderOptions} opts
+ * @param {string} cls
+ */
 function textSlide(slide, opts, cls) {
   const title = slide.title ? h('h2', { class: 'slide-title' }, slide.title) : null;
   const text = body(slide.html, opts.board);
