@@ -153,7 +153,7 @@ func (s *Server) renderLesson(ctx context.Context, l *classboard.Lesson) *classb
 func (s *Server) readableMediaURL(ctx context.Context, id string) string {
 	switch err := s.svc.Media.MayReadMedia(ctx, id); classboard.ErrorCode(err) {
 	case "":
-		return s.signedMediaURL(id)
+		return s.signedMediaURL(ctx, id)
 	case classboard.ENOTFOUND:
 	default:
 		s.log.Warn("check media of a slide", "request_id", requestID(ctx), "err", err)

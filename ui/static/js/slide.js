@@ -11,7 +11,29 @@
 // ('' for none); opts.board: size for a full screen instead of a preview,
 // and links shown as text (nobody clicks a board), not as links that open
 // in a new tab as on the teacher's screens.
+// @ts-check
 import { h } from './dom.js';
+
+/**
+ * A slide as the API returns it (docs/api.md).
+ * @typedef {object} Slide
+ * @property {'text' | 'image' | 'link' | string} kind
+ * @property {string} [title]
+ * @property {string} [html] text: the sanitized body
+ * @property {string} [media_id] image, or a text slide's picture
+ * @property {'beside' | 'below' | string} [layout] text with a picture
+ * @property {string} [caption] image
+ * @property {string} [src] image or text with a picture: a signed URL relative to the API origin
+ * @property {string} [url] link
+ * @property {string} [qr] link, or text about one link: a data: URL of a PNG
+ * @property {string} [notes] speaker notes (the teacher's copy only)
+ */
+
+/**
+ * @typedef {object} RenderOptions
+ * @property {(mediaId: string | undefined, slide: Slide) => string} [mediaURL]
+ * @property {boolean} [board]
+ */
 
 // The only elements a text slide's body may contain. The server sanitizes
 // already; the copy below keeps nothing else either, and never assigns
@@ -37,8 +59,8 @@ function httpURL(href) {
 function copyAllowed(from, to, board) {
   for (const n of from.childNodes) {
     if (n.nodeType === Node.TEXT_NODE) {
-      to.append(document.createTextNode(n.textContent));
-    } else if (n.nodeType === Node.ELEMENT_NODE) {
+      to.append(document.createTextNode(n.textContent || ''));
+    } else if (n instanceof Element) {
       const href = n.tagName === 'A' ? httpURL(n.getAttribute('href') || '') : '';
       if (BODY_TAGS.has(n.tagName)) {
         const el = document.createElement(n.tagName.toLowerCase());
@@ -71,10 +93,15 @@ function body(html, board) {
   return el;
 }
 
+/** @param {string} text */
 function placeholder(text) {
   return h('div', { class: 'slide-placeholder', role: 'img', 'aria-label': text }, text);
 }
 
+/**
+ * @param {Slide} slide
+ * @param {RenderOptions} opts
+ */
 function picture(slide, opts) {
   const url = opts.mediaURL ? opts.mediaURL(slide.media_id, slide) : slide.src;
   const frame = h('div', { class: 'slide-picture' });
@@ -107,6 +134,11 @@ function textSlide(slide, opts, cls) {
       h('img', { class: 'slide-qr', src: slide.qr, alt: 'QR code of the link' })) : text);
 }
 
+/**
+ * @param {Slide} slide
+ * @param {RenderOptions} [opts]
+ * @returns {HTMLElement}
+ */
 export function renderSlide(slide, opts = {}) {
   const cls = `slide slide-${slide.kind}${opts.board ? ' slide-board' : ''}`;
   switch (slide.kind) {
