@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 
 	"github.com/classboard/classboard"
@@ -69,6 +70,8 @@ type Server struct {
 	// signingKey is the media URL signing key once loaded (mediaKey).
 	signingKey atomic.Pointer[[]byte]
 	imports    chan struct{} // imports running (importSlots)
+
+	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
 }
 
 // New returns the handler with every route.
