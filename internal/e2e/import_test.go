@@ -150,7 +150,7 @@ func TestBrowserImportPDFAndPPTXAndPresent(t *testing.T) {
 	present(teacher, pdfLesson)
 	for slide := range 3 {
 		if slide > 0 {
-			teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="`+strconv.Itoa(slide-1)+`"]`)), chromedp.Click(chromedp.CSS("#next")))
+			teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="`+strconv.Itoa(slide-1)+`"]`)), chromedp.WaitVisible(chromedp.CSS("#next:not([disabled])")), chromedp.Click(chromedp.CSS("#next")))
 		}
 		width, red, dark := boardPicture(board, slide)
 		if width != 1920 || red < 10000 || dark < 100 {
@@ -167,7 +167,7 @@ func TestBrowserImportPDFAndPPTXAndPresent(t *testing.T) {
 	if got := browsertest.Get(board, chromedp.Text(chromedp.CSS("#stage"))); !strings.Contains(got, "Rocks and minerals") {
 		t.Fatalf("board shows %q on the pptx's first slide", got)
 	}
-	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)), chromedp.Click(chromedp.CSS("#next")))
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)), chromedp.WaitVisible(chromedp.CSS("#next:not([disabled])")), chromedp.Click(chromedp.CSS("#next")))
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-beside .slide-picture img`)))
 	text := browsertest.Get(board, chromedp.Text(chromedp.CSS("#stage")))
 	for _, want := range []string{"Three kinds", "Igneous from magma", "granite", "Metamorphic"} {
@@ -281,7 +281,7 @@ func TestBrowserRicherSlides(t *testing.T) {
 		t.Fatalf("board link text %q", got)
 	}
 	board.Screenshot("board-picture-below", browsertest.Board)
-	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)), chromedp.Click(chromedp.CSS("#next")))
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)), chromedp.WaitVisible(chromedp.CSS("#next:not([disabled])")), chromedp.Click(chromedp.CSS("#next")))
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-featured img.slide-qr`)))
 	board.Screenshot("board-featured-link", browsertest.Board)
 }

@@ -98,9 +98,11 @@ export async function presentView(ctx, match) {
     if ((lesson && lesson.id) !== (s.lesson_id || undefined)) {
       lesson = null;
       if (s.lesson_id) {
-        try { lesson = await req('GET', '/lesson'); } catch (err) { note.textContent = err.message; }
-        notes = await ctx.client.request('GET', `/api/v1/lessons/${encodeURIComponent(s.lesson_id)}`)
-          .then((l) => l.slides.map((x) => x.notes || ''), () => []);
+        [lesson, notes] = await Promise.all([
+          req('GET', '/lesson').catch((err) => { note.textContent = err.message; return null; }),
+          ctx.client.request('GET', `/api/v1/lessons/${encodeURIComponent(s.lesson_id)}`)
+            .then((l) => l.slides.map((x) => x.notes || ''), () => []),
+        ]);
       }
       renderStrip();
     }
