@@ -20,8 +20,9 @@ type Config struct {
 	Version string
 	// PublicURLs are the API origins clients may use (failover list).
 	PublicURLs []string
-	// UIOrigins are the origins the apps are served from; CORS and the
-	// live endpoints' Origin check allow exactly these.
+	// UIOrigins are the origins whose pages may use the API (every origin
+	// the apps are served from); CORS and the live endpoints' Origin check
+	// allow exactly these. The first is the apps' URL, for pairing links.
 	UIOrigins []string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -49,6 +50,10 @@ type Services struct {
 	Lessons     classboard.LessonService
 	Media       classboard.MediaService
 	LiveTickets classboard.LiveTickets
+	// Activities runs activities and pupils' rooms; nil turns them off.
+	Activities classboard.ActivityService
+	// ActivityFeed gives a new live connection its board's activity.
+	ActivityFeed *live.ActivityFeed
 	// Live holds this node's live connections.
 	Live *live.Hub
 	// UI serves the static apps under "/".
@@ -136,6 +141,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/media", s.allow(teachers, s.idempotent(s.cfg.MaxMediaBytes, s.createMedia)))
 	mux.HandleFunc("GET /api/v1/media/{id}", s.ready(s.getMedia))
 	mux.HandleFunc("DELETE /api/v1/media/{id}", s.allow(teachers, s.deleteMedia))
+
+	s.activityRoutes(mux)
 
 	mux.HandleFunc("/api/", s.notFound)
 	if s.svc.UI != nil {

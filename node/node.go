@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,25 +104,29 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("load apps: %w", err)
 	}
 	boards := n.store.Boards()
+	activities := boards.Activities()
 	n.live = live.NewHub(live.Config{Presence: boards, Logger: log, AdmitRate: cfg.LiveAdmitRate})
+	feed := live.NewActivityFeed(n.live, activities, 0)
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
 		PublicURLs:     cfg.PublicURLs,
-		UIOrigins:      []string{cfg.UIURL},
+		UIOrigins:      appOrigins(cfg.UIURL, cfg.PublicURLs),
 		TrustedProxies: cfg.TrustedProxies,
 		MaxMediaBytes:  cfg.MaxMediaBytes,
 		MaxImportBytes: cfg.MaxImportBytes,
 		Logger:         log,
 	}, api.Services{
-		Health:      n.store,
-		Accounts:    n.store.Accounts(),
-		Idempotency: n.store.Idempotency(),
-		Boards:      boards,
-		Lessons:     n.store.Lessons(),
-		Media:       n.store.Media(),
-		LiveTickets: boards.LiveTickets(),
-		Live:        n.live,
-		UI:          uiHandler,
+		Health:       n.store,
+		Accounts:     n.store.Accounts(),
+		Idempotency:  n.store.Idempotency(),
+		Boards:       boards,
+		Lessons:      n.store.Lessons(),
+		Media:        n.store.Media(),
+		LiveTickets:  boards.LiveTickets(),
+		Activities:   activities,
+		ActivityFeed: feed,
+		Live:         n.live,
+		UI:           uiHandler,
 
 		PasswordResets: n.store.PasswordResets(resetLinks),
 	})
@@ -173,10 +179,28 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 			log.Info("node ready", "url", n.url, "startup", time.Since(started).Round(time.Millisecond))
 		}
 	}()
+	n.wg.Go(func() { feed.Run(ctx) })
 	n.wg.Go(func() { moveWhenUnready(ctx, n.store, n.live, healthCheckInterval, moveGrace, log) })
 	n.wg.Go(func() { newBalancer(n.live, n.store, n.store, balanceInterval, log).run(ctx) })
 	n.startMail(ctx, sender)
 	return n, nil
+}
+
+// appOrigins are the origins whose pages may call the API and open live
+// connections: the apps' URL first (pairing links point there), then the
+// origin of it and of every node, since every node serves the apps and a
+// board whose page came from any of them must keep receiving updates.
+func appOrigins(uiURL string, publicURLs []string) []string {
+	out := []string{uiURL}
+	for _, u := range append([]string{uiURL}, publicURLs...) {
+		if p, err := url.Parse(u); err == nil && p.Scheme != "" && p.Host != "" {
+			u = p.Scheme + "://" + p.Host
+		}
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // How often a node checks whether it must send its live clients away
@@ -200,6 +224,17 @@ func (n *Node) Store() *store.Store { return n.store }
 
 // WaitReady blocks until the node can serve reads and writes.
 func (n *Node) WaitReady(ctx context.Context) error { return n.store.WaitReady(ctx) }
+
+// Shutdown is a planned stop (SIGTERM): the node first hands the
+// leadership of every stream it leads to the other nodes, so that writes
+// meanwhile go to leaders that stay instead of waiting for an election
+// after it is gone, then closes (Close: its live clients move first).
+func (n *Node) Shutdown(ctx context.Context) error {
+	if err := n.store.HandOver(ctx); err != nil {
+		n.log.Warn("hand stream leadership over", "err", err)
+	}
+	return n.Close(ctx)
+}
 
 // Close shuts the node down gracefully: stop accepting, let in-flight
 // requests finish (until ctx ends), then close the store.
