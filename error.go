@@ -38,6 +38,7 @@ const (
 	EINVALIDFILE         = "invalid_file"             // an imported file is damaged or unsafe (traversal, DOCTYPE, nesting)
 	EUNSUPPORTEDFILE     = "unsupported_file"         // an imported file is not a .pptx or a lesson file
 	EFILETOOLARGE        = "file_too_large"           // an imported file unpacks to more than its limits (zip bomb)
+	ETIMEOUT             = "request_timeout"          // the body did not arrive in time
 )
 
 // Error is an error a client may see. Its Message is written for people and
@@ -51,6 +52,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Current is the current document for a revision mismatch.
 	Current any
+	// Rule names the limit or check that refused a request (a security
+	// event, logged at WARN under this name); empty for other errors.
+	Rule string
 }
 
 func (e *Error) Error() string {

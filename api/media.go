@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -94,6 +95,8 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64, what string
 	switch {
 	case errors.As(err, &maxErr):
 		return nil, tooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, classboard.Errorf(classboard.ETIMEOUT, "The upload took too long to arrive.")
 	case err != nil:
 		return nil, classboard.Errorf(classboard.EBADJSON, "The upload could not be read.")
 	}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/imaging"
@@ -32,7 +33,14 @@ type Config struct {
 	// MaxImportBytes bounds one imported file, .pptx or lesson file
 	// (classboard.DefaultMaxImportBytes when 0).
 	MaxImportBytes int64
-	Logger         *slog.Logger
+	// MaxLivePerSession and MaxLivePerBoard cap this node's live
+	// connections (DefaultMaxLivePerSession and DefaultMaxLivePerBoard
+	// when 0).
+	MaxLivePerSession, MaxLivePerBoard int
+	// BodyReadTimeout is how long a request body may take to arrive, plus
+	// a second per BodyMinRate bytes (DefaultBodyReadTimeout when 0).
+	BodyReadTimeout time.Duration
+	Logger          *slog.Logger
 }
 
 // Health tells whether the node can serve reads and writes.
@@ -45,6 +53,7 @@ type Health interface {
 type Services struct {
 	Health      Health
 	Accounts    classboard.AccountService
+	SignUps     classboard.SignUpService
 	Idempotency classboard.IdempotencyStore
 	Boards      classboard.BoardService
 	Lessons     classboard.LessonService
@@ -77,6 +86,9 @@ type Server struct {
 	imports    chan struct{} // imports running (importSlots)
 
 	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
+
+	liveCounts *liveCounts
+	strength   chan struct{} // one password strength estimate at a time
 }
 
 // New returns the handler with every route.
@@ -93,11 +105,16 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.MaxImportBytes <= 0 {
 		cfg.MaxImportBytes = classboard.DefaultMaxImportBytes
 	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
-		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2), imports: make(chan struct{}, importSlots)}
+		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
+		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1),
+		imports: make(chan struct{}, importSlots)}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(mux))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
 	return s
 }
 
@@ -111,6 +128,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/config", s.config)
 
 	mux.HandleFunc("POST /api/v1/accounts", s.ready(s.createAccount))
+	mux.HandleFunc("POST /api/v1/accounts/confirm", s.ready(s.confirmAccount))
+	mux.HandleFunc("POST /api/v1/password-strength", s.ready(s.passwordStrength))
 	mux.HandleFunc("POST /api/v1/sessions", s.ready(s.createSession))
 	mux.HandleFunc("DELETE /api/v1/sessions/current", s.allow(teachers, s.deleteSession))
 	mux.HandleFunc("GET /api/v1/me", s.allow(teachers, s.me))
