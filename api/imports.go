@@ -43,7 +43,8 @@ func (s *Server) importLesson(w http.ResponseWriter, r *http.Request) {
 	case s.imports <- struct{}{}:
 		defer func() { <-s.imports }()
 	default:
-		s.writeError(w, r, &classboard.Error{Code: classboard.ERATELIMITED, Message: "Other imports are running on this server; try again in a moment.", RetryAfter: 2 * time.Second})
+		s.writeError(w, r, &classboard.Error{Code: classboard.ERATELIMITED, Message: "Other imports are running on this server; try again in a moment.",
+			RetryAfter: 2 * time.Second, Rule: "imports-at-once"})
 		return
 	}
 	data, err := readUpload(w, r, s.cfg.MaxImportBytes, "file")
@@ -59,6 +60,11 @@ func (s *Server) importLesson(w http.ResponseWriter, r *http.Request) {
 		in, pictures, err = s.readLessonFile(data)
 	}
 	if err != nil {
+		// A damaged, unsafe or oversized file is what an attack looks like.
+		var e *classboard.Error
+		if errors.As(err, &e) && (e.Code == classboard.EINVALIDFILE || e.Code == classboard.EFILETOOLARGE) {
+			e.Rule = "import-refused"
+		}
 		s.writeError(w, r, err)
 		return
 	}
