@@ -133,6 +133,11 @@ func version(raw map[string][]byte) string {
 func (h *Handler) worker(prefix string) ([]byte, error) {
 	shell := slices.Concat(slices.Collect(maps.Keys(pages)), slices.Collect(maps.Keys(entries)))
 	for name := range h.assets {
+		// Vendored libraries only the teacher's importer uses (PDF.js,
+		// about 1.7 MB) are fetched when used, not kept on every board.
+		if strings.HasPrefix(name, "vendor/") {
+			continue
+		}
 		shell = append(shell, prefix+name)
 	}
 	slices.Sort(shell)

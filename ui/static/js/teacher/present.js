@@ -49,6 +49,10 @@ export async function presentView(ctx, match) {
   const note = h('p', { id: 'present-note', class: 'form-error', role: 'status' });
   const pending = h('p', { id: 'pending', class: 'muted pending', role: 'status' });
   const preview = h('div', { id: 'preview', class: 'preview' });
+  // Speaker notes come from the teacher's own copy of the lesson: the
+  // board's copy never has them.
+  const notesBox = h('p', { id: 'speaker-notes', class: 'speaker-notes', hidden: true });
+  let notes = [];
   const strip = h('div', { id: 'strip', class: 'strip' });
   const picker = h('select', { id: 'lesson', 'aria-label': 'Lesson' },
     h('option', { value: '' }, '— no lesson —'),
@@ -213,14 +217,22 @@ export async function presentView(ctx, match) {
       lesson = null;
       if (id) {
         let l;
+        let n;
         try {
-          l = await req('GET', '/lesson', { retry: true, signal: leave.signal });
+          [l, n] = await Promise.all([
+            req('GET', '/lesson', { retry: true, signal: leave.signal }),
+            // Speaker notes come from the teacher's own copy of the lesson:
+            // the board's copy never has them. Without them the view works.
+            ctx.client.request('GET', `/api/v1/lessons/${encodeURIComponent(id)}`, { signal: leave.signal })
+              .then((tl) => tl.slides.map((x) => x.notes || ''), () => []),
+          ]);
         } catch (err) {
           if (!leave.signal.aborted) note.textContent = err.message;
           return;
         }
         if ((state.lesson_id || '') !== id) return; // a newer state took over
         lesson = l;
+        notes = n;
         pictures.retain(lesson.slides);
         pictures.preload(lesson.slides);
       }
@@ -262,6 +274,8 @@ export async function presentView(ctx, match) {
       preview.dataset.shows = sl ? `${lesson.id}/${w.slide}` : '';
       if (sl) preview.append(renderSlide(sl, { pictures }));
     }
+    notesBox.textContent = (lesson && notes[w.slide]) || '';
+    notesBox.hidden = !notesBox.textContent;
   }
 
   // The board's presence comes over this view's live connection; while
@@ -377,6 +391,7 @@ export async function presentView(ctx, match) {
     h('div', { class: 'row tools' }, blank, timerSel, timerStart, timerStop),
     note,
     preview,
+    notesBox,
     activity.el,
     strip,
     h('div', { class: 'row' }, h('span', { class: 'spacer' }), forget, confirmForget));
