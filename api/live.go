@@ -130,6 +130,7 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request, conn *li
 	if err != nil {
 		return // Accept answered the client
 	}
+	defer s.cfg.Metrics.LiveConnected("websocket")()
 	defer c.CloseNow() //nolint:errcheck // closed already after a clean close
 	// Clients send nothing; reading answers pings and notices a close.
 	ctx := c.CloseRead(r.Context())
@@ -192,6 +193,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Con
 	if rc.Flush() != nil {
 		return
 	}
+	defer s.cfg.Metrics.LiveConnected("sse")()
 	pump(r.Context(), conn, func(msg []byte) error {
 		rc.SetWriteDeadline(time.Now().Add(liveWriteWait)) //nolint:errcheck // unsupported only in tests' recorders
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", msg); err != nil {

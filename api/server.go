@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/imaging"
@@ -29,7 +30,23 @@ type Config struct {
 	// MaxMediaBytes bounds one picture upload (classboard.DefaultMaxMediaBytes when 0).
 	MaxMediaBytes int64
 	Logger        *slog.Logger
+	// Metrics counts requests and live connections; nil counts nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the API counts; the node passes its metrics.
+type Metrics interface {
+	// ObserveRequest counts an answered request by the route pattern
+	// that matched it ("" for none).
+	ObserveRequest(route string, status int, d time.Duration)
+	// LiveConnected counts an open live connection until closed is called.
+	LiveConnected(transport string) (closed func())
+}
+
+type noMetrics struct{}
+
+func (noMetrics) ObserveRequest(string, int, time.Duration) {}
+func (noMetrics) LiveConnected(string) func()               { return func() {} }
 
 // Health tells whether the node can serve reads and writes.
 type Health interface {
@@ -77,6 +94,9 @@ func New(cfg Config, svc Services) *Server {
 	}
 	if cfg.MaxMediaBytes <= 0 {
 		cfg.MaxMediaBytes = classboard.DefaultMaxMediaBytes
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
 		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2)}

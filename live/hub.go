@@ -64,7 +64,21 @@ type Config struct {
 	Presence         classboard.Presence
 	PresenceInterval time.Duration
 	Logger           *slog.Logger
+	// Metrics counts queued messages and dropped slow readers; nil counts
+	// nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the hub counts; the node passes its metrics.
+type Metrics interface {
+	LiveQueued()  // a message was queued to a connection
+	LiveDropped() // a connection was closed for not keeping up
+}
+
+type noMetrics struct{}
+
+func (noMetrics) LiveQueued()  {}
+func (noMetrics) LiveDropped() {}
 
 // Hub holds the connections of one node.
 type Hub struct {
@@ -88,6 +102,9 @@ func NewHub(cfg Config) *Hub {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	return &Hub{cfg: cfg, log: cfg.Logger, boards: map[string]map[*Conn]struct{}{}, changed: make(chan struct{}, 1)}
 }
@@ -194,18 +211,21 @@ func (c *Conn) offerState(rev uint64, msg []byte) {
 func (c *Conn) offer(msg []byte) {
 	select {
 	case c.send <- msg:
+		c.hub.cfg.Metrics.LiveQueued()
 	default:
-		c.finish(ReasonSlow, nil)
+		if c.finish(ReasonSlow, nil) {
+			c.hub.cfg.Metrics.LiveDropped()
+		}
 	}
 }
 
 // finish ends the connection once, queueing last (when it fits) as the
-// final message.
-func (c *Conn) finish(reason string, last []byte) {
+// final message. It reports whether this call ended it.
+func (c *Conn) finish(reason string, last []byte) bool {
 	c.mu.Lock()
 	if c.reason != "" {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.reason = reason
 	c.mu.Unlock()
@@ -217,6 +237,7 @@ func (c *Conn) finish(reason string, last []byte) {
 	}
 	close(c.done)
 	c.hub.unregister(c)
+	return true
 }
 
 // conns returns the connections of boardID, or of every board for "".

@@ -13,12 +13,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/classboard/classboard/api"
 	"github.com/classboard/classboard/live"
 	"github.com/classboard/classboard/mail"
+	"github.com/classboard/classboard/metrics"
 	"github.com/classboard/classboard/store"
 	"github.com/classboard/classboard/ui"
 )
@@ -33,6 +35,13 @@ type Config struct {
 
 	TrustedProxies []netip.Prefix
 	Version        string
+	// Commit is the source revision the binary was built from (metrics).
+	Commit string
+
+	// MetricsAddr, when set, serves /metrics there (its own listener).
+	MetricsAddr string
+	// MetricsAllowRemote allows a MetricsAddr that is not loopback.
+	MetricsAllowRemote bool
 	// MaxMediaBytes bounds one picture upload (0: the API's default).
 	MaxMediaBytes int64
 
@@ -53,6 +62,9 @@ type Node struct {
 	url   string
 	mail  *mail.Worker
 
+	metrics    *metrics.Metrics
+	metricsURL string
+
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 }
@@ -66,15 +78,32 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = listenMetrics(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	closeListeners := func() {
+		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	n := &Node{cfg: cfg, log: log, ln: ln, url: scheme + "://" + ln.Addr().String()}
+	n := &Node{cfg: cfg, log: log, ln: ln, url: scheme + "://" + ln.Addr().String(),
+		metrics: metrics.New(metrics.Build{Version: cfg.Version, Commit: cfg.Commit, GoVersion: runtime.Version()}, log)}
+	cfg.Store.Metrics = n.metrics
 	resetLinks := linkBase(cfg, n.url)
 	if len(cfg.PublicURLs) == 0 {
 		cfg.PublicURLs = []string{n.url}
@@ -86,17 +115,17 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 
 	n.store, err = store.Open(cfg.Store, log)
 	if err != nil {
-		ln.Close()
+		closeListeners()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	uiHandler, err := ui.NewHandler()
 	if err != nil {
 		n.store.Close(context.Background())
-		ln.Close()
+		closeListeners()
 		return nil, fmt.Errorf("load apps: %w", err)
 	}
 	boards := n.store.Boards()
-	n.live = live.NewHub(live.Config{Presence: boards, Logger: log})
+	n.live = live.NewHub(live.Config{Presence: boards, Logger: log, Metrics: n.metrics})
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
 		PublicURLs:     cfg.PublicURLs,
@@ -104,6 +133,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		TrustedProxies: cfg.TrustedProxies,
 		MaxMediaBytes:  cfg.MaxMediaBytes,
 		Logger:         log,
+		Metrics:        n.metrics,
 	}, api.Services{
 		Health:      n.store,
 		Accounts:    n.store.Accounts(),
@@ -130,7 +160,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			n.store.Close(context.Background())
-			ln.Close()
+			closeListeners()
 			return nil, fmt.Errorf("load TLS certificate: %w", err)
 		}
 		n.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -169,6 +199,10 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	n.wg.Go(func() { moveWhenUnready(ctx, n.store, n.live, healthCheckInterval, moveGrace, log) })
 	n.wg.Go(func() { newBalancer(n.live, n.store, n.store, balanceInterval, log).run(ctx) })
 	n.startMail(ctx, sender)
+	n.watchSources()
+	if metricsLn != nil {
+		n.startMetrics(ctx, metricsLn)
+	}
 	return n, nil
 }
 

@@ -173,16 +173,17 @@ func (a *Accounts) Login(ctx context.Context, in classboard.Login, clientAddr st
 	if n, wait, err := a.s.count(opCtx, "login-pair", pair, loginWindow); err != nil {
 		return nil, storeErr(err)
 	} else if n >= loginPairLimit {
-		return nil, rateLimited(wait)
+		return nil, a.s.limited(ctx, "login-pair", wait)
 	}
 	if n, wait, err := a.s.count(opCtx, "login-addr", clientAddr, loginWindow); err != nil {
 		return nil, storeErr(err)
 	} else if n >= loginAddrLimit {
-		return nil, rateLimited(wait)
+		return nil, a.s.limited(ctx, "login-addr", wait)
 	}
 	if n, _, err := a.s.count(opCtx, "login-account", strings.ToLower(in.Email), loginWindow); err != nil {
 		return nil, storeErr(err)
 	} else if n >= loginSlowAfter {
+		a.s.noteLimit(ctx, "login-account")
 		delay := min(loginMaxSlowdown, 250*time.Millisecond<<min(n-loginSlowAfter, 10))
 		select {
 		case <-time.After(delay):
@@ -230,10 +231,6 @@ func (d sessionDoc) expiry() time.Time {
 		return d.IdleUntil
 	}
 	return d.ExpiresAt
-}
-
-func rateLimited(wait time.Duration) error {
-	return &classboard.Error{Code: classboard.ERATELIMITED, Message: "Too many attempts; wait a little and try again.", RetryAfter: wait}
 }
 
 var errBadToken = classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in again.")

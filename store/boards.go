@@ -73,7 +73,7 @@ func (b *Boards) CreateBoard(ctx context.Context, clientAddr string) (*classboar
 	if n, wait, err := b.s.count(ctx, "board-create", clientAddr, time.Hour); err != nil {
 		return nil, storeErr(err)
 	} else if n >= b.limits.CreatesPerHour {
-		return nil, rateLimited(wait)
+		return nil, b.s.limited(ctx, "board-create", wait)
 	}
 	if _, err := b.s.hit(ctx, "board-create", clientAddr, time.Hour); err != nil {
 		return nil, storeErr(err)

@@ -34,10 +34,11 @@ type bucketSpec struct {
 
 // bucket is a KV bucket holding JSON documents.
 type bucket struct {
-	name   string
-	kv     jetstream.KeyValue
-	js     jetstream.JetStream
-	stream jetstream.Stream
+	name    string
+	kv      jetstream.KeyValue
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	metrics Metrics
 }
 
 // kvStreamConfig is the stream nats.go would make for a KV bucket, except
@@ -87,7 +88,7 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 	return nil
 }
 
-func openBucket(ctx context.Context, js jetstream.JetStream, spec bucketSpec, replicas int) (*bucket, error) {
+func openBucket(ctx context.Context, js jetstream.JetStream, spec bucketSpec, replicas int, m Metrics) (*bucket, error) {
 	if err := ensureStream(ctx, js, kvStreamConfig(spec, replicas)); err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func openBucket(ctx context.Context, js jetstream.JetStream, spec bucketSpec, re
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", spec.name, err)
 	}
-	return &bucket{name: spec.name, kv: kv, js: js, stream: stream}, nil
+	return &bucket{name: spec.name, kv: kv, js: js, stream: stream, metrics: m}, nil
 }
 
 // attemptTimeout bounds one try of a store request. A request to a stream
@@ -138,7 +139,8 @@ func transient(err error) bool {
 }
 
 // get decodes the value of key into v and returns its revision.
-func (b *bucket) get(ctx context.Context, key string, v any) (uint64, error) {
+func (b *bucket) get(ctx context.Context, key string, v any) (_ uint64, err error) {
+	defer b.observe("get", time.Now(), &err)
 	e, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return b.kv.Get(ctx, key) })
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return 0, errNotFound
@@ -158,7 +160,8 @@ func (b *bucket) get(ctx context.Context, key string, v any) (uint64, error) {
 // revision; the message id, stored with the message, tells whether that
 // revision is this very write. Returns errRevision when another write came
 // first.
-func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64, ttl time.Duration) (uint64, error) {
+func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64, ttl time.Duration) (_ uint64, err error) {
+	defer b.observe("put", time.Now(), &err)
 	subj := "$KV." + b.name + "." + key
 	id := token.New()
 	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expect), jetstream.WithMsgID(id)}
@@ -245,14 +248,15 @@ func (b *bucket) update(ctx context.Context, key string, v any, rev uint64, ttl 
 
 // delete removes key; with rev > 0 only if its revision is still rev
 // (errRevision otherwise). Deleting a missing key is not an error.
-func (b *bucket) delete(ctx context.Context, key string, rev uint64) error {
+func (b *bucket) delete(ctx context.Context, key string, rev uint64) (err error) {
+	defer b.observe("delete", time.Now(), &err)
 	var opts []jetstream.KVDeleteOpt
 	if rev > 0 {
 		opts = append(opts, jetstream.LastRevision(rev))
 	}
 	// Purge, not delete: a purge leaves one marker and drops the old value,
 	// which matters for secrets and for pupils' data.
-	err := b.kv.Purge(ctx, key, opts...)
+	err = b.kv.Purge(ctx, key, opts...)
 	if isWrongSequence(err) {
 		return errRevision
 	}
@@ -263,7 +267,8 @@ func (b *bucket) delete(ctx context.Context, key string, rev uint64) error {
 }
 
 // keys lists the keys matching a filter such as "teacher.>".
-func (b *bucket) keys(ctx context.Context, filter string) ([]string, error) {
+func (b *bucket) keys(ctx context.Context, filter string) (_ []string, err error) {
+	defer b.observe("list", time.Now(), &err)
 	lister, err := b.kv.ListKeysFiltered(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("list %s/%s: %w", b.name, filter, err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"time"
+
+	"github.com/classboard/classboard"
 )
 
 // Limits are kept in the store, not in each node's memory: a limit kept per
@@ -70,4 +73,22 @@ func (s *Store) hit(ctx context.Context, scope, subject string, window time.Dura
 		}
 	}
 	return 0, unavailable(fmt.Errorf("count %s: too much contention", scope))
+}
+
+// limited is the one way a limit says no. Every rule that refuses a
+// request returns this error, so that each refusal is logged at WARN with
+// the rule's name and counted by rule in the metrics. rule is a fixed name
+// (usually the counter's scope), never the subject: it becomes a metric
+// label, and a subject may be an e-mail or an address.
+func (s *Store) limited(ctx context.Context, rule string, wait time.Duration) error {
+	s.noteLimit(ctx, rule)
+	return &classboard.Error{Code: classboard.ERATELIMITED, Message: "Too many attempts; wait a little and try again.", RetryAfter: wait}
+}
+
+// noteLimit logs and counts a rule that acted without an error to answer
+// with: a slowed-down login, a reset request that queues nothing (a 429
+// there would tell whether the e-mail has an account).
+func (s *Store) noteLimit(ctx context.Context, rule string) {
+	s.log.LogAttrs(ctx, slog.LevelWarn, "limit reached", slog.String("rule", rule))
+	s.cfg.Metrics.LimitRefused(rule)
 }

@@ -144,7 +144,7 @@ func (b *Boards) checkClaimLimits(ctx context.Context, teacherID, addr string) e
 			return storeErr(err)
 		}
 		if n >= c.limit {
-			return rateLimited(wait)
+			return b.s.limited(ctx, c.scope, wait)
 		}
 	}
 	return nil

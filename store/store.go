@@ -66,6 +66,10 @@ type Config struct {
 	// MediaQuota is how many bytes of pictures one teacher may keep;
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
+
+	// Metrics counts store operations and limit refusals; nil counts
+	// nothing.
+	Metrics Metrics
 }
 
 func (c Config) clustered() bool { return c.ClusterAddr != "" }
@@ -134,6 +138,9 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	if cfg.NodeName == "" {
 		cfg.NodeName, _ = os.Hostname()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	s := &Store{
 		cfg:    cfg,
@@ -346,7 +353,7 @@ func (s *Store) init(ctx context.Context) error {
 		if *b.dst != nil {
 			continue // made by an earlier attempt
 		}
-		bk, err := openBucket(ctx, s.js, b.spec, r)
+		bk, err := openBucket(ctx, s.js, b.spec, r, s.cfg.Metrics)
 		if err != nil {
 			return err
 		}
