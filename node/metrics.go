@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/classboard/classboard/metrics"
@@ -17,20 +18,31 @@ import (
 // tell anyone who can read them how the school uses the system and when
 // it is weak, and they have no authentication of their own.
 func listenMetrics(cfg Config, log *slog.Logger) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	// An address is judged before binding; a name only once it is bound
+	// ("localhost" binds loopback).
+	if ip, perr := netip.ParseAddr(host); (host == "" || (perr == nil && !ip.IsLoopback())) && !cfg.MetricsAllowRemote {
+		return nil, errRemoteMetrics(cfg.MetricsAddr)
+	}
 	ln, err := net.Listen("tcp", cfg.MetricsAddr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen on %s: %w", cfg.MetricsAddr, err)
 	}
-	// The address bound, not the one asked for: "localhost" resolves to
-	// loopback, ":9090" binds every interface.
 	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
 		if !cfg.MetricsAllowRemote {
 			ln.Close()
-			return nil, fmt.Errorf("metrics: %s is not a loopback address; metrics have no authentication, so serve them on 127.0.0.1 or [::1], or set --metrics-allow-remote to serve them there anyway (behind a firewall)", cfg.MetricsAddr)
+			return nil, errRemoteMetrics(cfg.MetricsAddr)
 		}
 		log.Warn("metrics served on a non-loopback address: anyone who can reach it can read them", "metrics_addr", ln.Addr().String())
 	}
 	return ln, nil
+}
+
+func errRemoteMetrics(addr string) error {
+	return fmt.Errorf("metrics: %s is not a loopback address; metrics have no authentication, so serve them on 127.0.0.1 or [::1], or set --metrics-allow-remote to serve them there anyway (behind a firewall)", addr)
 }
 
 // startMetrics serves /metrics on its own listener (never the public one)

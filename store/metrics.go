@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -21,9 +22,12 @@ func (noMetrics) ObserveStoreOp(string, string, time.Duration, bool) {}
 func (noMetrics) LimitRefused(string)                                {}
 
 // observe records an operation on b that started at start and ended with
-// *err. Not found, taken and changed-meanwhile are answers, not failures.
+// *err. Not found, taken and changed-meanwhile are answers, not failures,
+// and a caller that gave up (a client gone) is no failure of the store; a
+// deadline that passed is.
 func (b *bucket) observe(op string, start time.Time, err *error) {
 	e := *err
-	failed := e != nil && !errors.Is(e, errNotFound) && !errors.Is(e, errExists) && !errors.Is(e, errRevision)
+	failed := e != nil && !errors.Is(e, errNotFound) && !errors.Is(e, errExists) && !errors.Is(e, errRevision) &&
+		!errors.Is(e, context.Canceled)
 	b.metrics.ObserveStoreOp(b.name, op, time.Since(start), failed)
 }

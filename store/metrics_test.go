@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/classboard/classboard"
+)
+
+// recordMetrics remembers what the store counted.
+type recordMetrics struct {
+	mu    sync.Mutex
+	ops   []string // "bucket op failed"
+	rules []string
+}
+
+func (m *recordMetrics) ObserveStoreOp(bucket, op string, _ time.Duration, failed bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := bucket + " " + op
+	if failed {
+		s += " failed"
+	}
+	m.ops = append(m.ops, s)
+}
+
+func (m *recordMetrics) LimitRefused(rule string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rules = append(m.rules, rule)
+}
+
+// Bucket operations are timed, and only real failures count as errors:
+// a missing key or a lost compare-and-set is the store's answer, and a
+// caller that gave up is not the store's failure; a passed deadline is.
+func TestBucketOperationsAreObserved(t *testing.T) {
+	s := openTestStore(t)
+	rec := &recordMetrics{}
+	b := *s.limits
+	b.metrics = rec
+	ctx := context.Background()
+
+	var d limitDoc
+	if _, err := b.get(ctx, "missing", &d); err != errNotFound {
+		t.Fatalf("get missing: %v", err)
+	}
+	if _, err := b.create(ctx, "k", limitDoc{N: 1}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.update(ctx, "k", limitDoc{N: 2}, 999, time.Minute); err != errRevision {
+		t.Fatalf("update with a stale revision: %v", err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := b.get(canceled, "k", &d); err == nil {
+		t.Fatal("get on a canceled context succeeded")
+	}
+	late, cancelLate := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancelLate()
+	if _, err := b.get(late, "k", &d); err == nil {
+		t.Fatal("get after its deadline succeeded")
+	}
+	want := []string{"limits get", "limits put", "limits put", "limits get", "limits get failed"}
+	if !slices.Equal(rec.ops, want) {
+		t.Fatalf("observed %q, want %q", rec.ops, want)
+	}
+}
+
+// Every refusal goes through limited (or noteLimit): counted by rule and
+// answered with rate_limited and its wait.
+func TestLimitRefusalsAreCountedByRule(t *testing.T) {
+	s := openTestStore(t)
+	rec := &recordMetrics{}
+	s.cfg.Metrics = rec
+	err := s.limited(context.Background(), "login-addr", 30*time.Second)
+	var e *classboard.Error
+	if classboard.ErrorCode(err) != classboard.ERATELIMITED || !errors.As(err, &e) || e.RetryAfter != 30*time.Second {
+		t.Fatalf("limited: %v", err)
+	}
+	if !slices.Equal(rec.rules, []string{"login-addr"}) {
+		t.Fatalf("counted %q", rec.rules)
+	}
+}
