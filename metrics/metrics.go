@@ -166,8 +166,18 @@ type Sources struct {
 	// Outbox returns the messages waiting in the outbox and those set aside
 	// as undeliverable (cluster-wide). An error leaves both series out.
 	Outbox func(ctx context.Context) (queued, failed uint64, err error)
+	// Usage returns how full this node's storage is. An error leaves its
+	// series out.
+	Usage func() (Usage, error)
 	// ScrapeTimeout bounds Outbox (default 2 s).
 	ScrapeTimeout time.Duration
+}
+
+// Usage is how full a node's storage is, in bytes. StoreUsed and
+// StoreLimit are negative when unknown (an external NATS).
+type Usage struct {
+	StoreUsed, StoreLimit int64
+	DiskFree, DiskSize    uint64
 }
 
 // MailCounts are a mail worker's counters.
@@ -198,13 +208,22 @@ var (
 		"Mail waiting in the outbox (all nodes).", nil, nil)
 	failedStoredDesc = prometheus.NewDesc(namespace+"_mail_failed_messages",
 		"Undeliverable mail kept in the failed-mail stream (all nodes, kept 30 days).", nil, nil)
+	storeUsedDesc = prometheus.NewDesc(namespace+"_store_used_bytes",
+		"JetStream file storage this node uses (its replicas of every stream).", nil, nil)
+	storeLimitDesc = prometheus.NewDesc(namespace+"_store_limit_bytes",
+		"JetStream file storage limit of this node (--max-store).", nil, nil)
+	diskFreeDesc = prometheus.NewDesc(namespace+"_data_disk_free_bytes",
+		"Bytes free on the file system of the data directory.", nil, nil)
+	diskSizeDesc = prometheus.NewDesc(namespace+"_data_disk_size_bytes",
+		"Size of the file system of the data directory.", nil, nil)
 )
 
 // sourceCollector reads Sources at scrape time.
 type sourceCollector struct{ src Sources }
 
 func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{readyDesc, readyReasonDesc, mailDeliveredDesc, mailRetriedDesc, mailFailedDesc, outboxDesc, failedStoredDesc} {
+	for _, d := range []*prometheus.Desc{readyDesc, readyReasonDesc, mailDeliveredDesc, mailRetriedDesc, mailFailedDesc,
+		outboxDesc, failedStoredDesc, storeUsedDesc, storeLimitDesc, diskFreeDesc, diskSizeDesc} {
 		ch <- d
 	}
 }
@@ -224,16 +243,25 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(mailRetriedDesc, prometheus.CounterValue, float64(mc.Retried))
 		ch <- prometheus.MustNewConstMetric(mailFailedDesc, prometheus.CounterValue, float64(mc.Failed))
 	}
+	if c.src.Usage != nil {
+		if u, err := c.src.Usage(); err == nil {
+			if u.StoreUsed >= 0 && u.StoreLimit >= 0 {
+				ch <- prometheus.MustNewConstMetric(storeUsedDesc, prometheus.GaugeValue, float64(u.StoreUsed))
+				ch <- prometheus.MustNewConstMetric(storeLimitDesc, prometheus.GaugeValue, float64(u.StoreLimit))
+			}
+			ch <- prometheus.MustNewConstMetric(diskFreeDesc, prometheus.GaugeValue, float64(u.DiskFree))
+			ch <- prometheus.MustNewConstMetric(diskSizeDesc, prometheus.GaugeValue, float64(u.DiskSize))
+		}
+	}
 	if c.src.Outbox != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), c.src.ScrapeTimeout)
 		defer cancel()
-		queued, failed, err := c.src.Outbox(ctx)
-		if err != nil {
-			// Unready nodes cannot read the store; classboard_ready says so.
-			return
+		// An unready node cannot read the store: the series are left out,
+		// and classboard_ready says why.
+		if queued, failed, err := c.src.Outbox(ctx); err == nil {
+			ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(queued))
+			ch <- prometheus.MustNewConstMetric(failedStoredDesc, prometheus.GaugeValue, float64(failed))
 		}
-		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(queued))
-		ch <- prometheus.MustNewConstMetric(failedStoredDesc, prometheus.GaugeValue, float64(failed))
 	}
 }
 

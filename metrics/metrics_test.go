@@ -35,7 +35,8 @@ func TestReasonLabel(t *testing.T) {
 
 // What a scrape shows: requests without a pattern as "unmatched", a closed
 // live connection no longer counted, the reason a node is not ready, the
-// mail counters, and no outbox series while the store cannot be read.
+// mail counters, and no outbox or store-usage series while they cannot be
+// read.
 func TestScrape(t *testing.T) {
 	m := metrics.New(metrics.Build{Version: "v1", Commit: "abc", GoVersion: "go1"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	m.ObserveRequest("", 404, time.Millisecond)
@@ -50,6 +51,10 @@ func TestScrape(t *testing.T) {
 		Mail:  func() metrics.MailCounts { return metrics.MailCounts{Delivered: 3, Retried: 2, Failed: 1} },
 		Outbox: func(context.Context) (uint64, uint64, error) {
 			return 0, 0, errors.New("store unavailable")
+		},
+		// An external NATS: only the disk is known.
+		Usage: func() (metrics.Usage, error) {
+			return metrics.Usage{StoreUsed: -1, StoreLimit: -1, DiskFree: 10, DiskSize: 100}, nil
 		},
 	})
 	srv := httptest.NewServer(m.Handler())
@@ -79,6 +84,12 @@ func TestScrape(t *testing.T) {
 	}
 	if _, ok := got.Value("classboard_mail_outbox_messages"); ok {
 		t.Error("an outbox depth was reported although the store could not be read")
+	}
+	if _, ok := got.Value("classboard_store_used_bytes"); ok {
+		t.Error("store usage was reported although it is unknown")
+	}
+	if v, _ := got.Value("classboard_data_disk_free_bytes"); v != 10 {
+		t.Errorf("disk free %v, want 10", v)
 	}
 
 	// Our own metrics follow Prometheus' naming conventions.

@@ -69,7 +69,8 @@ func (n *Node) startMetrics(ctx context.Context, ln net.Listener) {
 	})
 }
 
-// watchSources has the metrics read readiness and mail at every scrape.
+// watchSources has the metrics read readiness, mail and storage at every
+// scrape.
 func (n *Node) watchSources() {
 	n.metrics.Watch(metrics.Sources{
 		Ready: n.store.Ready,
@@ -78,6 +79,10 @@ func (n *Node) watchSources() {
 			return metrics.MailCounts{Delivered: st.Delivered, Retried: st.Retried, Failed: st.Failed}
 		},
 		Outbox: n.store.Outbox().Counts,
+		Usage: func() (metrics.Usage, error) {
+			u, err := n.store.Usage()
+			return metrics.Usage{StoreUsed: u.StoreUsed, StoreLimit: u.StoreLimit, DiskFree: u.DiskFree, DiskSize: u.DiskSize}, err
+		},
 	})
 }
 

@@ -84,6 +84,10 @@ func TestMetricsCountWhatTheNodeDoes(t *testing.T) {
 		{"classboard_mail_retries_total", nil, 0},
 		{"classboard_mail_failed_total", nil, 0},
 		{"classboard_build_info", []string{"version", "test"}, 1},
+		{"classboard_store_used_bytes", nil, 1},
+		{"classboard_store_limit_bytes", nil, 1 << 30}, // the test node's --max-store
+		{"classboard_data_disk_free_bytes", nil, 1},
+		{"classboard_data_disk_size_bytes", nil, 1},
 		{"go_goroutines", nil, 1},
 		{"process_open_fds", nil, 1},
 	} {
