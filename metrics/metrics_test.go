@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +107,38 @@ func TestScrape(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("lint %s: %s", p.Metric, p.Text)
+	}
+}
+
+// Every classboard metric the alerting rules use exists, so renaming one
+// without the rules fails here.
+func TestAlertRulesUseOurMetrics(t *testing.T) {
+	rules, err := os.ReadFile("../packaging/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New(metrics.Build{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m.ObserveRequest("GET /healthz", 200, time.Millisecond)
+	m.LimitRefused("login-addr")
+	m.ObserveStoreOp("teachers", "get", time.Millisecond, true)
+	m.Watch(metrics.Sources{
+		Ready:  func() error { return nil },
+		Mail:   func() metrics.MailCounts { return metrics.MailCounts{} },
+		Outbox: func(context.Context) (uint64, uint64, error) { return 0, 0, nil },
+		Usage: func() (metrics.Usage, error) {
+			return metrics.Usage{StoreUsed: 1, StoreLimit: 2, DiskFree: 1, DiskSize: 2}, nil
+		},
+	})
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	got := testcluster.Scrape(t, srv.URL)
+	names := regexp.MustCompile(`\bclassboard_[a-z_]+\b`).FindAllString(string(rules), -1)
+	if len(names) < 5 {
+		t.Fatalf("found only %q in the rules", names)
+	}
+	for _, name := range names {
+		if got[name] == nil {
+			t.Errorf("the alerting rules use %s, which the metrics do not have", name)
+		}
 	}
 }

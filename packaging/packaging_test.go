@@ -1,5 +1,5 @@
 // Package packaging_test checks the files in packaging/ that no Go code
-// reads: the systemd unit and the compose file.
+// reads: the systemd unit and the alerting rules.
 package packaging_test
 
 import (
@@ -12,16 +12,16 @@ import (
 	"testing"
 )
 
-// systemdAnalyze returns the path of systemd-analyze. CI installs it, so
-// there a missing one fails the test instead of skipping it.
-func systemdAnalyze(t *testing.T) string {
+// tool returns the path of a command from a Debian package. CI installs
+// them, so there a missing one fails the test instead of skipping it.
+func tool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	p, err := exec.LookPath("systemd-analyze")
+	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("systemd-analyze is missing; .ci/run installs it (apt-get install systemd)")
+			t.Fatalf("%s is missing; .ci/run installs it (apt-get install %s)", name, pkg)
 		}
-		t.Skip("systemd-analyze not installed (apt-get install systemd)")
+		t.Skipf("%s not installed (apt-get install %s)", name, pkg)
 	}
 	return p
 }
@@ -55,7 +55,7 @@ func unitCopy(t *testing.T) string {
 // unknown keys and bad values, so any output fails the test), and its
 // own security review rates it at most 2.0 ("OK"; 0 is best, 10 worst).
 func TestSystemdUnit(t *testing.T) {
-	sa := systemdAnalyze(t)
+	sa := tool(t, "systemd-analyze", "systemd")
 	unit := unitCopy(t)
 	out, err := exec.Command(sa, "verify", "--man=no", unit).CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
@@ -101,4 +101,15 @@ func TestSystemdUnitHardening(t *testing.T) {
 func lastLine(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return lines[len(lines)-1]
+}
+
+// The alerting rules are valid, and each fires when it should and not
+// before (alerts_test.yml, promtool's own rule tests).
+func TestAlertRules(t *testing.T) {
+	promtool := tool(t, "promtool", "prometheus")
+	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
+		if out, err := exec.Command(promtool, args...).CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
 }
