@@ -2,15 +2,9 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,10 +13,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/classboard/classboard/internal/smtptest"
 	"github.com/classboard/classboard/internal/testcluster"
 )
+
+// otherCert is a fresh self-signed certificate that no server here uses.
+func otherCert(t *testing.T) []byte {
+	t.Helper()
+	srv, _ := smtptest.TLSConfigs(t)
+	return srv.Certificates[0].Certificate[0]
+}
 
 // certFile writes a certificate as PEM.
 func certFile(t *testing.T, der []byte) string {
@@ -32,26 +33,6 @@ func certFile(t *testing.T, der []byte) string {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// otherCert is a self-signed certificate for 127.0.0.1 that no server uses.
-func otherCert(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
 }
 
 func hostPort(t *testing.T, raw string) string {
