@@ -1,5 +1,5 @@
 // Package packaging_test checks the files in packaging/ that no Go code
-// reads: the systemd unit and the alerting rules.
+// reads: the systemd unit, the alerting rules and the compose file.
 package packaging_test
 
 import (
