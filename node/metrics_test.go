@@ -132,3 +132,21 @@ func TestMetricsAddressMustBeLoopback(t *testing.T) {
 		t.Fatalf("localhost served metrics at %q", n.MetricsURL())
 	}
 }
+
+// Two nodes in one process keep separate metrics: nothing is registered
+// globally (a second registration would panic), and one node's requests
+// do not show in the other's.
+func TestEachNodeHasItsOwnMetrics(t *testing.T) {
+	withMetrics := func(c *node.Config) { c.MetricsAddr = "127.0.0.1:0" }
+	a, b := testcluster.StartNode(t, withMetrics), testcluster.StartNode(t, withMetrics)
+	if res := apitest.New(a.URL()).Do(t, "GET", "/api/v1/config", nil); res.Status != http.StatusOK {
+		t.Fatalf("config: %d", res.Status)
+	}
+	route := []string{"route", "GET /api/v1/config"}
+	if v, _ := testcluster.Scrape(t, a.MetricsURL()).Value("classboard_http_requests_total", route...); v != 1 {
+		t.Errorf("node a counted %v requests, want 1", v)
+	}
+	if v, ok := testcluster.Scrape(t, b.MetricsURL()).Value("classboard_http_requests_total", route...); ok {
+		t.Errorf("node b counted %v of node a's requests", v)
+	}
+}
