@@ -103,8 +103,8 @@ func New(build Build, log *slog.Logger) *Metrics {
 // Handler serves GET /metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		// A collector that cannot read the store leaves its series out
-		// instead of failing the whole scrape.
+		// A collector that fails (none should) costs its own series, not
+		// the whole scrape.
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      slogPrinter{m.log},
 		Registry:      m.reg,

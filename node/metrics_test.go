@@ -102,10 +102,15 @@ func TestMetricsCountWhatTheNodeDoes(t *testing.T) {
 		}
 	}
 
+	// A live connection counts as a request once it ends.
 	lb.Close()
 	testcluster.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
-		if v, _ := testcluster.Scrape(t, n.MetricsURL()).Value("classboard_live_connections", "transport", "websocket"); v != 0 {
+		m := testcluster.Scrape(t, n.MetricsURL())
+		if v, _ := m.Value("classboard_live_connections", "transport", "websocket"); v != 0 {
 			return fmt.Errorf("%v websocket connections counted after the board left", v)
+		}
+		if v, _ := m.Value("classboard_http_requests_total", "route", "GET /api/v1/boards/{id}/live", "code", "101"); v < 1 {
+			return fmt.Errorf("the ended websocket is not counted as a request")
 		}
 		return nil
 	})
