@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/classboard/classboard"
 )
@@ -65,6 +68,28 @@ func TestBucketOperationsAreObserved(t *testing.T) {
 		t.Fatal("get after its deadline succeeded")
 	}
 	want := []string{"limits get", "limits put", "limits put", "limits get", "limits get failed"}
+	if !slices.Equal(rec.ops, want) {
+		t.Fatalf("observed %q, want %q", rec.ops, want)
+	}
+}
+
+// The media object store is timed like the buckets; a missing object is
+// an answer, not a failure.
+func TestMediaOperationsAreObserved(t *testing.T) {
+	s := openTestStore(t)
+	rec := &recordMetrics{}
+	o := observedObjects{ObjectStore: s.media.(observedObjects).ObjectStore, metrics: rec}
+	ctx := context.Background()
+	if _, err := o.Put(ctx, jetstream.ObjectMeta{Name: "pic"}, strings.NewReader("bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.GetInfo(ctx, "missing"); !errors.Is(err, jetstream.ErrObjectNotFound) {
+		t.Fatalf("info of a missing object: %v", err)
+	}
+	if err := o.Delete(ctx, "pic"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"media put", "media info", "media delete"}
 	if !slices.Equal(rec.ops, want) {
 		t.Fatalf("observed %q, want %q", rec.ops, want)
 	}

@@ -382,7 +382,7 @@ func (s *Store) init(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("ensure object store media: %w", err)
 		}
-		s.media = obs
+		s.media = observedObjects{ObjectStore: obs, metrics: s.cfg.Metrics}
 	}
 	return nil
 }
