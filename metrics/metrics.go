@@ -70,7 +70,7 @@ func New(build Build, log *slog.Logger) *Metrics {
 		}),
 		storeOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "store", Name: "operation_duration_seconds",
-			Help:    "Time of one store operation on a bucket, retries included.",
+			Help:    "Time of one store operation on a bucket (retries included) or on the media store.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8), // 0.5 ms .. 8 s
 		}, []string{"bucket", "op"}),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
