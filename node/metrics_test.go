@@ -3,13 +3,13 @@ package node_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
 )
@@ -25,13 +25,7 @@ func TestMetricsCountWhatTheNodeDoes(t *testing.T) {
 	if n.MetricsURL() == "" || strings.HasPrefix(n.MetricsURL(), n.URL()) {
 		t.Fatalf("metrics URL %q must be its own listener, not %s", n.MetricsURL(), n.URL())
 	}
-	res, err := http.Get(n.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if strings.Contains(string(body), "classboard_http_requests_total") {
+	if res := apitest.New(n.URL()).Do(t, "GET", "/metrics", nil); strings.Contains(string(res.Body), "classboard_http_requests_total") {
 		t.Fatal("the public listener serves the metrics")
 	}
 
@@ -41,7 +35,7 @@ func TestMetricsCountWhatTheNodeDoes(t *testing.T) {
 	lb := testcluster.OpenLive(t, origins, board.ID, board.Secret, 0)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	testcluster.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if lb.Latest() == nil {
 			return fmt.Errorf("the board has no state yet")
 		}
@@ -50,7 +44,7 @@ func TestMetricsCountWhatTheNodeDoes(t *testing.T) {
 	if _, err := cr.Steer(ctx, board.ID, 1); err != nil {
 		t.Fatal(err)
 	}
-	testcluster.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if st := lb.Latest(); st.Slide != 1 {
 			return fmt.Errorf("the board shows slide %d", st.Slide)
 		}
@@ -104,7 +98,7 @@ func TestMetricsCountWhatTheNodeDoes(t *testing.T) {
 
 	// A live connection counts as a request once it ends.
 	lb.Close()
-	testcluster.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		m := testcluster.Scrape(t, n.MetricsURL())
 		if v, _ := m.Value("classboard_live_connections", "transport", "websocket"); v != 0 {
 			return fmt.Errorf("%v websocket connections counted after the board left", v)
