@@ -44,6 +44,9 @@ type Config struct {
 	MetricsAllowRemote bool
 	// MaxMediaBytes bounds one picture upload (0: the API's default).
 	MaxMediaBytes int64
+	// LiveAdmitRate is how many new live connections a second the node
+	// takes in (0: live.DefaultAdmitRatePerCPU per CPU).
+	LiveAdmitRate float64
 
 	Store store.Config
 	// Mail configures delivery; without an SMTP address mail goes to the log.
@@ -125,7 +128,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("load apps: %w", err)
 	}
 	boards := n.store.Boards()
-	n.live = live.NewHub(live.Config{Presence: boards, Logger: log, Metrics: n.metrics})
+	n.live = live.NewHub(live.Config{Presence: boards, Logger: log, AdmitRate: cfg.LiveAdmitRate, Metrics: n.metrics})
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
 		PublicURLs:     cfg.PublicURLs,
@@ -239,6 +242,7 @@ func (n *Node) Close(ctx context.Context) error {
 	if err != nil {
 		n.srv.Close()
 	}
+	n.api.WaitLive() // the hub, closed above, ends them
 	n.wg.Wait()
 	if cerr := n.store.Close(ctx); err == nil {
 		err = cerr

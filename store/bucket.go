@@ -34,10 +34,13 @@ type bucketSpec struct {
 
 // bucket is a KV bucket holding JSON documents.
 type bucket struct {
-	name    string
-	kv      jetstream.KeyValue
-	js      jetstream.JetStream
-	stream  jetstream.Stream
+	name   string
+	kv     jetstream.KeyValue
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	// view, when the node mirrors this bucket, is told of every write and
+	// delete this node makes, as it succeeds.
+	view    viewSource
 	metrics Metrics
 }
 
@@ -185,6 +188,9 @@ func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64
 	if isWrongSequence(err) {
 		return 0, errRevision
 	}
+	if err == nil && b.view != nil {
+		b.view.wrote(key, rev, data)
+	}
 	return rev, err
 }
 
@@ -262,6 +268,9 @@ func (b *bucket) delete(ctx context.Context, key string, rev uint64) (err error)
 	}
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("delete %s/%s: %w", b.name, key, err)
+	}
+	if b.view != nil {
+		b.view.deleted(key)
 	}
 	return nil
 }

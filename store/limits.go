@@ -85,9 +85,10 @@ func (s *Store) limited(ctx context.Context, rule string, wait time.Duration) er
 	return &classboard.Error{Code: classboard.ERATELIMITED, Message: "Too many attempts; wait a little and try again.", RetryAfter: wait}
 }
 
-// noteLimit logs and counts a rule that acted without an error to answer
-// with: a slowed-down login, a reset request that queues nothing (a 429
-// there would tell whether the e-mail has an account).
+// noteLimit logs and counts a rule that acted without a rate_limited
+// error to answer with: a slowed-down login, a reset request that queues
+// nothing (a 429 there would tell whether the e-mail has an account), a
+// teacher at the most lessons, pictures or boards one may keep.
 func (s *Store) noteLimit(ctx context.Context, rule string) {
 	s.log.LogAttrs(ctx, slog.LevelWarn, "limit reached", slog.String("rule", rule))
 	s.cfg.Metrics.LimitRefused(rule)

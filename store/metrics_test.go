@@ -96,7 +96,8 @@ func TestMediaOperationsAreObserved(t *testing.T) {
 }
 
 // Every refusal goes through limited (or noteLimit): counted by rule and
-// answered with rate_limited and its wait.
+// answered with rate_limited and its wait; a teacher at a per-teacher
+// limit is counted too, and answered with quota_exceeded.
 func TestLimitRefusalsAreCountedByRule(t *testing.T) {
 	s := openTestStore(t)
 	rec := &recordMetrics{}
@@ -106,7 +107,13 @@ func TestLimitRefusalsAreCountedByRule(t *testing.T) {
 	if classboard.ErrorCode(err) != classboard.ERATELIMITED || !errors.As(err, &e) || e.RetryAfter != 30*time.Second {
 		t.Fatalf("limited: %v", err)
 	}
-	if !slices.Equal(rec.rules, []string{"login-addr"}) {
+	if err := s.atLimit(context.Background(), 2, 3, "lessons", "delete some."); err != nil {
+		t.Fatalf("below the limit: %v", err)
+	}
+	if err := s.atLimit(context.Background(), 3, 3, "lessons", "delete some."); classboard.ErrorCode(err) != classboard.EQUOTA {
+		t.Fatalf("at the limit: %v", err)
+	}
+	if !slices.Equal(rec.rules, []string{"login-addr", "teacher-lessons"}) {
 		t.Fatalf("counted %q", rec.rules)
 	}
 }
