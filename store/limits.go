@@ -85,10 +85,11 @@ func (s *Store) limited(ctx context.Context, rule string, wait time.Duration) er
 	return &classboard.Error{Code: classboard.ERATELIMITED, Message: "Too many attempts; wait a little and try again.", RetryAfter: wait}
 }
 
-// noteLimit logs and counts a rule that acted without a rate_limited
-// error to answer with: a slowed-down login, a reset request that queues
-// nothing (a 429 there would tell whether the e-mail has an account), a
-// teacher at the most lessons, pictures or boards one may keep.
+// noteLimit logs and counts a rule that acted without limited's error to
+// answer with: a slowed-down login, a reset request that queues nothing (a
+// 429 there would tell whether the e-mail has an account), a teacher at
+// the most lessons, pictures or boards one may keep, or a refusal that
+// says more than limited's words.
 func (s *Store) noteLimit(ctx context.Context, rule string) {
 	s.log.LogAttrs(ctx, slog.LevelWarn, "limit reached", slog.String("rule", rule))
 	s.cfg.Metrics.LimitRefused(rule)
