@@ -68,7 +68,7 @@ func TestMetricsCountWhatTheNodeDoes(t *testing.T) {
 		{"classboard_live_updates_dispatched_total", nil, 2}, // the first state, then the change
 		{"classboard_live_slow_readers_dropped_total", nil, 0},
 		{"classboard_store_operation_duration_seconds", []string{"bucket", "teachers", "op", "put"}, 1},
-		{"classboard_store_operation_duration_seconds", []string{"bucket", "board_state", "op", "get"}, 1},
+		{"classboard_store_operation_duration_seconds", []string{"bucket", "lessons", "op", "put"}, 1},
 		{"classboard_limit_refusals_total", []string{"rule", "board-create"}, 1},
 		{"classboard_ready", nil, 1},
 		{"classboard_ready_reason", []string{"reason", "ready"}, 1},
