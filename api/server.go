@@ -30,8 +30,16 @@ type Config struct {
 	MaxBodyBytes   int64
 	// MaxMediaBytes bounds one picture upload (classboard.DefaultMaxMediaBytes when 0).
 	MaxMediaBytes int64
-	Logger        *slog.Logger
-	// Metrics counts requests and live connections; nil counts nothing.
+	// MaxLivePerSession and MaxLivePerBoard cap this node's live
+	// connections (DefaultMaxLivePerSession and DefaultMaxLivePerBoard
+	// when 0).
+	MaxLivePerSession, MaxLivePerBoard int
+	// BodyReadTimeout is how long a request body may take to arrive, plus
+	// a second per BodyMinRate bytes (DefaultBodyReadTimeout when 0).
+	BodyReadTimeout time.Duration
+	Logger          *slog.Logger
+	// Metrics counts requests, live connections and security events; nil
+	// counts nothing.
 	Metrics Metrics
 }
 
@@ -42,12 +50,16 @@ type Metrics interface {
 	ObserveRequest(route string, status int, d time.Duration)
 	// LiveConnected counts an open live connection until closed is called.
 	LiveConnected(transport string) (closed func())
+	// SecurityEvent counts a refusal by a limit or check, a slowed-down
+	// login or a failed guess, by rule.
+	SecurityEvent(rule string)
 }
 
 type noMetrics struct{}
 
 func (noMetrics) ObserveRequest(string, int, time.Duration) {}
 func (noMetrics) LiveConnected(string) func()               { return func() {} }
+func (noMetrics) SecurityEvent(string)                      {}
 
 // Health tells whether the node can serve reads and writes.
 type Health interface {
@@ -59,6 +71,7 @@ type Health interface {
 type Services struct {
 	Health      Health
 	Accounts    classboard.AccountService
+	SignUps     classboard.SignUpService
 	Idempotency classboard.IdempotencyStore
 	Boards      classboard.BoardService
 	Lessons     classboard.LessonService
@@ -90,6 +103,9 @@ type Server struct {
 	signingKey atomic.Pointer[[]byte]
 
 	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
+
+	liveCounts *liveCounts
+	strength   chan struct{} // one password strength estimate at a time
 }
 
 // New returns the handler with every route.
@@ -106,11 +122,15 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
-		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2)}
+		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
+		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(mux))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
 	return s
 }
 
@@ -124,6 +144,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/config", s.config)
 
 	mux.HandleFunc("POST /api/v1/accounts", s.ready(s.createAccount))
+	mux.HandleFunc("POST /api/v1/accounts/confirm", s.ready(s.confirmAccount))
+	mux.HandleFunc("POST /api/v1/password-strength", s.ready(s.passwordStrength))
 	mux.HandleFunc("POST /api/v1/sessions", s.ready(s.createSession))
 	mux.HandleFunc("DELETE /api/v1/sessions/current", s.allow(teachers, s.deleteSession))
 	mux.HandleFunc("GET /api/v1/me", s.allow(teachers, s.me))

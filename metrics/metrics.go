@@ -31,14 +31,14 @@ type Metrics struct {
 	reg *prometheus.Registry
 	log *slog.Logger
 
-	httpRequests *prometheus.CounterVec
-	httpDuration *prometheus.HistogramVec
-	liveConns    *prometheus.GaugeVec
-	liveQueued   prometheus.Counter
-	liveDropped  prometheus.Counter
-	storeOps     *prometheus.HistogramVec
-	storeErrors  *prometheus.CounterVec
-	refusals     *prometheus.CounterVec
+	httpRequests   *prometheus.CounterVec
+	httpDuration   *prometheus.HistogramVec
+	liveConns      *prometheus.GaugeVec
+	liveQueued     prometheus.Counter
+	liveDropped    prometheus.Counter
+	storeOps       *prometheus.HistogramVec
+	storeErrors    *prometheus.CounterVec
+	securityEvents *prometheus.CounterVec
 }
 
 // New returns a node's metrics with the Go runtime and process collectors
@@ -77,9 +77,9 @@ func New(build Build, log *slog.Logger) *Metrics {
 			Namespace: namespace, Subsystem: "store", Name: "operation_errors_total",
 			Help: "Store operations that failed (not counting the store's own answers: not found, changed meanwhile).",
 		}, []string{"bucket", "op"}),
-		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Subsystem: "limit", Name: "refusals_total",
-			Help: "Requests a limit refused or slowed down, by the limit's rule.",
+		securityEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "security_events_total",
+			Help: "Requests a limit or check refused or slowed down, and failed guesses (pairing, join codes), by rule.",
 		}, []string{"rule"}),
 	}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -95,7 +95,7 @@ func New(build Build, log *slog.Logger) *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.liveConns, m.liveQueued, m.liveDropped,
 		m.storeOps, m.storeErrors,
-		m.refusals,
+		m.securityEvents,
 	)
 	return m
 }
@@ -151,8 +151,9 @@ func (m *Metrics) ObserveStoreOp(bucket, op string, d time.Duration, failed bool
 	}
 }
 
-// LimitRefused counts a request refused (or slowed down) by a limit rule.
-func (m *Metrics) LimitRefused(rule string) { m.refusals.WithLabelValues(rule).Inc() }
+// SecurityEvent counts a refusal by a limit or check, a slowed-down login
+// or a failed guess, by rule (a fixed name, never a subject).
+func (m *Metrics) SecurityEvent(rule string) { m.securityEvents.WithLabelValues(rule).Inc() }
 
 // Sources are read at every scrape: values that already live elsewhere
 // and would only go stale if copied.

@@ -45,8 +45,8 @@ func TestScrape(t *testing.T) {
 	m.ObserveRequest("GET /api/v1/boards/{id}", 200, time.Millisecond)
 	m.LiveConnected("websocket")
 	m.LiveConnected("sse")()
-	m.LimitRefused("login-addr")
-	m.LimitRefused("login-addr")
+	m.SecurityEvent("login-addr")
+	m.SecurityEvent("login-addr")
 	m.ObserveStoreOp("teachers", "get", time.Millisecond, true)
 	m.Watch(metrics.Sources{
 		Ready: func() error { return errors.New("no quorum: probe write timed out") },
@@ -71,7 +71,7 @@ func TestScrape(t *testing.T) {
 		{"classboard_http_requests_total", []string{"route", "GET /api/v1/boards/{id}", "code", "200"}, 1},
 		{"classboard_live_connections", []string{"transport", "websocket"}, 1},
 		{"classboard_live_connections", []string{"transport", "sse"}, 0},
-		{"classboard_limit_refusals_total", []string{"rule", "login-addr"}, 2},
+		{"classboard_security_events_total", []string{"rule", "login-addr"}, 2},
 		{"classboard_store_operation_errors_total", []string{"bucket", "teachers", "op", "get"}, 1},
 		{"classboard_ready", nil, 0},
 		{"classboard_ready_reason", []string{"reason", "no_quorum"}, 1},
@@ -119,7 +119,7 @@ func TestAlertRulesUseOurMetrics(t *testing.T) {
 	}
 	m := metrics.New(metrics.Build{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	m.ObserveRequest("GET /healthz", 200, time.Millisecond)
-	m.LimitRefused("login-addr")
+	m.SecurityEvent("login-addr")
 	m.ObserveStoreOp("teachers", "get", time.Millisecond, true)
 	m.Watch(metrics.Sources{
 		Ready:  func() error { return nil },

@@ -69,7 +69,7 @@ func TestMetricsCountWhatTheNodeDoes(t *testing.T) {
 		{"classboard_live_slow_readers_dropped_total", nil, 0},
 		{"classboard_store_operation_duration_seconds", []string{"bucket", "teachers", "op", "put"}, 1},
 		{"classboard_store_operation_duration_seconds", []string{"bucket", "lessons", "op", "put"}, 1},
-		{"classboard_limit_refusals_total", []string{"rule", "board-create"}, 1},
+		{"classboard_security_events_total", []string{"rule", "board-create"}, 1},
 		{"classboard_ready", nil, 1},
 		{"classboard_ready_reason", []string{"reason", "ready"}, 1},
 		{"classboard_mail_outbox_messages", nil, 0},

@@ -89,7 +89,7 @@ func (l Lessons) CreateLesson(ctx context.Context, in classboard.LessonInput) (*
 			return nil, err
 		}
 	}
-	if err := l.s.atLimit(ctx, n, l.s.cfg.TeacherLimits.Lessons, "lessons", "delete some you no longer need."); err != nil {
+	if err := atLimit(n, l.s.cfg.TeacherLimits.Lessons, "lessons", "delete some you no longer need."); err != nil {
 		return nil, err
 	}
 	rev, err := l.s.lessons.create(ctx, lessonKey(tid, doc.ID), doc, 0)

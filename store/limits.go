@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
-
-	"github.com/classboard/classboard"
 )
 
 // Limits are kept in the store, not in each node's memory: a limit kept per
@@ -75,22 +73,11 @@ func (s *Store) hit(ctx context.Context, scope, subject string, window time.Dura
 	return 0, unavailable(fmt.Errorf("count %s: too much contention", scope))
 }
 
-// limited is the one way a limit says no. Every rule that refuses a
-// request returns this error, so that each refusal is logged at WARN with
-// the rule's name and counted by rule in the metrics. rule is a fixed name
-// (usually the counter's scope), never the subject: it becomes a metric
-// label, and a subject may be an e-mail or an address.
-func (s *Store) limited(ctx context.Context, rule string, wait time.Duration) error {
-	s.noteLimit(ctx, rule)
-	return &classboard.Error{Code: classboard.ERATELIMITED, Message: "Too many attempts; wait a little and try again.", RetryAfter: wait}
-}
-
-// noteLimit logs and counts a rule that acted without limited's error to
-// answer with: a slowed-down login, a reset request that queues nothing (a
-// 429 there would tell whether the e-mail has an account), a teacher at
-// the most lessons, pictures or boards one may keep, or a refusal that
-// says more than limited's words.
+// noteLimit logs and counts a limit that acted without an error to carry
+// its rule to the API (which logs and counts those): a reset request that
+// queues nothing, since a 429 there would tell whether the e-mail has an
+// account.
 func (s *Store) noteLimit(ctx context.Context, rule string) {
-	s.log.LogAttrs(ctx, slog.LevelWarn, "limit reached", slog.String("rule", rule))
-	s.cfg.Metrics.LimitRefused(rule)
+	s.log.LogAttrs(ctx, slog.LevelWarn, "security event", slog.String("rule", rule))
+	s.cfg.Metrics.SecurityEvent(rule)
 }

@@ -131,7 +131,7 @@ func (m Media) CreateMedia(ctx context.Context, in classboard.NewMedia) (*classb
 	if err != nil {
 		return nil, err
 	}
-	if err := m.s.atLimit(ctx, len(recs), m.s.cfg.TeacherLimits.Media, "pictures", "delete some you no longer use."); err != nil {
+	if err := atLimit(len(recs), m.s.cfg.TeacherLimits.Media, "pictures", "delete some you no longer use."); err != nil {
 		return nil, err
 	}
 	var used int64

@@ -14,15 +14,16 @@ type Metrics interface {
 	// ObserveStoreOp records one operation on a bucket and whether it
 	// failed for a reason other than the store's own answer.
 	ObserveStoreOp(bucket, op string, d time.Duration, failed bool)
-	// LimitRefused counts a request a limit rule refused or slowed down.
-	LimitRefused(rule string)
+	// SecurityEvent counts, by rule, a limit that acted without an error
+	// to carry the rule to the API.
+	SecurityEvent(rule string)
 }
 
 // noMetrics counts nothing (a store opened without Config.Metrics).
 type noMetrics struct{}
 
 func (noMetrics) ObserveStoreOp(string, string, time.Duration, bool) {}
-func (noMetrics) LimitRefused(string)                                {}
+func (noMetrics) SecurityEvent(string)                               {}
 
 // observe records an operation on b that started at start and ended with
 // *err.

@@ -31,7 +31,7 @@ func (m *recordMetrics) ObserveStoreOp(bucket, op string, _ time.Duration, faile
 	m.ops = append(m.ops, s)
 }
 
-func (m *recordMetrics) LimitRefused(rule string) {
+func (m *recordMetrics) SecurityEvent(rule string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.rules = append(m.rules, rule)
@@ -95,25 +95,22 @@ func TestMediaOperationsAreObserved(t *testing.T) {
 	}
 }
 
-// Every refusal goes through limited (or noteLimit): counted by rule and
-// answered with rate_limited and its wait; a teacher at a per-teacher
-// limit is counted too, and answered with quota_exceeded.
-func TestLimitRefusalsAreCountedByRule(t *testing.T) {
+// A limit that answers without an error (a reset request that queues
+// nothing) is counted by rule here; a per-teacher limit's error carries its
+// rule to the API, which logs and counts it.
+func TestSilentLimitsAreCountedByRule(t *testing.T) {
 	s := openTestStore(t)
 	rec := &recordMetrics{}
 	s.cfg.Metrics = rec
-	err := s.limited(context.Background(), "login-addr", 30*time.Second)
-	var e *classboard.Error
-	if classboard.ErrorCode(err) != classboard.ERATELIMITED || !errors.As(err, &e) || e.RetryAfter != 30*time.Second {
-		t.Fatalf("limited: %v", err)
+	s.noteLimit(context.Background(), "reset-addr")
+	if !slices.Equal(rec.rules, []string{"reset-addr"}) {
+		t.Fatalf("counted %q", rec.rules)
 	}
-	if err := s.atLimit(context.Background(), 2, 3, "lessons", "delete some."); err != nil {
+	if err := atLimit(2, 3, "lessons", "delete some."); err != nil {
 		t.Fatalf("below the limit: %v", err)
 	}
-	if err := s.atLimit(context.Background(), 3, 3, "lessons", "delete some."); classboard.ErrorCode(err) != classboard.EQUOTA {
+	var e *classboard.Error
+	if err := atLimit(3, 3, "lessons", "delete some."); !errors.As(err, &e) || e.Code != classboard.EQUOTA || e.Rule != "teacher-lessons" {
 		t.Fatalf("at the limit: %v", err)
-	}
-	if !slices.Equal(rec.rules, []string{"login-addr", "teacher-lessons"}) {
-		t.Fatalf("counted %q", rec.rules)
 	}
 }

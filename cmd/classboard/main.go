@@ -1,7 +1,8 @@
 // Command classboard runs a classboard node: `classboard serve` (the
-// default), `classboard version`, or `classboard healthcheck` (for container
-// health checks). Every flag can also be set by an environment variable:
-// --node-name is CLASSBOARD_NODE_NAME.
+// default), `classboard check` (the same flags: what a production
+// deployment should change), `classboard version`, or `classboard
+// healthcheck` (for container health checks). Every flag can also be set
+// by an environment variable: --node-name is CLASSBOARD_NODE_NAME.
 package main
 
 import (
@@ -45,13 +46,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "check":
+		return check(args, getenv, stdout, stderr)
 	case "version":
 		printVersion(stdout)
 		return nil
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, version, healthcheck)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, check, version, healthcheck)", cmd)
 }
 
 // defaultAddr is where serve listens, and healthcheck asks, by default.
@@ -64,6 +67,7 @@ type options struct {
 	clusterAdvertise                string
 	natsURL, publicURLs, uiURL      string
 	tlsCert, tlsKey, trustedProxies string
+	redirectHTTPAddr                string
 	maxStore, maxMemory             int64
 	maxMediaBytes, mediaQuota       int64
 	replicas                        int
@@ -96,6 +100,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.uiURL, "ui-url", "", "origin the apps are served from (default: this node)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (serve HTTPS)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS key file")
+	fs.StringVar(&o.redirectHTTPAddr, "redirect-http-addr", "", "with TLS: also listen here for plain HTTP and redirect it to HTTPS, e.g. :80")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed, comma-separated")
 	fs.Int64Var(&o.maxStore, "max-store", 10<<30, "JetStream disk limit in bytes")
 	fs.Int64Var(&o.maxMemory, "max-memory", 256<<20, "JetStream memory limit in bytes")
@@ -158,13 +163,15 @@ func splitList(s string) []string {
 func (o *options) nodeConfig() (node.Config, error) {
 	b := currentBuild()
 	cfg := node.Config{
-		Addr:               o.addr,
-		PublicURLs:         splitList(o.publicURLs),
-		UIURL:              strings.TrimRight(o.uiURL, "/"),
-		TLSCert:            o.tlsCert,
-		TLSKey:             o.tlsKey,
-		Version:            b.Version,
-		Commit:             b.Commit,
+		Addr:       o.addr,
+		PublicURLs: splitList(o.publicURLs),
+		UIURL:      strings.TrimRight(o.uiURL, "/"),
+		TLSCert:    o.tlsCert,
+		TLSKey:     o.tlsKey,
+		Version:    b.Version,
+		Commit:     b.Commit,
+
+		RedirectHTTPAddr:   o.redirectHTTPAddr,
 		MaxMediaBytes:      o.maxMediaBytes,
 		MetricsAddr:        o.metricsAddr,
 		MetricsAllowRemote: o.metricsAllowRemote,
@@ -174,6 +181,9 @@ func (o *options) nodeConfig() (node.Config, error) {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return cfg, errors.New("--tls-cert and --tls-key go together")
+	}
+	if o.redirectHTTPAddr != "" && o.tlsCert == "" {
+		return cfg, errors.New("--redirect-http-addr needs --tls-cert and --tls-key")
 	}
 	for _, c := range splitList(o.trustedProxies) {
 		p, err := netip.ParsePrefix(c)
