@@ -183,6 +183,7 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request, conn *li
 	ctx := context.WithoutCancel(r.Context())
 	s.liveConns.Go(func() {
 		defer end()
+		defer s.cfg.Metrics.LiveConnected("websocket")()
 		runWebsocket(ctx, c, conn)
 	})
 }
@@ -272,6 +273,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Con
 			head := h.Clone()
 			s.liveConns.Go(func() {
 				defer end()
+				defer s.cfg.Metrics.LiveConnected("sse")()
 				runSSE(ctx, nc, brw, head, conn)
 			})
 			return
@@ -288,6 +290,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Con
 	if rc.Flush() != nil {
 		return
 	}
+	defer s.cfg.Metrics.LiveConnected("sse")()
 	pump(r.Context(), conn, func(msg []byte) error {
 		rc.SetWriteDeadline(time.Now().Add(liveWriteWait)) //nolint:errcheck // unsupported only in tests' recorders
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", msg); err != nil {

@@ -67,13 +67,17 @@ func (w *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and Hijack (SSE, websocket).
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// withAccessLog logs one line per request. It logs the path only: query
-// strings may carry a live ticket or a media signature.
+// withAccessLog logs one line per request and counts it in the metrics.
+// It logs the path only: query strings may carry a live ticket or a media
+// signature. The metrics take the route pattern the mux matched (set on
+// this very request, which the handlers below pass on unchanged), never
+// the path, so that a caller cannot make up new series.
 func (s *Server) withAccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &recorder{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		s.cfg.Metrics.ObserveRequest(r.Pattern, sw.status, time.Since(start))
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			return
 		}

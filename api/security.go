@@ -9,9 +9,10 @@ import (
 
 // securityEvent logs a refusal by a limit or check, a slowed-down login or
 // a failed pairing at WARN under the rule's name, with the client's
-// address. Every such event goes through here, so that one place counts
-// them.
+// address, and counts it by rule in the metrics. Every such event goes
+// through here, so that one place counts them.
 func (s *Server) securityEvent(r *http.Request, rule string, attrs ...slog.Attr) {
+	s.cfg.Metrics.SecurityEvent(rule)
 	s.log.LogAttrs(r.Context(), slog.LevelWarn, "security event", append([]slog.Attr{
 		slog.String("rule", rule),
 		slog.String("request_id", requestID(r.Context())),

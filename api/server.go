@@ -41,7 +41,28 @@ type Config struct {
 	// a second per BodyMinRate bytes (DefaultBodyReadTimeout when 0).
 	BodyReadTimeout time.Duration
 	Logger          *slog.Logger
+	// Metrics counts requests, live connections and security events; nil
+	// counts nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the API counts; the node passes its metrics.
+type Metrics interface {
+	// ObserveRequest counts an answered request by the route pattern
+	// that matched it ("" for none).
+	ObserveRequest(route string, status int, d time.Duration)
+	// LiveConnected counts an open live connection until closed is called.
+	LiveConnected(transport string) (closed func())
+	// SecurityEvent counts a refusal by a limit or check, a slowed-down
+	// login or a failed guess, by rule.
+	SecurityEvent(rule string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) ObserveRequest(string, int, time.Duration) {}
+func (noMetrics) LiveConnected(string) func()               { return func() {} }
+func (noMetrics) SecurityEvent(string)                      {}
 
 // Health tells whether the node can serve reads and writes.
 type Health interface {
@@ -101,6 +122,9 @@ func New(cfg Config, svc Services) *Server {
 	}
 	if cfg.MaxMediaBytes <= 0 {
 		cfg.MaxMediaBytes = classboard.DefaultMaxMediaBytes
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	if cfg.MaxImportBytes <= 0 {
 		cfg.MaxImportBytes = classboard.DefaultMaxImportBytes

@@ -79,7 +79,21 @@ type Config struct {
 	// AdmitInflight bounds connection set-ups in flight (0:
 	// DefaultAdmitInflightPerCPU × GOMAXPROCS).
 	AdmitInflight int
+	// Metrics counts queued messages and dropped slow readers; nil counts
+	// nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the hub counts; the node passes its metrics.
+type Metrics interface {
+	LiveQueued()  // a message was queued to a connection
+	LiveDropped() // a connection was closed for not keeping up
+}
+
+type noMetrics struct{}
+
+func (noMetrics) LiveQueued()  {}
+func (noMetrics) LiveDropped() {}
 
 // DefaultAdmitInflightPerCPU bounds the connection set-ups a node runs at
 // once, per CPU: a set-up takes a few milliseconds on a node that gets its
@@ -114,6 +128,9 @@ func NewHub(cfg Config) *Hub {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	if cfg.AdmitRate <= 0 {
 		cfg.AdmitRate = DefaultAdmitRatePerCPU * float64(runtime.GOMAXPROCS(0))
@@ -262,18 +279,21 @@ func presenceMessage(online bool) []byte {
 func (c *Conn) offer(msg []byte) {
 	select {
 	case c.send <- msg:
+		c.hub.cfg.Metrics.LiveQueued()
 	default:
-		c.finish(ReasonSlow, nil)
+		if c.finish(ReasonSlow, nil) {
+			c.hub.cfg.Metrics.LiveDropped()
+		}
 	}
 }
 
 // finish ends the connection once, queueing last (when it fits) as the
-// final message.
-func (c *Conn) finish(reason string, last []byte) {
+// final message. It reports whether this call ended it.
+func (c *Conn) finish(reason string, last []byte) bool {
 	c.mu.Lock()
 	if c.reason != "" {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.reason = reason
 	c.mu.Unlock()
@@ -285,6 +305,7 @@ func (c *Conn) finish(reason string, last []byte) {
 	}
 	close(c.done)
 	c.hub.unregister(c)
+	return true
 }
 
 // conns returns the connections of boardID, or of every board for "".

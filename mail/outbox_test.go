@@ -102,7 +102,7 @@ func TestRefusingProvider(t *testing.T) {
 		return nil
 	})
 	outboxEmpty(t, n)
-	failed, err := n.Store().Outbox().FailedCount(context.Background())
+	_, failed, err := n.Store().Outbox().Counts(context.Background())
 	if err != nil || failed != 1 {
 		t.Fatalf("failed-mail stream holds %d (%v), want 1", failed, err)
 	}
@@ -163,7 +163,7 @@ func TestGiveUp(t *testing.T) {
 	if s := n.Mail().Stats(); s.Retried == 0 {
 		t.Fatalf("set aside without a retry: %+v", s)
 	}
-	failed, err := n.Store().Outbox().FailedCount(context.Background())
+	_, failed, err := n.Store().Outbox().Counts(context.Background())
 	if err != nil || failed != 1 {
 		t.Fatalf("failed-mail stream holds %d (%v), want 1", failed, err)
 	}

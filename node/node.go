@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/classboard/classboard/api"
 	"github.com/classboard/classboard/live"
 	"github.com/classboard/classboard/mail"
+	"github.com/classboard/classboard/metrics"
 	"github.com/classboard/classboard/store"
 	"github.com/classboard/classboard/ui"
 )
@@ -39,6 +41,13 @@ type Config struct {
 
 	TrustedProxies []netip.Prefix
 	Version        string
+	// Commit is the source revision the binary was built from (metrics).
+	Commit string
+
+	// MetricsAddr, when set, serves /metrics there (its own listener).
+	MetricsAddr string
+	// MetricsAllowRemote allows a MetricsAddr that is not loopback.
+	MetricsAllowRemote bool
 	// MaxLivePerSession, MaxLivePerBoard and BodyReadTimeout: see
 	// api.Config (0: the API's defaults).
 	MaxLivePerSession, MaxLivePerBoard int
@@ -72,6 +81,9 @@ type Node struct {
 	url      string
 	mail     *mail.Worker
 
+	metrics    *metrics.Metrics
+	metricsURL string
+
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 }
@@ -85,15 +97,32 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = listenMetrics(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	closeListeners := func() {
+		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	n := &Node{cfg: cfg, log: log, ln: ln, url: scheme + "://" + ln.Addr().String()}
+	n := &Node{cfg: cfg, log: log, ln: ln, url: scheme + "://" + ln.Addr().String(),
+		metrics: metrics.New(metrics.Build{Version: cfg.Version, Commit: cfg.Commit, GoVersion: runtime.Version()}, log)}
+	cfg.Store.Metrics = n.metrics
 	resetLinks := linkBase(cfg, n.url)
 	if len(cfg.PublicURLs) == 0 {
 		cfg.PublicURLs = []string{n.url}
@@ -105,18 +134,18 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 
 	n.store, err = store.Open(cfg.Store, log)
 	if err != nil {
-		ln.Close()
+		closeListeners()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	uiHandler, err := ui.NewHandler()
 	if err != nil {
 		n.store.Close(context.Background())
-		ln.Close()
+		closeListeners()
 		return nil, fmt.Errorf("load apps: %w", err)
 	}
 	boards := n.store.Boards()
 	activities := boards.Activities()
-	n.live = live.NewHub(live.Config{Presence: boards, Logger: log, AdmitRate: cfg.LiveAdmitRate})
+	n.live = live.NewHub(live.Config{Presence: boards, Logger: log, AdmitRate: cfg.LiveAdmitRate, Metrics: n.metrics})
 	feed := live.NewActivityFeed(n.live, activities, 0)
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
@@ -126,6 +155,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		MaxMediaBytes:  cfg.MaxMediaBytes,
 		MaxImportBytes: cfg.MaxImportBytes,
 		Logger:         log,
+		Metrics:        n.metrics,
 
 		MaxLivePerSession: cfg.MaxLivePerSession,
 		MaxLivePerBoard:   cfg.MaxLivePerBoard,
@@ -159,7 +189,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			n.store.Close(context.Background())
-			ln.Close()
+			closeListeners()
 			return nil, fmt.Errorf("load TLS certificate: %w", err)
 		}
 		n.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -207,6 +237,10 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	n.wg.Go(func() { moveWhenUnready(ctx, n.store, n.live, healthCheckInterval, moveGrace, log) })
 	n.wg.Go(func() { newBalancer(n.live, n.store, n.store, balanceInterval, log).run(ctx) })
 	n.startMail(ctx, sender)
+	n.watchSources()
+	if metricsLn != nil {
+		n.startMetrics(ctx, metricsLn)
+	}
 	return n, nil
 }
 

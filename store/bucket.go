@@ -40,7 +40,8 @@ type bucket struct {
 	stream jetstream.Stream
 	// view, when the node mirrors this bucket, is told of every write and
 	// delete this node makes, as it succeeds.
-	view viewSource
+	view    viewSource
+	metrics Metrics
 }
 
 // kvStreamConfig is the stream nats.go would make for a KV bucket, except
@@ -90,7 +91,7 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 	return nil
 }
 
-func openBucket(ctx context.Context, js jetstream.JetStream, spec bucketSpec, replicas int) (*bucket, error) {
+func openBucket(ctx context.Context, js jetstream.JetStream, spec bucketSpec, replicas int, m Metrics) (*bucket, error) {
 	if err := ensureStream(ctx, js, kvStreamConfig(spec, replicas)); err != nil {
 		return nil, err
 	}
@@ -102,7 +103,7 @@ func openBucket(ctx context.Context, js jetstream.JetStream, spec bucketSpec, re
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", spec.name, err)
 	}
-	return &bucket{name: spec.name, kv: kv, js: js, stream: stream}, nil
+	return &bucket{name: spec.name, kv: kv, js: js, stream: stream, metrics: m}, nil
 }
 
 // attemptTimeout bounds one try of a store request. A request to a stream
@@ -141,7 +142,8 @@ func transient(err error) bool {
 }
 
 // get decodes the value of key into v and returns its revision.
-func (b *bucket) get(ctx context.Context, key string, v any) (uint64, error) {
+func (b *bucket) get(ctx context.Context, key string, v any) (_ uint64, err error) {
+	defer b.observe("get", time.Now(), &err)
 	e, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return b.kv.Get(ctx, key) })
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return 0, errNotFound
@@ -158,7 +160,8 @@ func (b *bucket) get(ctx context.Context, key string, v any) (uint64, error) {
 // put writes data to key if the key's last revision is still expect (0:
 // the key has no entry), with a TTL when ttl > 0. Returns errRevision when
 // another write came first.
-func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64, ttl time.Duration) (uint64, error) {
+func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64, ttl time.Duration) (_ uint64, err error) {
+	defer b.observe("put", time.Now(), &err)
 	msg := nats.NewMsg(b.subject(key))
 	msg.Data = data
 	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expect)}
@@ -262,7 +265,8 @@ func (b *bucket) update(ctx context.Context, key string, v any, rev uint64, ttl 
 // (errRevision otherwise). Deleting a missing key is not an error. It
 // retries like put, so a delete sent just as a stream leader died reaches
 // the new one.
-func (b *bucket) delete(ctx context.Context, key string, rev uint64) error {
+func (b *bucket) delete(ctx context.Context, key string, rev uint64) (err error) {
+	defer b.observe("delete", time.Now(), &err)
 	// Purge, not delete: a purge leaves one marker and drops the old value,
 	// which matters for secrets and for pupils' data. The headers are those
 	// of the KV API's own purge.
@@ -273,7 +277,7 @@ func (b *bucket) delete(ctx context.Context, key string, rev uint64) error {
 	if rev > 0 {
 		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(rev))
 	}
-	_, err := b.write(ctx, key, msg, opts...)
+	_, err = b.write(ctx, key, msg, opts...)
 	if isWrongSequence(err) {
 		return errRevision
 	}
@@ -288,7 +292,8 @@ func (b *bucket) delete(ctx context.Context, key string, rev uint64) error {
 
 // keys lists the keys matching a filter such as "teacher.>", retrying
 // like get.
-func (b *bucket) keys(ctx context.Context, filter string) ([]string, error) {
+func (b *bucket) keys(ctx context.Context, filter string) (_ []string, err error) {
+	defer b.observe("list", time.Now(), &err)
 	keys, err := retry(ctx, func(ctx context.Context) ([]string, error) {
 		lister, err := b.kv.ListKeysFiltered(ctx, filter)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 )
@@ -70,4 +71,13 @@ func (s *Store) hit(ctx context.Context, scope, subject string, window time.Dura
 		}
 	}
 	return 0, unavailable(fmt.Errorf("count %s: too much contention", scope))
+}
+
+// noteLimit logs and counts a limit that acted without an error to carry
+// its rule to the API (which logs and counts those): a reset request that
+// queues nothing, since a 429 there would tell whether the e-mail has an
+// account.
+func (s *Store) noteLimit(ctx context.Context, rule string) {
+	s.log.LogAttrs(ctx, slog.LevelWarn, "security event", slog.String("rule", rule))
+	s.cfg.Metrics.SecurityEvent(rule)
 }

@@ -159,20 +159,32 @@ func (o *Outbox) fetch(ctx context.Context) (classboard.MailDelivery, error) {
 	return nil, nil
 }
 
-// FailedCount returns how many messages the failed-mail stream holds.
-func (o *Outbox) FailedCount(ctx context.Context) (uint64, error) {
+// Counts returns how many messages wait in the outbox (or are being
+// delivered) and how many the failed-mail stream holds.
+func (o *Outbox) Counts(ctx context.Context) (queued, failed uint64, err error) {
 	ctx, cancel, err := o.s.opContext(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer cancel()
-	st, err := o.s.js.Stream(ctx, failedStream)
+	if queued, err = o.s.streamMsgs(ctx, outboxStream); err != nil {
+		return 0, 0, err
+	}
+	if failed, err = o.s.streamMsgs(ctx, failedStream); err != nil {
+		return 0, 0, err
+	}
+	return queued, failed, nil
+}
+
+// streamMsgs returns how many messages a stream holds.
+func (s *Store) streamMsgs(ctx context.Context, name string) (uint64, error) {
+	st, err := s.js.Stream(ctx, name)
 	if err != nil {
-		return 0, storeErr(fmt.Errorf("open %s: %w", failedStream, err))
+		return 0, storeErr(fmt.Errorf("open %s: %w", name, err))
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		return 0, storeErr(fmt.Errorf("inspect %s: %w", failedStream, err))
+		return 0, storeErr(fmt.Errorf("inspect %s: %w", name, err))
 	}
 	return info.State.Msgs, nil
 }

@@ -92,8 +92,12 @@ func (p *PasswordResets) RequestReset(ctx context.Context, email, clientAddr str
 	}
 	// A limited request answers like any other and queues nothing: a 429
 	// would tell whether the e-mail has an account.
-	if nAddr > p.limits.PerAddr || nAccount > p.limits.PerAccount {
-		p.s.log.Info("password reset request rate-limited", "per_address", nAddr, "per_account", nAccount)
+	if nAddr > p.limits.PerAddr {
+		p.s.noteLimit(ctx, "reset-addr")
+		return nil
+	}
+	if nAccount > p.limits.PerAccount {
+		p.s.noteLimit(ctx, "reset-account")
 		return nil
 	}
 

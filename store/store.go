@@ -74,6 +74,10 @@ type Config struct {
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
 
+	// Metrics counts store operations and limit refusals; nil counts
+	// nothing.
+	Metrics Metrics
+
 	// TeacherLimits bounds the lessons, pictures and boards of one teacher.
 	TeacherLimits TeacherLimits
 
@@ -168,6 +172,9 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	cfg.TeacherLimits = cfg.TeacherLimits.withDefaults()
 	if cfg.NodeName == "" {
 		cfg.NodeName, _ = os.Hostname()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	s := &Store{
 		cfg:    cfg,
@@ -409,7 +416,7 @@ func (s *Store) init(ctx context.Context) error {
 		if *b.dst != nil {
 			continue // made by an earlier attempt
 		}
-		bk, err := openBucket(ctx, s.js, b.spec, r)
+		bk, err := openBucket(ctx, s.js, b.spec, r, s.cfg.Metrics)
 		if err != nil {
 			return err
 		}
@@ -441,7 +448,7 @@ func (s *Store) init(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("ensure object store media: %w", err)
 		}
-		s.media = obs
+		s.media = observedObjects{ObjectStore: obs, metrics: s.cfg.Metrics}
 	}
 	return nil
 }

@@ -28,14 +28,16 @@ func (l TeacherLimits) withDefaults() TeacherLimits {
 	return l
 }
 
-// atLimit returns EQUOTA when have has reached limit. Two creations at the
-// same moment may together pass the limit by one each: the limit is a
-// bound on growth, not an exact count.
+// atLimit returns EQUOTA when have has reached limit, with the rule
+// "teacher-" and what, so that the API logs and counts it like every
+// limit. Two creations at the same moment may together pass the limit by
+// one each: the limit is a bound on growth, not an exact count.
 func atLimit(have, limit int, what, advice string) error {
 	if have < limit {
 		return nil
 	}
-	return classboard.Errorf(classboard.EQUOTA, "You have %d %s, the most one account may keep; %s", have, what, advice)
+	return &classboard.Error{Code: classboard.EQUOTA, Rule: "teacher-" + what,
+		Message: fmt.Sprintf("You have %d %s, the most one account may keep; %s", have, what, advice)}
 }
 
 // countKeys counts a bucket's keys under a filter (the store's answer

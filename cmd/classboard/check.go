@@ -127,6 +127,12 @@ func deployFindings(o *options) []finding {
 		add(true, "--smtp-tls none to %s: mail, reset links included, and the SMTP password cross the network in clear text", "use --smtp-tls auto or starttls", o.mail.addr)
 	}
 
+	// Metrics: serve refuses a non-loopback address unless told to allow it.
+	if o.metricsAddr != "" && !isLoopbackHostPort(o.metricsAddr) {
+		add(false, "metrics are served on %s, not on loopback: anyone who reaches that port reads them (they have no authentication)",
+			"let a firewall admit only the Prometheus server to it, or serve metrics on 127.0.0.1 and scrape them locally", o.metricsAddr)
+	}
+
 	// The data directory.
 	switch fi, err := os.Stat(o.data); {
 	case errors.Is(err, fs.ErrNotExist):

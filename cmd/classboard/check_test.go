@@ -33,7 +33,8 @@ func TestCheckFindsAnInsecureDeployment(t *testing.T) {
 	secret := writeFile(t, filepath.Join(dir, "secret"), "classboard-secret", 0o644)
 	var out bytes.Buffer
 	err := run(t.Context(), []string{"check", "--data", data, "--public-urls", "http://cb1.school.example,https://cb2.school.example/app",
-		"--cluster-addr", "127.0.0.1:6222", "--peers", "127.0.0.1:6222", "--cluster-secret-file", secret},
+		"--cluster-addr", "127.0.0.1:6222", "--peers", "127.0.0.1:6222", "--cluster-secret-file", secret,
+		"--metrics-addr", ":9100", "--metrics-allow-remote"},
 		func(string) string { return "" }, &out, io.Discard)
 	if !errors.Is(err, errFindings) {
 		t.Fatalf("err %v, want the findings error; output:\n%s", err, &out)
@@ -47,6 +48,7 @@ func TestCheckFindsAnInsecureDeployment(t *testing.T) {
 		"the cluster secret " + secret + " can be read by other users",
 		"no SMTP server",
 		"the data directory " + data + " has mode 755",
+		"CHECK  metrics are served on :9100, not on loopback",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no finding %q in:\n%s", want, &out)

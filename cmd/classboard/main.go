@@ -1,7 +1,8 @@
 // Command classboard runs a classboard node: `classboard serve` (the
 // default), `classboard check` (the same flags: what a production
-// deployment should change) or `classboard version`. Every flag can also be set by an
-// environment variable: --node-name is CLASSBOARD_NODE_NAME.
+// deployment should change), `classboard version`, or `classboard
+// healthcheck` (for container health checks). Every flag can also be set
+// by an environment variable: --node-name is CLASSBOARD_NODE_NAME.
 package main
 
 import (
@@ -23,15 +24,15 @@ import (
 	"github.com/classboard/classboard/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "classboard:", err)
+		}
+		if errors.Is(err, errUnhealthy) {
+			os.Exit(1) // what container health checks read as unhealthy (2 is reserved)
 		}
 		os.Exit(2)
 	}
@@ -48,11 +49,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "check":
 		return check(args, getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, version)
+		printVersion(stdout)
 		return nil
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, check, version)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, check, version, healthcheck)", cmd)
 }
+
+// defaultAddr is where serve listens, and healthcheck asks, by default.
+const defaultAddr = "127.0.0.1:8080"
 
 // options are the parsed flags of serve.
 type options struct {
@@ -68,6 +74,8 @@ type options struct {
 	replicas                        int
 	logLevel, logFormat             string
 	opTimeout                       time.Duration
+	metricsAddr                     string
+	metricsAllowRemote              bool
 	admitRate                       float64
 	memoryLimit                     int64
 	viewMaxKeys                     int
@@ -80,7 +88,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	o := &options{}
 	fs := flag.NewFlagSet("classboard serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "HTTP listen address")
+	fs.StringVar(&o.addr, "addr", defaultAddr, "HTTP listen address")
 	fs.StringVar(&o.data, "data", "./data", "data directory")
 	fs.StringVar(&o.nodeName, "node-name", "", "this node's name, unique in the cluster (default: host name)")
 	fs.StringVar(&o.clusterAddr, "cluster-addr", "", "cluster listen address HOST:PORT (enables cluster mode)")
@@ -109,9 +117,19 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.IntVar(&o.teacherLimits.Boards, "max-boards-per-teacher", classboard.DefaultMaxBoardsPerTeacher, "boards one teacher may pair")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://HOST:PORT/metrics (default off; loopback only unless --metrics-allow-remote)")
+	fs.BoolVar(&o.metricsAllowRemote, "metrics-allow-remote", false, "allow a --metrics-addr that is not loopback (metrics have no authentication)")
 	o.mail.register(fs)
+	if err := parseWithEnv(fs, args, getenv); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
 
-	// Environment first, so that flags on the command line win.
+// parseWithEnv sets each flag from its environment variable
+// (CLASSBOARD_ and the name in upper case, dashes as underscores), then
+// from args, so that the command line wins.
+func parseWithEnv(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "CLASSBOARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -122,15 +140,15 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		}
 	})
 	if envErr != nil {
-		return nil, envErr
+		return envErr
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return o, nil
+	return nil
 }
 
 func splitList(s string) []string {
@@ -145,17 +163,21 @@ func splitList(s string) []string {
 
 // nodeConfig checks the options and turns them into a node.Config.
 func (o *options) nodeConfig() (node.Config, error) {
+	b := currentBuild()
 	cfg := node.Config{
 		Addr:       o.addr,
 		PublicURLs: splitList(o.publicURLs),
 		UIURL:      strings.TrimRight(o.uiURL, "/"),
 		TLSCert:    o.tlsCert,
 		TLSKey:     o.tlsKey,
-		Version:    version,
+		Version:    b.Version,
+		Commit:     b.Commit,
 
-		RedirectHTTPAddr: o.redirectHTTPAddr,
-		MaxMediaBytes:    o.maxMediaBytes,
-		MaxImportBytes:   o.maxImportBytes,
+		RedirectHTTPAddr:   o.redirectHTTPAddr,
+		MaxMediaBytes:      o.maxMediaBytes,
+		MaxImportBytes:     o.maxImportBytes,
+		MetricsAddr:        o.metricsAddr,
+		MetricsAllowRemote: o.metricsAllowRemote,
 	}
 	for i, u := range cfg.PublicURLs {
 		cfg.PublicURLs[i] = strings.TrimRight(u, "/")
@@ -241,7 +263,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "classboard %s\n  teacher app: %s/\n  board app:   %s/board\n", version, n.URL(), n.URL())
+	fmt.Fprintf(stdout, "classboard %s\n  teacher app: %s/\n  board app:   %s/board\n", cfg.Version, n.URL(), n.URL())
+	if u := n.MetricsURL(); u != "" {
+		fmt.Fprintf(stdout, "  metrics:     %s\n", u)
+	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -34,11 +34,10 @@ type room struct {
 	// tried maps a final marker to the change that replaced it without an
 	// answer (a timeout or 503): such a change may have been stored
 	// all the same, and then the board rightly shows it instead.
-	tried   map[point]point
-	shown   []time.Duration // answer acknowledged -> board shows it
-	frames  int
-	last    map[point]bool // the markers of the newest frame
-	started time.Time
+	tried  map[point]point
+	shown  []time.Duration // answer acknowledged -> board shows it
+	frames int
+	last   map[point]bool // the markers of the newest frame
 }
 
 // noteFrame records a frame the board received at t.
