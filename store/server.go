@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 // embedded is the NATS server a node runs in its own process.
 type embedded struct {
 	srv      *server.Server
+	lock     *os.File // held on the data directory while the server runs
 	user     string
 	password string
 }
@@ -27,7 +29,17 @@ type embedded struct {
 // startEmbedded starts nats-server with JetStream on cfg.DataDir and waits
 // until it accepts connections.
 func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
-	e := &embedded{user: "classboard", password: token.New()}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			lock.Close()
+		}
+	}()
+	e := &embedded{user: "classboard", password: token.New(), lock: lock}
 	opts := &server.Options{
 		ServerName: cfg.NodeName,
 		// A client listener is kept (DontListen would also stop the routes
@@ -95,6 +107,7 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
 		return nil, fmt.Errorf("embedded nats-server not ready for connections after 60s")
 	}
 	e.srv = srv
+	started = true
 	return e, nil
 }
 
@@ -115,7 +128,9 @@ func (e *embedded) shutdown(ctx context.Context) {
 	go func() { e.srv.WaitForShutdown(); close(done) }()
 	select {
 	case <-done:
+		e.lock.Close()
 	case <-ctx.Done():
+		// The server may still write: the lock stays with the process.
 	}
 }
 

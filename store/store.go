@@ -149,6 +149,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("connect to %s: %w", cfg.NATSURL, err)
 		}
 	} else {
+		removeLocalAccess(cfg.DataDir)
 		if s.srv, err = startEmbedded(cfg, log); err != nil {
 			return nil, err
 		}
@@ -177,6 +178,9 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 func (s *Store) Close(ctx context.Context) error {
 	s.cancel()
 	s.wg.Wait()
+	if s.srv != nil {
+		removeLocalAccess(s.cfg.DataDir)
+	}
 	s.closeConn(ctx)
 	return nil
 }
@@ -267,6 +271,9 @@ func (s *Store) run(ctx context.Context) {
 		}
 	}
 	close(s.ready)
+	if err := s.writeLocalAccess(); err != nil {
+		s.log.Warn("local tools (backup, restore) cannot reach this node", "err", err)
+	}
 	t := time.NewTicker(s.cfg.ProbeInterval)
 	defer t.Stop()
 	for {

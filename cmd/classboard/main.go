@@ -1,5 +1,5 @@
-// Command classboard runs a classboard node: `classboard serve` (the
-// default) or `classboard version`. Every flag can also be set by an
+// Command classboard runs a classboard node (`classboard serve`, the
+// default) and its tools: `backup`, `restore`, `keygen`, `version`. Every flag can also be set by an
 // environment variable: --node-name is CLASSBOARD_NODE_NAME.
 package main
 
@@ -46,8 +46,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
+	case "backup":
+		return backupCmd(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return restoreCmd(ctx, args, getenv, stdout, stderr)
+	case "keygen":
+		return keygenCmd(args, getenv, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, version)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, backup, restore, keygen, version)", cmd)
 }
 
 // options are the parsed flags of serve.
@@ -93,7 +99,21 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	o.mail.register(fs)
 
-	// Environment first, so that flags on the command line win.
+	if err := applyEnv(fs, getenv); err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return o, nil
+}
+
+// applyEnv sets every flag from its environment variable. It runs before
+// the command line is parsed, so that flags on the command line win.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "CLASSBOARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -103,16 +123,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 			}
 		}
 	})
-	if envErr != nil {
-		return nil, envErr
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return o, nil
+	return envErr
 }
 
 func splitList(s string) []string {

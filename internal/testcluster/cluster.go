@@ -324,3 +324,11 @@ func (m *Member) restoreNetwork() {
 func stopContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 15*time.Second)
 }
+
+// DataDir is the node's data directory.
+func (m *Member) DataDir() string {
+	if m.c.opts.processes {
+		return filepath.Join(m.dir, "data")
+	}
+	return m.dir
+}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/node"
+)
+
+// classboardCmd runs the command line in this process.
+func classboardCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(t.Context(), args, func(string) string { return "" }, &out, &errOut)
+	t.Logf("classboard %s\n%s%s(err: %v)", strings.Join(args, " "), out.String(), errOut.String(), err)
+	return out.String() + errOut.String(), err
+}
+
+// TestBackupRoundTrip backs up a three-node cluster while a teacher steers,
+// and restores it into a fresh three-node cluster and into a single node.
+func TestBackupRoundTrip(t *testing.T) {
+	src := testcluster.StartCluster(t, 3)
+	data := testcluster.FillDataset(t, src.Nodes[0].URL(), 6, 2, 2)
+
+	// A writer steers a board through the backup; every state acknowledged
+	// before the backup starts must be in it.
+	cr := testcluster.NewClassroom(t, src.Origins(), 1, 5)
+	board := cr.Boards[0].ID
+	var (
+		mu     sync.Mutex
+		acked  uint64
+		writes int
+	)
+	ctx, stop := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			st, err := cr.Steer(ctx, board, i%5)
+			if err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("writer: %v", err)
+				}
+				return
+			}
+			mu.Lock()
+			acked, writes = st.Revision, writes+1
+			mu.Unlock()
+		}
+	})
+	testcluster.CheckFor(t, 30*time.Second, 10*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if writes < 3 {
+			return errors.New("the writer has not written yet")
+		}
+		return nil
+	})
+
+	dir := t.TempDir()
+	key := filepath.Join(dir, "backup.key")
+	if _, err := classboardCmd(t, "keygen", "--to", key); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "school.backup")
+	mu.Lock()
+	before := acked
+	mu.Unlock()
+	if _, err := classboardCmd(t, "backup", "--data", src.Nodes[1].DataDir(), "--to", file, "--key-file", key); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	wg.Wait()
+	mu.Lock()
+	t.Logf("the writer had %d states acknowledged, revision %d at the backup's start, %d at its end", writes, before, acked)
+	mu.Unlock()
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	if raw, _ := os.ReadFile(file); bytes.Contains(raw, []byte(data.Teachers[0].Email)) {
+		t.Fatal("the encrypted backup shows a teacher's e-mail address")
+	}
+	if _, err := classboardCmd(t, "restore", "--from", file, "--verify"); err == nil || !strings.Contains(err.Error(), "encrypted") {
+		t.Fatalf("an encrypted backup without its key: %v", err)
+	}
+
+	checkBoard := func(base string) {
+		t.Helper()
+		c := testcluster.NewClient([]string{base}, 10*time.Second).With(cr.Boards[0].Secret)
+		res, err := c.Do(t.Context(), "GET", "/api/v1/boards/"+board+"/state", nil)
+		if err != nil || res.Status != 200 {
+			t.Fatalf("the steered board: %v %v", err, res)
+		}
+		var st struct{ Revision uint64 }
+		res.JSON(t, &st)
+		if st.Revision < before {
+			t.Errorf("the steered board is at revision %d; %d was acknowledged before the backup started", st.Revision, before)
+		}
+	}
+
+	t.Run("into a fresh cluster", func(t *testing.T) {
+		dst := testcluster.StartCluster(t, 3)
+		if _, err := classboardCmd(t, "restore", "--from", file, "--key-file", key, "--data", dst.Nodes[2].DataDir()); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range dst.Nodes {
+			data.Check(t, m.URL())
+		}
+		checkBoard(dst.Nodes[0].URL())
+		checkLive(t, dst.Origins(), cr.Token, cr.Boards[0])
+		out, err := classboardCmd(t, "restore", "--from", file, "--key-file", key, "--data", dst.Nodes[0].DataDir())
+		if err == nil || !strings.Contains(out+err.Error(), "--replace") {
+			t.Errorf("a restore into a cluster that holds data must be refused without --replace: %v", err)
+		}
+		if _, err := classboardCmd(t, "restore", "--from", file, "--key-file", key, "--data", dst.Nodes[0].DataDir(), "--replace"); err != nil {
+			t.Fatalf("restore --replace: %v", err)
+		}
+		data.Check(t, dst.Nodes[1].URL())
+	})
+
+	t.Run("into a single node", func(t *testing.T) {
+		// The node does not run yet: restore fills its data directory.
+		nodeDir := t.TempDir()
+		if _, err := classboardCmd(t, "restore", "--from", file, "--key-file", key, "--data", nodeDir); err != nil {
+			t.Fatal(err)
+		}
+		n := testcluster.StartNodeAt(t, nodeDir)
+		data.Check(t, n.URL())
+		checkBoard(n.URL())
+	})
+}
+
+// checkLive opens a restored board's live connection and steers it: the
+// nodes' watches follow the restored streams.
+func checkLive(t *testing.T, origins []string, teacherToken string, b testcluster.BoardCreds) {
+	t.Helper()
+	live := testcluster.OpenLive(t, origins, b.ID, b.Secret, 0)
+	defer live.Close()
+	teacher := apitest.New(origins[1]).With(teacherToken)
+	var st classboard.BoardState
+	teacher.Do(t, "GET", "/api/v1/boards/"+b.ID+"/state", nil).JSON(t, &st)
+	res := teacher.Do(t, "PUT", "/api/v1/boards/"+b.ID+"/state", classboard.StateUpdate{LessonID: st.LessonID, Blank: true}, "If-Match", strconv.FormatUint(st.Revision, 10))
+	if res.Status != http.StatusOK {
+		t.Fatalf("steer the restored board: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &st)
+	testcluster.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
+		if got := live.Latest(); got == nil || got.Revision < st.Revision {
+			return fmt.Errorf("the board shows %+v, want revision %d", got, st.Revision)
+		}
+		return nil
+	})
+}
+
+// TestRestoreRefusesDamagedFiles restores damaged copies of a good backup
+// into a running node: each is refused with its reason, and the node's
+// data stays as it was.
+func TestRestoreRefusesDamagedFiles(t *testing.T) {
+	srcDir := t.TempDir()
+	src := testcluster.StartNodeAt(t, srcDir)
+	testcluster.FillDataset(t, src.URL(), 2, 1, 1)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.backup")
+	if _, err := classboardCmd(t, "backup", "--data", srcDir, "--to", good); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dstDir := t.TempDir()
+	dst := testcluster.StartNodeAt(t, dstDir)
+	mine := testcluster.FillDataset(t, dst.URL(), 1, 1, 1)
+
+	flip := bytes.Clone(raw)
+	flip[len(flip)/2] ^= 0x40
+	wrongVersion := bytes.Replace(bytes.Clone(raw), []byte("classboard-backup 1 "), []byte("classboard-backup 2 "), 1)
+	key := filepath.Join(dir, "other.key")
+	if _, err := classboardCmd(t, "keygen", "--to", key); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		args []string
+		want string
+	}{
+		{"truncated", raw[:len(raw)*2/3], nil, "truncated"},
+		{"cut just before the checksum", raw[:len(raw)-40], nil, "truncated"},
+		{"a flipped bit", flip, nil, "corrupt"},
+		{"a newer format", wrongVersion, nil, "format 2"},
+		{"not a backup", []byte("hello\n"), nil, "not a classboard backup"},
+		{"empty", nil, nil, "empty"},
+		{"encrypted, wrong key", nil, []string{"--key-file", key}, "another key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			content := tc.data
+			if tc.name == "encrypted, wrong key" {
+				otherKey := filepath.Join(dir, "right.key")
+				classboardCmd(t, "keygen", "--to", otherKey) //nolint:errcheck // checked by the backup
+				if _, err := classboardCmd(t, "backup", "--data", srcDir, "--to", path, "--key-file", otherKey); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.WriteFile(path, content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"--verify"}, {"--data", dstDir, "--replace"}} {
+				out, err := classboardCmd(t, append(append([]string{"restore", "--from", path}, args...), tc.args...)...)
+				if err == nil || !strings.Contains(out+err.Error(), tc.want) {
+					t.Errorf("restore %v: %v; want an error saying %q", args, err, tc.want)
+				}
+			}
+			mine.Check(t, dst.URL())
+		})
+	}
+	if _, err := classboardCmd(t, "restore", "--from", good, "--verify"); err != nil {
+		t.Errorf("the good file does not verify: %v", err)
+	}
+}
+
+// TestBackupOfAStoppedNode reads a stopped single node's data directory.
+func TestBackupOfAStoppedNode(t *testing.T) {
+	dir := t.TempDir()
+	n, err := node.Open(testcluster.NodeConfig(dir), testcluster.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := n.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	data := testcluster.FillDataset(t, n.URL(), 2, 1, 1)
+	if err := n.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "stopped.backup")
+	if _, err := classboardCmd(t, "backup", "--data", dir, "--to", file); err != nil {
+		t.Fatal(err)
+	}
+	target := t.TempDir()
+	if _, err := classboardCmd(t, "restore", "--from", file, "--data", target); err != nil {
+		t.Fatal(err)
+	}
+	data.Check(t, testcluster.StartNodeAt(t, target).URL())
+}
