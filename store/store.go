@@ -274,6 +274,11 @@ func (s *Store) run(ctx context.Context) {
 	if err := s.writeLocalAccess(); err != nil {
 		s.log.Warn("local tools (backup, restore) cannot reach this node", "err", err)
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.repairLoop(ctx)
+	}()
 	t := time.NewTicker(s.cfg.ProbeInterval)
 	defer t.Stop()
 	for {
