@@ -159,6 +159,15 @@ type Member struct {
 
 	mu      sync.Mutex
 	running runner
+	bin     string // a process node's binary when not the cluster's
+}
+
+// SetBinary makes the node's next Start run bin (process nodes only): a
+// rolling upgrade replaces the binary of one stopped node at a time.
+func (m *Member) SetBinary(bin string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.bin = bin
 }
 
 // runner is a started node: in this process or a child process.
