@@ -194,6 +194,12 @@ func (l Lessons) UpdateLesson(ctx context.Context, id string, ifMatch uint64, in
 	if rev != ifMatch {
 		return nil, staleLesson(cur.lesson(rev))
 	}
+	if cur.V > classboard.LessonSchemaVersion {
+		// Written by a newer node during a rolling upgrade: rewriting it
+		// here would drop what this version does not know. 503 sends the
+		// app on to another node.
+		return nil, &classboard.Error{Code: classboard.EUNAVAILABLE, Message: "This lesson was saved by a newer version of classboard; try again in a moment."}
+	}
 	doc := *cur
 	doc.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
 	if err := checkLesson(in, &doc); err != nil {
