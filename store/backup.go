@@ -286,8 +286,8 @@ func newBackupReader(r io.Reader) (*backupReader, error) {
 		br.version = fields[2]
 	}
 	if format != BackupFormat {
-		return nil, fmt.Errorf("%w: it is format %d (written by classboard %s), this classboard (format %d) reads only its own; restore it with the version that wrote it or a newer one",
-			ErrBackupVersion, format, br.version, BackupFormat)
+		return nil, fmt.Errorf("%w: it is format %d (written by classboard %s) and this classboard reads format %d; restore it with a classboard that reads format %d",
+			ErrBackupVersion, format, br.version, BackupFormat, format)
 	}
 	return br, nil
 }

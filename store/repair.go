@@ -120,19 +120,18 @@ func exists(ctx context.Context, b *bucket, key string, v any) (bool, error) {
 	return err == nil, err
 }
 
-// repairTeachers removes teacher documents that no e-mail index points
-// at: a sign-up interrupted between its two writes, or the loser of two
-// sign-ups with one address that died before deleting its document.
-func (s *Store) repairTeachers(ctx context.Context, grace time.Duration, r Repaired) error {
-	keys, err := s.teachers.keys(ctx, ">")
+// eachOld calls fn with every entry of b matching filter that is past the
+// grace period, decoded.
+func eachOld[T any](ctx context.Context, b *bucket, filter string, grace time.Duration, fn func(key string, e jetstream.KeyValueEntry, v *T) error) error {
+	keys, err := b.keys(ctx, filter)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		var doc teacherDoc
-		e, err := s.teachers.entry(ctx, k, &doc)
+		var v T
+		e, err := b.entry(ctx, k, &v)
 		if errors.Is(err, errNotFound) {
-			continue
+			continue // deleted meanwhile
 		}
 		if err != nil {
 			return err
@@ -140,18 +139,25 @@ func (s *Store) repairTeachers(ctx context.Context, grace time.Duration, r Repai
 		if !old(e, grace) {
 			continue
 		}
-		var owner string
-		found, err := exists(ctx, s.emails, emailKey(doc.Email), &owner)
-		if err != nil {
+		if err := fn(k, e, &v); err != nil {
 			return err
-		}
-		if !found || owner != doc.ID {
-			if err := s.mend(ctx, s.teachers, k, e.Revision(), orphanTeacher, r); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// repairTeachers removes teacher documents that no e-mail index points
+// at: a sign-up interrupted between its two writes, or the loser of two
+// sign-ups with one address that died before deleting its document.
+func (s *Store) repairTeachers(ctx context.Context, grace time.Duration, r Repaired) error {
+	return eachOld(ctx, s.teachers, ">", grace, func(k string, e jetstream.KeyValueEntry, doc *teacherDoc) error {
+		var owner string
+		found, err := exists(ctx, s.emails, emailKey(doc.Email), &owner)
+		if err != nil || (found && owner == doc.ID) {
+			return err
+		}
+		return s.mend(ctx, s.teachers, k, e.Revision(), orphanTeacher, r)
+	})
 }
 
 // repairBoards removes a forgotten board's secret, owner index and state
@@ -159,101 +165,60 @@ func (s *Store) repairTeachers(ctx context.Context, grace time.Duration, r Repai
 // failed halfway, and gives a paired board the state a pairing interrupted
 // before its last write did not create.
 func (s *Store) repairBoards(ctx context.Context, grace time.Duration, r Repaired) error {
-	boards := Boards{s: s}
 	board := func(id string) (*boardDoc, bool, error) {
 		var d boardDoc
 		found, err := exists(ctx, s.boards, boardKey(id), &d)
 		return &d, found, err
 	}
-	keys, err := s.boards.keys(ctx, ">")
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		kind, rest, _ := strings.Cut(k, ".")
-		var (
-			e    jetstream.KeyValueEntry
-			sd   secretDoc
-			doc  boardDoc
-			keep bool
-		)
-		switch kind {
-		case "s":
-			if e, err = s.boards.entry(ctx, k, &sd); err == nil && old(e, grace) {
-				d, found, berr := board(sd.BoardID)
-				keep, err = found && d.SecretHash == rest, berr
-				kind = orphanSecret
-			}
-		case "t":
-			teacher, id, _ := strings.Cut(rest, ".")
-			var idx struct{}
-			if e, err = s.boards.entry(ctx, k, &idx); err == nil && old(e, grace) {
-				d, found, berr := board(id)
-				keep, err = found && d.TeacherID == teacher, berr
-				kind = orphanOwnerIndex
-			}
-		case "b":
-			if e, err = s.boards.entry(ctx, k, &doc); err == nil && old(e, grace) && doc.TeacherID != "" {
-				var st stateDoc
-				found, serr := exists(ctx, s.boardState, stateKey(doc.ID), &st)
-				if serr == nil && !found {
-					if _, serr = boards.initialState(ctx, doc.ID); serr == nil {
-						s.log.Info("repair: gave a paired board its state", "board", doc.ID)
-						r[missingState]++
-					}
-				}
-				err = serr
-			}
-			e = nil // a board document itself is never a leftover
-		default:
-			continue
-		}
-		if errors.Is(err, errNotFound) {
-			continue
-		}
-		if err != nil {
+	// mendUnless removes the entry unless its board exists and keep says
+	// the entry belongs to it.
+	mendUnless := func(b *bucket, k string, e jetstream.KeyValueEntry, id, kind string, keep func(*boardDoc) bool) error {
+		d, found, err := board(id)
+		if err != nil || (found && keep(d)) {
 			return err
 		}
-		if e == nil || keep || !old(e, grace) {
-			continue
-		}
-		if err := s.mend(ctx, s.boards, k, e.Revision(), kind, r); err != nil {
-			return err
-		}
+		return s.mend(ctx, b, k, e.Revision(), kind, r)
 	}
-	states, err := s.boardState.keys(ctx, ">")
-	if err != nil {
+	if err := eachOld(ctx, s.boards, "s.*", grace, func(k string, e jetstream.KeyValueEntry, sd *secretDoc) error {
+		return mendUnless(s.boards, k, e, sd.BoardID, orphanSecret, func(d *boardDoc) bool { return secretKey(d.SecretHash) == k })
+	}); err != nil {
 		return err
 	}
-	for _, id := range states {
+	if err := eachOld(ctx, s.boards, "t.*.*", grace, func(k string, e jetstream.KeyValueEntry, _ *struct{}) error {
+		teacher, id, _ := strings.Cut(strings.TrimPrefix(k, "t."), ".")
+		return mendUnless(s.boards, k, e, id, orphanOwnerIndex, func(d *boardDoc) bool { return d.TeacherID == teacher })
+	}); err != nil {
+		return err
+	}
+	if err := eachOld(ctx, s.boardState, ">", grace, func(k string, e jetstream.KeyValueEntry, _ *stateDoc) error {
+		return mendUnless(s.boardState, k, e, k, orphanState, func(*boardDoc) bool { return true })
+	}); err != nil {
+		return err
+	}
+	boards := Boards{s: s}
+	return eachOld(ctx, s.boards, "b.*", grace, func(_ string, _ jetstream.KeyValueEntry, doc *boardDoc) error {
+		if doc.TeacherID == "" {
+			return nil
+		}
 		var st stateDoc
-		e, err := s.boardState.entry(ctx, id, &st)
-		if errors.Is(err, errNotFound) {
-			continue
-		}
-		if err != nil {
+		found, err := exists(ctx, s.boardState, stateKey(doc.ID), &st)
+		if err != nil || found {
 			return err
 		}
-		if !old(e, grace) {
-			continue
-		}
-		if _, found, err := board(id); err != nil {
+		if _, err := boards.initialState(ctx, doc.ID); err != nil {
 			return err
-		} else if !found {
-			if err := s.mend(ctx, s.boardState, id, e.Revision(), orphanState, r); err != nil {
-				return err
-			}
 		}
-	}
-	return nil
+		s.log.Info("repair: gave a paired board its state", "board", doc.ID)
+		r[missingState]++
+		return nil
+	})
 }
 
 // repairMedia erases picture bytes no record refers to (an erase that died
-// halfway, or an upload whose record was removed after its bytes failed),
-// removes records whose bytes never arrived, and finishes erases that left
-// their gate behind. Erasing goes through the gate like DeleteMedia.
+// halfway), removes records whose bytes never arrived (an upload that died
+// before storing them), and finishes erases that left their gate behind.
+// Erasing goes through the gate like DeleteMedia.
 func (s *Store) repairMedia(ctx context.Context, grace time.Duration, r Repaired) error {
-	m := Media{s}
 	ids := map[string]string{} // picture id -> the kind of leftover it may be
 	objects, err := s.media.List(ctx)
 	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
@@ -264,49 +229,27 @@ func (s *Store) repairMedia(ctx context.Context, grace time.Duration, r Repaired
 			ids[o.Name] = orphanMediaBytes
 		}
 	}
-	keys, err := s.mediaRecords.keys(ctx, ">")
-	if err != nil {
+	if err := eachOld(ctx, s.mediaRecords, "g.*", grace, func(k string, _ jetstream.KeyValueEntry, _ *gateDoc) error {
+		if id := strings.TrimPrefix(k, "g."); ids[id] == "" {
+			ids[id] = orphanGate
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	for _, k := range keys {
-		kind, rest, _ := strings.Cut(k, ".")
-		switch kind {
-		case "g":
-			var g gateDoc
-			e, err := s.mediaRecords.entry(ctx, k, &g)
-			if errors.Is(err, errNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if _, ok := ids[rest]; !ok && old(e, grace) {
-				ids[rest] = orphanGate
-			}
-		case "r":
-			_, id, _ := strings.Cut(rest, ".")
-			var rec mediaRecord
-			e, err := s.mediaRecords.entry(ctx, k, &rec)
-			if errors.Is(err, errNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if !old(e, grace) {
-				continue
-			}
-			info, err := s.media.GetInfo(ctx, id)
-			if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-				return fmt.Errorf("look up media %s: %w", id, err)
-			}
-			if err != nil || info.Deleted {
-				if err := s.mend(ctx, s.mediaRecords, k, e.Revision(), orphanMediaRecord, r); err != nil {
-					return err
-				}
-			}
+	if err := eachOld(ctx, s.mediaRecords, "r.*.*", grace, func(k string, e jetstream.KeyValueEntry, rec *mediaRecord) error {
+		info, err := s.media.GetInfo(ctx, rec.ID)
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("look up media %s: %w", rec.ID, err)
 		}
+		if err == nil && !info.Deleted {
+			return nil
+		}
+		return s.mend(ctx, s.mediaRecords, k, e.Revision(), orphanMediaRecord, r)
+	}); err != nil {
+		return err
 	}
+	m := Media{s}
 	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		refs, err := s.mediaRecords.keys(ctx, "r.*."+id)
 		if err != nil {
