@@ -126,7 +126,7 @@ func OpenOffline(dataDir string, log *slog.Logger) (*Conn, error) {
 	if _, err := os.Stat(filepath.Join(dataDir, "jetstream", "$SYS", "_js_")); err == nil {
 		return nil, fmt.Errorf("%s belongs to a cluster node: run the command while the cluster runs, on any node", dataDir)
 	}
-	srv, err := startEmbedded(Config{NodeName: "classboard-tool", DataDir: dataDir}, log)
+	srv, err := startEmbedded(Config{NodeName: "classboard-tool", DataDir: dataDir, toolServer: true}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
 		// of NATS 2.12.1 lost acknowledged writes that way. An fsync per
 		// write costs about 0.5 ms on an R3 put, and nothing a teacher saved
 		// may be lost.
-		SyncAlways: true,
+		SyncAlways: !cfg.toolServer,
 		// Huge pings would delay noticing a dead peer.
 		PingInterval: 5 * time.Second,
 		MaxPingsOut:  3,

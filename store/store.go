@@ -66,6 +66,13 @@ type Config struct {
 	// MediaQuota is how many bytes of pictures one teacher may keep;
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
+
+	// toolServer marks the server a tool runs on a stopped node's data
+	// directory. It syncs to disk when it stops rather than at every
+	// write: a restore writes every message again, and an fsync each made
+	// restoring a large store take many minutes (and the engine gives up
+	// on a restore chunk that takes over 5 s).
+	toolServer bool
 }
 
 func (c Config) clustered() bool { return c.ClusterAddr != "" }
