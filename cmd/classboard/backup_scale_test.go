@@ -33,11 +33,12 @@ func TestBackupScale(t *testing.T) {
 	if !*backupScale {
 		t.Skip("a measurement: run with -classboard.backup-scale")
 	}
-	dir := t.TempDir()
-	n := testcluster.StartNodeAt(t, dir, func(c *node.Config) {
+	big := func(c *node.Config) {
 		c.Store.Pairing.CreatesPerHour = 1 << 30
 		c.Store.MaxStore = 64 << 30
-	})
+	}
+	dir := t.TempDir()
+	n := testcluster.StartNodeAt(t, dir, big)
 	teachers, boards := *scaleTeachers, *scaleBoards
 	picture := (*scalePictureMiB << 20) / teachers
 	start := time.Now()
@@ -89,13 +90,13 @@ func TestBackupScale(t *testing.T) {
 	offline := time.Since(began)
 	// Into a running new node: it writes with an fsync per message.
 	runningDir := t.TempDir()
-	running := testcluster.StartNodeAt(t, runningDir)
+	running := testcluster.StartNodeAt(t, runningDir, big)
 	began = time.Now()
 	if _, err := classboardCmd(t, "restore", "--from", file, "--data", runningDir); err != nil {
 		t.Fatal(err)
 	}
 	online := time.Since(began)
-	for _, n := range []*node.Node{running, testcluster.StartNodeAt(t, target)} {
+	for _, n := range []*node.Node{running, testcluster.StartNodeAt(t, target, big)} {
 		if _, err := n.Store().Accounts().Login(t.Context(), classboard.Login{Email: scaleEmail(teachers - 1), Password: datasetPassword}, "10.0.0.1"); err != nil {
 			t.Errorf("the last teacher cannot sign in on the restored node: %v", err)
 		}
