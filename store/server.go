@@ -130,7 +130,11 @@ func (e *embedded) shutdown(ctx context.Context) {
 	case <-done:
 		e.lock.Close()
 	case <-ctx.Done():
-		// The server may still write: the lock stays with the process.
+		// The server may still write: the lock goes when it has stopped.
+		go func() {
+			<-done
+			e.lock.Close()
+		}()
 	}
 }
 

@@ -252,7 +252,19 @@ func openBackup(path, keyFile string) (io.ReadCloser, error) {
 	return struct {
 		io.Reader
 		io.Closer
-	}{r, f}, nil
+	}{decryptErrors{r}, f}, nil
+}
+
+// decryptErrors names what a failure to decrypt midway means: age
+// authenticates every 64 KiB, so an altered byte fails there.
+type decryptErrors struct{ r io.Reader }
+
+func (d decryptErrors) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("%w: it does not decrypt (%v)", store.ErrBackupCorrupt, err)
+	}
+	return n, err
 }
 
 func keygenCmd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +20,7 @@ import (
 	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
+	"github.com/classboard/classboard/store"
 )
 
 // classboardCmd runs the command line in this process.
@@ -189,8 +192,12 @@ func TestRestoreRefusesDamagedFiles(t *testing.T) {
 	flip[len(flip)/2] ^= 0x40
 	wrongVersion := bytes.Replace(bytes.Clone(raw), []byte("classboard-backup 1 "), []byte("classboard-backup 2 "), 1)
 	key := filepath.Join(dir, "other.key")
-	if _, err := classboardCmd(t, "keygen", "--to", key); err != nil {
-		t.Fatal(err)
+	encrypted := filepath.Join(dir, "encrypted.backup")
+	for _, args := range [][]string{{"keygen", "--to", key}, {"keygen", "--to", filepath.Join(dir, "right.key")},
+		{"backup", "--data", srcDir, "--to", encrypted, "--key-file", filepath.Join(dir, "right.key")}} {
+		if _, err := classboardCmd(t, args...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tc := range []struct {
 		name string
@@ -205,17 +212,21 @@ func TestRestoreRefusesDamagedFiles(t *testing.T) {
 		{"not a backup", []byte("hello\n"), nil, "not a classboard backup"},
 		{"empty", nil, nil, "empty"},
 		{"encrypted, wrong key", nil, []string{"--key-file", key}, "another key"},
+		{"encrypted, a flipped bit", nil, []string{"--key-file", filepath.Join(dir, "right.key")}, "corrupt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
 			content := tc.data
-			if tc.name == "encrypted, wrong key" {
-				otherKey := filepath.Join(dir, "right.key")
-				classboardCmd(t, "keygen", "--to", otherKey) //nolint:errcheck // checked by the backup
-				if _, err := classboardCmd(t, "backup", "--data", srcDir, "--to", path, "--key-file", otherKey); err != nil {
+			if strings.HasPrefix(tc.name, "encrypted") {
+				var err error
+				if content, err = os.ReadFile(encrypted); err != nil {
 					t.Fatal(err)
 				}
-			} else if err := os.WriteFile(path, content, 0o600); err != nil {
+				if strings.HasSuffix(tc.name, "bit") {
+					content[len(content)/2] ^= 0x40
+				}
+			}
+			if err := os.WriteFile(path, content, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			for _, args := range [][]string{{"--verify"}, {"--data", dstDir, "--replace"}} {
@@ -257,4 +268,42 @@ func TestBackupOfAStoppedNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	data.Check(t, testcluster.StartNodeAt(t, target).URL())
+}
+
+// TestBackupThroughNATSURL backs up and restores through NATS URLs, as for
+// nodes that use an external NATS cluster (--nats-url). The running nodes'
+// local access files stand in for the operator's credentials.
+func TestBackupThroughNATSURL(t *testing.T) {
+	natsURL := func(dir string) string {
+		b, err := os.ReadFile(filepath.Join(dir, store.LocalAccessFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var la struct{ URL, User, Password string }
+		if err := json.Unmarshal(b, &la); err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(la.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword(la.User, la.Password)
+		return u.String()
+	}
+	srcDir, dstDir := t.TempDir(), t.TempDir()
+	src := testcluster.StartNodeAt(t, srcDir)
+	data := testcluster.FillDataset(t, src.URL(), 2, 1, 1)
+	dst := testcluster.StartNodeAt(t, dstDir)
+	file := filepath.Join(t.TempDir(), "external.backup")
+	out, err := classboardCmd(t, "backup", "--from", natsURL(srcDir), "--to", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "password") || strings.Contains(out, natsURL(srcDir)) {
+		t.Errorf("the output shows the URL's password:\n%s", out)
+	}
+	if _, err := classboardCmd(t, "restore", "--from", file, "--nats-url", natsURL(dstDir)); err != nil {
+		t.Fatal(err)
+	}
+	data.Check(t, dst.URL())
 }
