@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -149,4 +151,84 @@ func newConn(nc *nats.Conn, srv *embedded, node string) (*Conn, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	return &Conn{nc: nc, js: js, srv: srv, node: node}, nil
+}
+
+// registryDir is where this user's running nodes record which data
+// directory serves which HTTP port, so that a tool given a node's URL
+// (`classboard backup --from http://127.0.0.1:8080`) finds the node's
+// local access file. It holds paths only: the credentials stay in the data
+// directory, readable by whoever may read the data.
+func registryDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("classboard-%d", os.Getuid()))
+	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+		dir = filepath.Join(rt, "classboard")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	// In a shared temporary directory another user could have made it
+	// first, to point tools elsewhere.
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || fi.Mode().Perm() != 0o700 || !ok || int(st.Uid) != os.Getuid() {
+		return "", fmt.Errorf("%s is not a private directory of this user", dir)
+	}
+	return dir, nil
+}
+
+type registration struct {
+	DataDir string `json:"data_dir"`
+}
+
+// RegisterHTTP records that the node on dataDir serves HTTP on port; the
+// returned function removes the record (unless another node took the port
+// over meanwhile).
+func RegisterHTTP(port, dataDir string) (func(), error) {
+	dir, err := registryDir()
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "http-"+port+".json")
+	b, _ := json.Marshal(registration{DataDir: abs})
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return func() {
+		if cur, err := os.ReadFile(path); err == nil && string(cur) == string(b) {
+			os.Remove(path) //nolint:errcheck // best effort
+		}
+	}, nil
+}
+
+// DataDirForURL returns the data directory of this user's node that serves
+// rawURL on this machine.
+func DataDirForURL(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("--from: %w", err)
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	dir, err := registryDir()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "http-"+port+".json"))
+	if err != nil {
+		return "", fmt.Errorf("no classboard node of this user serves port %s on this machine (run the command on the node's machine as its user, or give its data directory with --data)", port)
+	}
+	var r registration
+	if err := json.Unmarshal(b, &r); err != nil || r.DataDir == "" {
+		return "", fmt.Errorf("read the node registry: %v", err)
+	}
+	return r.DataDir, nil
 }

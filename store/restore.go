@@ -124,6 +124,9 @@ func (c *Conn) restoreStreams(ctx context.Context, r io.Reader, m *BackupManifes
 		switch kind {
 		case recStream, recManifest:
 			if cur != nil {
+				if i >= len(m.Streams) {
+					return fmt.Errorf("%w: the file changed while it was restored", ErrBackupCorrupt)
+				}
 				sr := cur
 				cur = nil
 				if err := sr.finish(ctx, m.Streams[i]); err != nil {
@@ -142,6 +145,9 @@ func (c *Conn) restoreStreams(ctx context.Context, r io.Reader, m *BackupManifes
 				return fmt.Errorf("restore stream %s: %w", sh.Name, err)
 			}
 		case recData:
+			if cur == nil {
+				return fmt.Errorf("%w: the file changed while it was restored", ErrBackupCorrupt)
+			}
 			if err := cur.chunk(payload); err != nil {
 				return fmt.Errorf("restore stream %s: %w", cur.name, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/classboard/classboard/internal/agefile"
@@ -63,9 +64,22 @@ func connectData(dataDir string, stderr io.Writer) (*store.Conn, error) {
 	return c, nil
 }
 
+// connectHTTP reaches the running node on this machine that serves url.
+func connectHTTP(url string) (*store.Conn, error) {
+	dir, err := store.DataDirForURL(url)
+	if err != nil {
+		return nil, err
+	}
+	c, err := store.ConnectLocal(dir)
+	if err != nil {
+		return nil, fmt.Errorf("the node serving %s (data directory %s): %w", url, dir, err)
+	}
+	return c, nil
+}
+
 func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := toolFlags("backup", stderr)
-	from := fs.String("from", "", "NATS URL of an external NATS cluster the nodes use (--nats-url); may carry user:password")
+	from := fs.String("from", "", "URL of a running node on this machine (http://127.0.0.1:8080), or nats://... of an external NATS cluster the nodes use (may carry user:password)")
 	data := fs.String("data", "", "data directory of a node on this machine (running, or a stopped single node)")
 	to := fs.String("to", "", "the backup file to write (mode 0600)")
 	keyFile := fs.String("key-file", "", "encrypt with the age key in this file (see classboard keygen)")
@@ -73,15 +87,18 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	if *to == "" || (*from == "" && *data == "") {
-		return errors.New("usage: classboard backup --data DIR | --from NATS-URL --to FILE [--key-file KEY]")
+		return errors.New("usage: classboard backup --data DIR | --from URL --to FILE [--key-file KEY]")
 	}
 	var (
 		c   *store.Conn
 		err error
 	)
-	if *from != "" {
+	switch {
+	case strings.HasPrefix(*from, "http://") || strings.HasPrefix(*from, "https://"):
+		c, err = connectHTTP(*from)
+	case *from != "":
 		c, err = store.ConnectURL(*from)
-	} else {
+	default:
 		c, err = connectData(*data, stderr)
 	}
 	if err != nil {

@@ -81,7 +81,8 @@ func TestBackupRoundTrip(t *testing.T) {
 	mu.Lock()
 	before := acked
 	mu.Unlock()
-	if _, err := classboardCmd(t, "backup", "--data", src.Nodes[1].DataDir(), "--to", file, "--key-file", key); err != nil {
+	// A running node is found by its URL on its own machine.
+	if _, err := classboardCmd(t, "backup", "--from", src.Nodes[1].DirectURL(), "--to", file, "--key-file", key); err != nil {
 		t.Fatal(err)
 	}
 	stop()
