@@ -39,6 +39,9 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
 			lock.Close()
 		}
 	}()
+	// Whoever holds the lock owns the directory: an access file there is
+	// a killed process's.
+	removeLocalAccess(cfg.DataDir)
 	e := &embedded{user: "classboard", password: token.New(), lock: lock}
 	opts := &server.Options{
 		ServerName: cfg.NodeName,

@@ -156,7 +156,6 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("connect to %s: %w", cfg.NATSURL, err)
 		}
 	} else {
-		removeLocalAccess(cfg.DataDir)
 		if s.srv, err = startEmbedded(cfg, log); err != nil {
 			return nil, err
 		}

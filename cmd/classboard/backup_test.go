@@ -18,6 +18,7 @@ import (
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/smtptest"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
 	"github.com/classboard/classboard/store"
@@ -244,10 +245,16 @@ func TestRestoreRefusesDamagedFiles(t *testing.T) {
 	}
 }
 
-// TestBackupOfAStoppedNode reads a stopped single node's data directory.
+// TestBackupOfAStoppedNode reads a stopped single node's data directory,
+// with mail the provider has not accepted yet still queued: the restored
+// node sends it.
 func TestBackupOfAStoppedNode(t *testing.T) {
+	smtp := smtptest.Start(t)
+	smtp.Refuse(451) // "try again later": the mail stays queued
 	dir := t.TempDir()
-	n, err := node.Open(testcluster.NodeConfig(dir), testcluster.Logger(t))
+	cfg := testcluster.NodeConfig(dir)
+	testcluster.WithSMTP(smtp.Addr)(&cfg)
+	n, err := node.Open(cfg, testcluster.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,6 +264,12 @@ func TestBackupOfAStoppedNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := testcluster.FillDataset(t, n.URL(), 2, 1, 1)
+	testcluster.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
+		if smtp.Connections() == 0 {
+			return errors.New("no delivery attempt yet")
+		}
+		return nil
+	})
 	if err := n.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -264,11 +277,31 @@ func TestBackupOfAStoppedNode(t *testing.T) {
 	if _, err := classboardCmd(t, "backup", "--data", dir, "--to", file); err != nil {
 		t.Fatal(err)
 	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := store.VerifyBackup(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range m.Streams {
+		if st.Name == "OUTBOX" && st.Messages != 2 {
+			t.Errorf("the backup holds %d queued mails, want the 2 reset links", st.Messages)
+		}
+	}
 	target := t.TempDir()
 	if _, err := classboardCmd(t, "restore", "--from", file, "--data", target); err != nil {
 		t.Fatal(err)
 	}
-	data.Check(t, testcluster.StartNodeAt(t, target).URL())
+	smtp.Recover()
+	data.Check(t, testcluster.StartNodeAt(t, target, testcluster.WithSMTP(smtp.Addr)).URL())
+	for _, msg := range smtp.WaitMessages(t, 2, 30*time.Second) {
+		if _, _, err := msg.ResetLink(); err != nil {
+			t.Errorf("the restored node sent %q: %v", msg.Subject, err)
+		}
+	}
 }
 
 // TestBackupThroughNATSURL backs up and restores through NATS URLs, as for
