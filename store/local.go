@@ -68,13 +68,6 @@ type Conn struct {
 	node string
 }
 
-// Node is the name of the node the tool is connected to.
-func (c *Conn) Node() string { return c.node }
-
-// Offline reports whether the tool runs the data directory's server itself
-// (the node is stopped).
-func (c *Conn) Offline() bool { return c.srv != nil }
-
 // Close disconnects and, offline, stops the tool's own server.
 func (c *Conn) Close(ctx context.Context) {
 	c.nc.Drain() //nolint:errcheck // closing anyway
