@@ -150,6 +150,11 @@ func (c *Conn) snapshot(ctx context.Context, name string, bw *backupWriter) (*Ba
 		return nil, err
 	}
 	defer sub.Unsubscribe() //nolint:errcheck // the connection may be closing
+	// The leader, maybe on another node, sends only once it sees the
+	// subscription (it waits about 2 s for it).
+	if err := c.nc.Flush(); err != nil {
+		return nil, err
+	}
 	req, _ := json.Marshal(map[string]any{"deliver_subject": inbox, "no_consumers": true, "chunk_size": snapshotChunk})
 	var resp struct {
 		Error  *apiError       `json:"error"`

@@ -118,7 +118,9 @@ func ConnectLocal(dataDir string) (*Conn, error) {
 // alone: its streams belong to the cluster, and the server would discard
 // them as orphans once the node rejoins.
 func OpenOffline(dataDir string, log *slog.Logger) (*Conn, error) {
-	if _, err := os.Stat(filepath.Join(dataDir, "jetstream", "$SYS", "_js_")); err == nil {
+	// The cluster's meta group keeps its log here (nats-server puts its
+	// own "jetstream" under the store directory it is given).
+	if _, err := os.Stat(filepath.Join(dataDir, "jetstream", "jetstream", "$SYS", "_js_", "_meta_")); err == nil {
 		return nil, fmt.Errorf("%s belongs to a cluster node: run the command while the cluster runs, on any node", dataDir)
 	}
 	srv, err := startEmbedded(Config{NodeName: "classboard-tool", DataDir: dataDir, toolServer: true}, log)

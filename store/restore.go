@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/s2"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -257,6 +258,16 @@ func (rs restoreSender) Write(p []byte) (int, error) {
 	rctx, cancel := context.WithTimeout(rs.ctx, 30*time.Second)
 	defer cancel()
 	msg, err := rs.sr.c.nc.RequestWithContext(rctx, rs.sr.deliver, p)
+	// In a cluster the stream leader takes the restore, and its
+	// subscription reaches the node the tool is connected to a moment
+	// later. Nobody received the piece, so sending it again is safe.
+	for wait := 0; errors.Is(err, nats.ErrNoResponders) && wait < 40; wait++ {
+		select {
+		case <-rctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+		msg, err = rs.sr.c.nc.RequestWithContext(rctx, rs.sr.deliver, p)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("send snapshot chunk: %w", err)
 	}

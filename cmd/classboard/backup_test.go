@@ -88,6 +88,11 @@ func TestBackupRoundTrip(t *testing.T) {
 	}
 	stop()
 	wg.Wait()
+	// A stopped cluster node's data cannot be read alone.
+	src.Nodes[2].Stop()
+	if _, err := classboardCmd(t, "backup", "--data", src.Nodes[2].DataDir(), "--to", filepath.Join(dir, "n3.backup")); err == nil || !strings.Contains(err.Error(), "cluster") {
+		t.Errorf("a stopped cluster node's data directory: %v; want a refusal naming the cluster", err)
+	}
 	mu.Lock()
 	t.Logf("the writer had %d states acknowledged, revision %d at the backup's start, %d at its end", writes, before, acked)
 	mu.Unlock()
@@ -270,7 +275,15 @@ func TestBackupOfAStoppedNode(t *testing.T) {
 		}
 		return nil
 	})
+	access, err := os.ReadFile(filepath.Join(dir, store.LocalAccessFile))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := n.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A node killed without a clean stop leaves its access file behind.
+	if err := os.WriteFile(filepath.Join(dir, store.LocalAccessFile), access, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "stopped.backup")
