@@ -18,6 +18,7 @@ const (
 	EQUOTA               = "quota_exceeded"         // the teacher's media quota is full
 	EUNSUPPORTED         = "unsupported_media_type" // not an allowed image
 	EUNAUTHORIZED        = "unauthorized"           // missing or unknown credentials
+	EORIGIN              = "origin_not_allowed"     // a browser page from an origin that is not the apps'
 	EINVALIDCREDENTIALS  = "invalid_credentials"    // wrong e-mail or password
 	ENOTFOUND            = "not_found"              // does not exist, or the caller may not see it
 	EUNKNOWNCODE         = "unknown_code"           // pairing code wrong, used or expired

@@ -14,6 +14,10 @@ const (
 	MediaSchemaVersion   = 1          // "v" of stored media records
 )
 
+// ErrNoMedia is the answer about a picture that does not exist or that the
+// caller may not see: the two look alike, so ids cannot be probed.
+var ErrNoMedia = Errorf(ENOTFOUND, "No such picture.")
+
 // Media is an uploaded picture. Its id is the hex SHA-256 of the stored
 // (re-encoded) bytes: the same picture uploaded twice is stored once.
 type Media struct {

@@ -30,7 +30,7 @@ func TestAccountScenarios(t *testing.T) {
 		{Name: "bad e-mail, short password, no name", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "nope", "password": "short", "name": ""}, Status: 400, Code: "invalid", Fields: []string{"email", "password", "name"}},
 		{Name: "password equal to e-mail", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "long.address@school.example", "password": "long.address@school.example", "name": "X"}, Status: 400, Code: "invalid", Fields: []string{"password"}},
 		{Name: "password over 1024 bytes", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "x@school.example", "password": strings.Repeat("p", 1025), "name": "X"}, Status: 400, Code: "invalid", Fields: []string{"password"}},
-		{Name: "sign up", Method: "POST", Path: "/api/v1/accounts", Body: good, Status: 201, Check: func(r *apitest.Response) error {
+		{Name: "sign up", Method: "POST", Path: "/api/v1/accounts", Body: good, Status: 201, Check: func(t *testing.T, r *apitest.Response) error {
 			if strings.Contains(string(r.Body), "argon2") || strings.Contains(string(r.Body), "password") {
 				return apitest.Errorf("the teacher document leaks the password hash: %s", r.Body)
 			}
@@ -39,7 +39,7 @@ func TestAccountScenarios(t *testing.T) {
 		{Name: "duplicate e-mail in other case", Method: "POST", Path: "/api/v1/accounts", Body: map[string]string{"email": "ADA@school.example", "password": "another password", "name": "Ada 2"}, Status: 409, Code: "email_taken"},
 		{Name: "wrong password", Method: "POST", Path: "/api/v1/sessions", Body: map[string]string{"email": "ada@school.example", "password": "wrong password"}, Status: 401, Code: "invalid_credentials"},
 		{Name: "unknown e-mail answers the same", Method: "POST", Path: "/api/v1/sessions", Body: map[string]string{"email": "nobody@school.example", "password": "wrong password"}, Status: 401, Code: "invalid_credentials"},
-		{Name: "log in", Method: "POST", Path: "/api/v1/sessions", Body: map[string]string{"email": "ada@school.example", "password": "analytical engine", "device": "laptop"}, Status: 201, Check: func(r *apitest.Response) error {
+		{Name: "log in", Method: "POST", Path: "/api/v1/sessions", Body: map[string]string{"email": "ada@school.example", "password": "analytical engine", "device": "laptop"}, Status: 201, Check: func(t *testing.T, r *apitest.Response) error {
 			var s struct {
 				Token     string `json:"token"`
 				ExpiresAt string `json:"expires_at"`
@@ -73,7 +73,7 @@ func TestHealthAndConfig(t *testing.T) {
 	apitest.Run(t, c, []apitest.Scenario{
 		{Name: "healthz", Method: "GET", Path: "/healthz", Status: 200},
 		{Name: "readyz", Method: "GET", Path: "/readyz", Status: 200},
-		{Name: "config", Method: "GET", Path: "/api/v1/config", Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "config", Method: "GET", Path: "/api/v1/config", Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			var cfg struct {
 				APIOrigins []string `json:"api_origins"`
 				Version    string   `json:"version"`

@@ -8,50 +8,6 @@ import (
 	"github.com/classboard/classboard"
 )
 
-// teacherOrBoard lets a signed-in teacher or a registered board through
-// (a board sends its secret as the bearer token).
-func (s *Server) teacherOrBoard(h http.HandlerFunc) http.HandlerFunc {
-	return s.ready(func(w http.ResponseWriter, r *http.Request) {
-		a, err := s.authenticate(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		h(w, r.WithContext(classboard.NewContextWithAuth(r.Context(), a)))
-	})
-}
-
-// board lets only a registered board through.
-func (s *Server) board(h http.HandlerFunc) http.HandlerFunc {
-	return s.ready(func(w http.ResponseWriter, r *http.Request) {
-		tok := bearer(r)
-		if tok == "" {
-			s.writeError(w, r, classboard.Errorf(classboard.EUNAUTHORIZED, "Send the board's secret."))
-			return
-		}
-		a, err := s.svc.Boards.AuthenticateBoard(r.Context(), tok)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		h(w, r.WithContext(classboard.NewContextWithAuth(r.Context(), a)))
-	})
-}
-
-// authenticate returns the teacher or board whose bearer token r carries.
-// Both kinds of token look alike, so a session is tried first, then a board.
-func (s *Server) authenticate(r *http.Request) (*classboard.Auth, error) {
-	tok := bearer(r)
-	if tok == "" {
-		return nil, classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in first.")
-	}
-	a, err := s.svc.Accounts.Authenticate(r.Context(), tok)
-	if classboard.ErrorCode(err) == classboard.EUNAUTHORIZED {
-		a, err = s.svc.Boards.AuthenticateBoard(r.Context(), tok)
-	}
-	return a, err
-}
-
 // createBoard registers a board page: no login, limited per address.
 func (s *Server) createBoard(w http.ResponseWriter, r *http.Request) {
 	nb, err := s.svc.Boards.CreateBoard(r.Context(), s.clientAddr(r))

@@ -74,7 +74,7 @@ func TestPairingScenarios(t *testing.T) {
 	var paired map[string]any
 
 	apitest.Run(t, c, []apitest.Scenario{
-		{Name: "registration shows a code and a claim link", Method: "GET", Path: "/api/v1/boards/" + b.BoardID, Token: b.BoardSecret, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "registration shows a code and a claim link", Method: "GET", Path: "/api/v1/boards/" + b.BoardID, Token: b.BoardSecret, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			if len(b.PairingCode) != 6 || strings.Trim(b.PairingCode, "0123456789") != "" || len(b.ClaimToken) != 43 || len(b.BoardSecret) != 43 {
 				return apitest.Errorf("registration %+v", b)
 			}
@@ -95,7 +95,7 @@ func TestPairingScenarios(t *testing.T) {
 		{Name: "unknown field", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: `{"code":"123456","name":"x","teacher_id":"me"}`, Status: 400, Code: "invalid_json"},
 		{Name: "wrong code", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"code": wrongCode(b.PairingCode, qr.PairingCode), "name": "Room 1"}, Status: 404, Code: "unknown_code"},
 		{Name: "wrong claim token", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"claim_token": strings.Repeat("A", 43), "name": "Room 1"}, Status: 404, Code: "unknown_code"},
-		{Name: "pair by typed code (spaces allowed)", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"code": b.PairingCode[:3] + " " + b.PairingCode[3:], "name": "Room 1"}, Status: 201, Check: func(r *apitest.Response) error {
+		{Name: "pair by typed code (spaces allowed)", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"code": b.PairingCode[:3] + " " + b.PairingCode[3:], "name": "Room 1"}, Status: 201, Check: func(t *testing.T, r *apitest.Response) error {
 			paired = r.Map(t)
 			if paired["paired"] != true || paired["teacher_name"] != "Ada Lovelace" || paired["name"] != "Room 1" || paired["board_id"] != b.BoardID {
 				return apitest.Errorf("paired board %s", r.Body)
@@ -104,7 +104,7 @@ func TestPairingScenarios(t *testing.T) {
 		}},
 		{Name: "a used code is unknown", Method: "POST", Path: "/api/v1/pairings", Token: bob, Body: map[string]string{"code": b.PairingCode, "name": "Mine"}, Status: 404, Code: "unknown_code"},
 		{Name: "the used code's claim token is unknown too", Method: "POST", Path: "/api/v1/pairings", Token: bob, Body: map[string]string{"claim_token": b.ClaimToken, "name": "Mine"}, Status: 404, Code: "unknown_code"},
-		{Name: "the board sees who paired it", Method: "GET", Path: "/api/v1/boards/" + b.BoardID, Token: b.BoardSecret, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "the board sees who paired it", Method: "GET", Path: "/api/v1/boards/" + b.BoardID, Token: b.BoardSecret, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			if m := r.Map(t); m["paired"] != true || m["teacher_name"] != "Ada Lovelace" || m["paired_at"] == nil {
 				return apitest.Errorf("board %s", r.Body)
 			}
@@ -117,7 +117,7 @@ func TestPairingScenarios(t *testing.T) {
 		{Name: "another teacher cannot steer it", Method: "PUT", Path: "/api/v1/boards/" + b.BoardID + "/state", Token: bob, Headers: []string{"If-Match", "1"}, Body: map[string]any{"slide": 0}, Status: 404},
 		{Name: "another teacher cannot forget it", Method: "DELETE", Path: "/api/v1/boards/" + b.BoardID, Token: bob, Status: 404},
 		{Name: "another board cannot see it", Method: "GET", Path: "/api/v1/boards/" + b.BoardID, Token: qr.BoardSecret, Status: 404},
-		{Name: "the owner lists it", Method: "GET", Path: "/api/v1/boards", Token: ada, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "the owner lists it", Method: "GET", Path: "/api/v1/boards", Token: ada, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			var page struct {
 				Items []map[string]any `json:"items"`
 			}
@@ -127,7 +127,7 @@ func TestPairingScenarios(t *testing.T) {
 			}
 			return nil
 		}},
-		{Name: "others list nothing", Method: "GET", Path: "/api/v1/boards", Token: bob, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "others list nothing", Method: "GET", Path: "/api/v1/boards", Token: bob, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			if string(r.Body) != "{\"items\":[]}\n" {
 				return apitest.Errorf("boards %s", r.Body)
 			}
@@ -141,7 +141,7 @@ func TestPairingScenarios(t *testing.T) {
 		{Name: "its teacher no longer has it", Method: "GET", Path: "/api/v1/boards/" + qr.BoardID, Token: bob, Status: 404},
 		{Name: "the owner forgets a board", Method: "DELETE", Path: "/api/v1/boards/" + b.BoardID, Token: ada, Status: 204},
 		{Name: "the forgotten board's secret stops working", Method: "GET", Path: "/api/v1/boards/" + b.BoardID + "/state", Token: b.BoardSecret, Status: 401},
-		{Name: "the owner no longer lists it", Method: "GET", Path: "/api/v1/boards", Token: ada, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "the owner no longer lists it", Method: "GET", Path: "/api/v1/boards", Token: ada, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			if string(r.Body) != "{\"items\":[]}\n" {
 				return apitest.Errorf("boards %s", r.Body)
 			}
@@ -161,7 +161,8 @@ func wrongCode(live ...string) string {
 }
 
 func TestPairingCodeExpires(t *testing.T) {
-	n := testcluster.StartNode(t, withPairing(store.PairingLimits{CodeTTL: time.Second}))
+	clock := testcluster.NewClock(time.Now())
+	n := testcluster.StartNode(t, testcluster.WithClock(clock))
 	c := apitest.New(n.URL())
 	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
 	b := registerBoard(t, c)
@@ -169,9 +170,7 @@ func TestPairingCodeExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for time.Now().Before(expires.Add(100 * time.Millisecond)) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	clock.Add(expires.Sub(clock.Now()) + time.Second)
 	apitest.Run(t, c, []apitest.Scenario{
 		{Name: "an expired code is unknown", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"code": b.PairingCode, "name": "Room"}, Status: 404, Code: "unknown_code"},
 		{Name: "an expired claim token is unknown", Method: "POST", Path: "/api/v1/pairings", Token: ada, Body: map[string]string{"claim_token": b.ClaimToken, "name": "Room"}, Status: 404, Code: "unknown_code"},
@@ -210,15 +209,10 @@ func TestPairingClaimRace(t *testing.T) {
 	}
 }
 
-// awayFromWindowEnd waits, when a minute is about to end, until the next
-// one starts: the limits count in fixed windows, and a window ending in
-// the middle of a scenario would reset its counts.
-func awayFromWindowEnd(t *testing.T) {
-	now := time.Now()
-	if next := now.Truncate(time.Minute).Add(time.Minute); next.Sub(now) < 20*time.Second {
-		t.Logf("waiting %s for a fresh minute", next.Sub(now).Round(time.Second))
-		time.Sleep(next.Sub(now) + 100*time.Millisecond)
-	}
+// stoppedClock holds the limits' clock still: they count in fixed windows,
+// and a window ending in the middle of a scenario would reset its counts.
+func stoppedClock() testcluster.Option {
+	return testcluster.WithClock(testcluster.NewClock(time.Now()))
 }
 
 func guess(c *apitest.Client, token, code string) apitest.Scenario {
@@ -228,7 +222,7 @@ func guess(c *apitest.Client, token, code string) apitest.Scenario {
 func named(sc apitest.Scenario, name string, status int, code string) apitest.Scenario {
 	sc.Name, sc.Status, sc.Code = name, status, code
 	if status == 429 {
-		sc.Check = func(r *apitest.Response) error {
+		sc.Check = func(t *testing.T, r *apitest.Response) error {
 			if r.Header.Get("Retry-After") == "" {
 				return apitest.Errorf("429 without Retry-After")
 			}
@@ -241,12 +235,11 @@ func named(sc apitest.Scenario, name string, status int, code string) apitest.Sc
 func TestPairingRateLimits(t *testing.T) {
 	high := 1000
 	t.Run("per account: 5 failures in 10 minutes", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsPerAddrMinute: high, FailsGlobalPerMinute: high}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsPerAddrMinute: high, FailsGlobalPerMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		ada, bob := teacherToken(t, c, "Ada Lovelace", "laptop"), teacherToken(t, c, "Bob Other", "laptop")
 		b, qr := registerBoard(t, c), registerBoard(t, c)
 		wrong := wrongCode(b.PairingCode, qr.PairingCode)
-		awayFromWindowEnd(t)
 		var scs []apitest.Scenario
 		for i := range 5 {
 			scs = append(scs, named(guess(c, ada, wrong), fmt.Sprintf("failure %d", i+1), 404, "unknown_code"))
@@ -260,12 +253,11 @@ func TestPairingRateLimits(t *testing.T) {
 		apitest.Run(t, c, scs)
 	})
 	t.Run("per account: 20 failures a day", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsPer10Min: high, FailsPerAddrMinute: high, FailsGlobalPerMinute: high}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsPer10Min: high, FailsPerAddrMinute: high, FailsGlobalPerMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		ada := teacherToken(t, c, "Ada Lovelace", "laptop")
 		b := registerBoard(t, c)
 		wrong := wrongCode(b.PairingCode)
-		awayFromWindowEnd(t)
 		var scs []apitest.Scenario
 		for i := range 20 {
 			scs = append(scs, named(guess(c, ada, wrong), fmt.Sprintf("failure %d", i+1), 404, "unknown_code"))
@@ -274,12 +266,11 @@ func TestPairingRateLimits(t *testing.T) {
 		apitest.Run(t, c, scs)
 	})
 	t.Run("per client address: 10 failures a minute", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: high}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		tokens := []string{teacherToken(t, c, "Ada Lovelace", "laptop"), teacherToken(t, c, "Bob Other", "laptop"), teacherToken(t, c, "Cy Third", "laptop")}
 		b := registerBoard(t, c)
 		wrong := wrongCode(b.PairingCode)
-		awayFromWindowEnd(t)
 		var scs []apitest.Scenario
 		for i := range 10 { // 4 + 4 + 2: no account reaches its own limit
 			scs = append(scs, named(guess(c, tokens[i/4], wrong), fmt.Sprintf("failure %d", i+1), 404, "unknown_code"))
@@ -288,13 +279,12 @@ func TestPairingRateLimits(t *testing.T) {
 		apitest.Run(t, c, scs)
 	})
 	t.Run("global budget: typed codes refused, QR pairing keeps working", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: 3, FailsPerAddrMinute: high}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: 3, FailsPerAddrMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		tokens := []string{teacherToken(t, c, "Ada Lovelace", "laptop"), teacherToken(t, c, "Bob Other", "laptop"), teacherToken(t, c, "Cy Third", "laptop")}
 		fresh := teacherToken(t, c, "Dee Fresh", "laptop")
 		b := registerBoard(t, c)
 		wrong := wrongCode(b.PairingCode)
-		awayFromWindowEnd(t)
 		apitest.Run(t, c, []apitest.Scenario{
 			named(guess(c, tokens[0], wrong), "failure 1", 404, "unknown_code"),
 			named(guess(c, tokens[1], wrong), "failure 2", 404, "unknown_code"),
@@ -304,7 +294,7 @@ func TestPairingRateLimits(t *testing.T) {
 		})
 	})
 	t.Run("board registration per client address", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{CreatesPerHour: 2}))
+		n := testcluster.StartNode(t, withPairing(store.PairingLimits{CreatesPerHour: 2}), stoppedClock())
 		c := apitest.New(n.URL())
 		apitest.Run(t, c, []apitest.Scenario{
 			{Name: "first", Method: "POST", Path: "/api/v1/boards", Status: 201},
@@ -337,7 +327,7 @@ func TestBoardStateScenarios(t *testing.T) {
 	ends := time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339)
 
 	apitest.Run(t, c, []apitest.Scenario{
-		{Name: "a never-steered board has a state with a revision", Method: "GET", Path: path, Token: b.BoardSecret, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "a never-steered board has a state with a revision", Method: "GET", Path: path, Token: b.BoardSecret, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			m := r.Map(t)
 			rev, _ = m["revision"].(float64)
 			if rev == 0 || m["slide"] != 0.0 || m["blank"] != false || m["timer"] != nil || r.Header.Get("ETag") != fmt.Sprintf(`"%d"`, int(rev)) {
@@ -354,14 +344,14 @@ func TestBoardStateScenarios(t *testing.T) {
 		{Name: "negative slide", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"slide": -1}, Status: 400, Fields: []string{"slide"}},
 		{Name: "a slide without a lesson", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"slide": 3}, Status: 400, Fields: []string{"slide"}},
 		{Name: "a timer days ahead", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"slide": 0, "timer": map[string]any{"ends_at": time.Now().Add(48 * time.Hour).Format(time.RFC3339)}}, Status: 400, Fields: []string{"timer"}},
-		{Name: "steer: blank and a timer", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"slide": 0, "blank": true, "timer": map[string]any{"ends_at": ends}}, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "steer: blank and a timer", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"slide": 0, "blank": true, "timer": map[string]any{"ends_at": ends}}, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			m := r.Map(t)
 			if m["blank"] != true || m["updated_by"] != "laptop" || m["revision"].(float64) <= rev || m["timer"].(map[string]any)["ends_at"] != ends {
 				return apitest.Errorf("state %s", r.Body)
 			}
 			return nil
 		}},
-		{Name: "a stale steer is 412 with the current state", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"slide": 0, "blank": false}, Status: 412, Code: "revision_mismatch", Check: func(r *apitest.Response) error {
+		{Name: "a stale steer is 412 with the current state", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"slide": 0, "blank": false}, Status: 412, Code: "revision_mismatch", Check: func(t *testing.T, r *apitest.Response) error {
 			var e struct {
 				Current map[string]any `json:"current"`
 			}
@@ -370,7 +360,7 @@ func TestBoardStateScenarios(t *testing.T) {
 			}
 			return nil
 		}},
-		{Name: "the board reads what it shows", Method: "GET", Path: path, Token: b.BoardSecret, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "the board reads what it shows", Method: "GET", Path: path, Token: b.BoardSecret, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			m := r.Map(t)
 			if m["blank"] != true {
 				return apitest.Errorf("state %s", r.Body)
@@ -389,7 +379,7 @@ func TestBoardStateScenarios(t *testing.T) {
 		{Name: "another teacher's lesson", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"lesson_id": theirs, "slide": 0}, Status: 400, Fields: []string{"lesson_id"}},
 		{Name: "a slide past the lesson's end", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"lesson_id": mine, "slide": 2}, Status: 400, Fields: []string{"slide"}},
 		{Name: "the second slide", Method: "PUT", Path: path, Token: ada, Headers: ifMatch(), Body: map[string]any{"lesson_id": mine, "slide": 1}, Status: 200},
-		{Name: "the board reads its lesson", Method: "GET", Path: "/api/v1/boards/" + b.BoardID + "/lesson", Token: b.BoardSecret, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "the board reads its lesson", Method: "GET", Path: "/api/v1/boards/" + b.BoardID + "/lesson", Token: b.BoardSecret, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			var l struct {
 				ID     string `json:"id"`
 				Slides []struct {
@@ -404,5 +394,28 @@ func TestBoardStateScenarios(t *testing.T) {
 			return nil
 		}},
 		{Name: "another teacher cannot read it", Method: "GET", Path: "/api/v1/boards/" + b.BoardID + "/lesson", Token: bob, Status: 404},
+	})
+}
+
+// Each route lets through only the callers it names: a teacher's session,
+// a board's secret, or either (api/auth.go).
+func TestWhoMayCall(t *testing.T) {
+	n := testcluster.StartNode(t)
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	b := pairBoard(t, c, ada, "Room 101")
+	fresh := registerBoard(t, c)
+	board := "/api/v1/boards/" + b.BoardID
+	apitest.Run(t, c, []apitest.Scenario{
+		{Name: "teachers only: a board's secret is refused", Method: "GET", Path: "/api/v1/me", Token: b.BoardSecret, Status: 401, Code: "unauthorized"},
+		{Name: "teachers only: no token is refused", Method: "GET", Path: "/api/v1/lessons", Status: 401, Code: "unauthorized"},
+		{Name: "teachers only: a session passes", Method: "GET", Path: "/api/v1/me", Token: ada, Status: 200},
+		{Name: "boards only: a teacher's session is refused", Method: "POST", Path: "/api/v1/boards/" + fresh.BoardID + "/pairing-code", Token: ada, Status: 401, Code: "unauthorized"},
+		{Name: "boards only: no token is refused", Method: "POST", Path: "/api/v1/boards/" + fresh.BoardID + "/pairing-code", Status: 401, Code: "unauthorized"},
+		{Name: "boards only: the board's secret passes", Method: "POST", Path: "/api/v1/boards/" + fresh.BoardID + "/pairing-code", Token: fresh.BoardSecret, Status: 201},
+		{Name: "either: the owner's session passes", Method: "GET", Path: board, Token: ada, Status: 200},
+		{Name: "either: the board's secret passes", Method: "GET", Path: board, Token: b.BoardSecret, Status: 200},
+		{Name: "either: no token is refused", Method: "GET", Path: board, Status: 401, Code: "unauthorized"},
+		{Name: "either: a made-up token is refused", Method: "GET", Path: board, Token: strings.Repeat("x", 43), Status: 401, Code: "unauthorized"},
 	})
 }

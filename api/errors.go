@@ -17,6 +17,7 @@ var statusOf = map[string]int{
 	classboard.EINVALIDTOKEN:        http.StatusBadRequest,
 	classboard.EUNAUTHORIZED:        http.StatusUnauthorized,
 	classboard.EINVALIDCREDENTIALS:  http.StatusUnauthorized,
+	classboard.EORIGIN:              http.StatusForbidden,
 	classboard.ENOTFOUND:            http.StatusNotFound,
 	classboard.EUNKNOWNCODE:         http.StatusNotFound,
 	classboard.EMETHODNOTALLOWED:    http.StatusMethodNotAllowed,

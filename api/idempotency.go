@@ -18,8 +18,8 @@ const maxIdempotencyKey = 255
 // idempotent makes a creating route honour Idempotency-Key: the first
 // request with a key runs, and every retry with the same key and body gets
 // its answer again, on any node, creating nothing. The body is read into
-// memory (at most limit bytes) to hash it. Use inside teacher(), so keys
-// are scoped to the caller.
+// memory (at most limit bytes) to hash it. Use inside allow, so keys are
+// scoped to the caller (anonymous callers' keys to their address).
 func (s *Server) idempotent(limit int64, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -80,7 +80,7 @@ func (s *Server) idempotent(limit int64, h http.HandlerFunc) http.HandlerFunc {
 		}
 
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &recorder{ResponseWriter: w}
+		rec := &recorder{ResponseWriter: w, body: new(bytes.Buffer)}
 		h(rec, r)
 		ctx := r.Context()
 		if rec.status >= 200 && rec.status < 300 {
@@ -97,26 +97,4 @@ func (s *Server) idempotent(limit int64, h http.HandlerFunc) http.HandlerFunc {
 			s.log.Warn("store idempotency result", "request_id", requestID(ctx), "err", err)
 		}
 	}
-}
-
-// recorder passes a response through and keeps a copy of its body.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	r.body.Write(b)
-	return r.ResponseWriter.Write(b)
 }

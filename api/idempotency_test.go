@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/store"
 )
 
@@ -51,19 +52,14 @@ func TestIdempotentReplaysFirstAnswer(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
+	c := apitest.New(srv.URL)
 	post := func(key, body string) (int, string) {
-		req, _ := http.NewRequest("POST", srv.URL+"/things", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
+		var headers []string
 		if key != "" {
-			req.Header.Set("Idempotency-Key", key)
+			headers = []string{"Idempotency-Key", key}
 		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		res := c.Do(t, "POST", "/things", body, headers...)
+		return res.Status, string(res.Body)
 	}
 
 	st1, b1 := post("k1", `{"a":1}`)

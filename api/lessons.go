@@ -136,7 +136,7 @@ func (s *Server) renderLesson(ctx context.Context, l *classboard.Lesson) *classb
 		case classboard.SlideImage:
 			switch err := s.svc.Media.MayReadMedia(ctx, sl.MediaID); classboard.ErrorCode(err) {
 			case "":
-				sl.Src = s.signedMediaURL(sl.MediaID)
+				sl.Src = s.signedMediaURL(ctx, sl.MediaID)
 			case classboard.ENOTFOUND:
 			default:
 				s.log.Warn("check media of a slide", "request_id", requestID(ctx), "err", err)

@@ -64,7 +64,7 @@ func TestLessonScenarios(t *testing.T) {
 			"slides[4].body", "slides[5].title", "slides[6].body", "slides[7].caption"}},
 		{Name: "more than 200 slides", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: tooMany, Status: 400, Code: "invalid", Fields: []string{"slides"}},
 		{Name: "document over 512 KiB", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: huge, Status: 413, Code: "too_large"},
-		{Name: "create", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: sampleLesson("Plants"), Status: 201, Check: func(r *apitest.Response) error {
+		{Name: "create", Method: "POST", Path: "/api/v1/lessons", Token: ada, Body: sampleLesson("Plants"), Status: 201, Check: func(t *testing.T, r *apitest.Response) error {
 			r.JSON(t, &l)
 			switch {
 			case l.ID == "" || l.Revision == 0 || r.Header.Get("ETag") != fmt.Sprintf(`"%d"`, l.Revision):
@@ -93,7 +93,7 @@ func TestLessonScenarios(t *testing.T) {
 		{Name: "put with a bad If-Match", Method: "PUT", Path: path, Token: ada, Body: edited, Headers: []string{"If-Match", "yesterday"}, Status: 400},
 		{Name: "put with bad input changes nothing", Method: "PUT", Path: path, Token: ada, Body: map[string]any{"title": "", "slides": []any{}}, Headers: []string{"If-Match", rev}, Status: 400, Code: "invalid"},
 		{Name: "put quoted", Method: "PUT", Path: path, Token: ada, Body: edited, Headers: []string{"If-Match", `"` + rev + `"`}, Status: 200},
-		{Name: "stale put answers the current lesson", Method: "PUT", Path: path, Token: ada, Body: sampleLesson("Lost edit"), Headers: []string{"If-Match", rev}, Status: 412, Code: "revision_mismatch", Check: func(r *apitest.Response) error {
+		{Name: "stale put answers the current lesson", Method: "PUT", Path: path, Token: ada, Body: sampleLesson("Lost edit"), Headers: []string{"If-Match", rev}, Status: 412, Code: "revision_mismatch", Check: func(t *testing.T, r *apitest.Response) error {
 			var e struct {
 				Current lessonDoc `json:"current"`
 			}

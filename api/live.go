@@ -32,7 +32,7 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 	// only the apps' origins may connect. Other clients send none and
 	// authenticate like any API client.
 	if o := r.Header.Get("Origin"); o != "" && !s.allowedOrigin(o) {
-		writeJSON(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "origin_not_allowed", Message: "Pages from this origin may not open live connections."}})
+		s.writeError(w, r, classboard.Errorf(classboard.EORIGIN, "Pages from this origin may not open live connections."))
 		return
 	}
 	id := r.PathValue("id")
@@ -74,7 +74,7 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 func (s *Server) liveAuth(r *http.Request, boardID string) (*classboard.Auth, error) {
 	t := r.URL.Query().Get("ticket")
 	if t == "" {
-		return s.authenticate(r)
+		return s.authenticate(r, teachersOrBoards)
 	}
 	a, ticketBoard, err := s.svc.LiveTickets.RedeemTicket(r.Context(), t)
 	if err != nil {

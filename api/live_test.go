@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -232,17 +233,12 @@ func TestLiveScenarios(t *testing.T) {
 	})
 
 	t.Run("the board shows as online", func(t *testing.T) {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			res := c.With(laptop).Do(t, "GET", "/api/v1/boards/"+b.BoardID, nil)
-			if res.Map(t)["online"] == true {
-				break
+		poll.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+			if res := c.With(laptop).Do(t, "GET", "/api/v1/boards/"+b.BoardID, nil); res.Map(t)["online"] != true {
+				return fmt.Errorf("board not online: %s", res.Body)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("board not online: %s", res.Body)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 		if res := c.With(bob).Do(t, "GET", "/api/v1/boards/"+other.BoardID, nil); res.Map(t)["online"] != false {
 			t.Fatalf("a board without a connection is online: %s", res.Body)
 		}

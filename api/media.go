@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/classboard/classboard"
@@ -27,25 +26,19 @@ const signedURLWindow = 30 * time.Minute
 // pictures.
 const mediaCacheControl = "private, max-age=2592000, immutable"
 
-// signingKey holds the cluster's media signing key once loaded.
-type signingKey struct {
-	mu  sync.Mutex
-	key []byte
-}
-
 // mediaKey returns the media signing key, loading it from the store on
-// first use (it is the same on every node).
+// first use. No lock is held across the store call: requests that arrive
+// together before it is loaded each ask, and all get the same key (it is
+// the same on every node), so whichever is kept does not matter.
 func (s *Server) mediaKey(ctx context.Context) ([]byte, error) {
-	s.signing.mu.Lock()
-	defer s.signing.mu.Unlock()
-	if s.signing.key != nil {
-		return s.signing.key, nil
+	if key := s.signingKey.Load(); key != nil {
+		return *key, nil
 	}
 	key, err := s.svc.Media.MediaSigningKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.signing.key = key
+	s.signingKey.Store(&key)
 	return key, nil
 }
 
@@ -59,13 +52,11 @@ func mediaSignature(key []byte, mediaID string, exp int64) string {
 // to the API origin, for <img> elements, which cannot send a token. When
 // the key cannot be loaded (the store is down) it returns the unsigned
 // path, which works with an Authorization header only.
-func (s *Server) signedMediaURL(mediaID string) string {
+func (s *Server) signedMediaURL(ctx context.Context, mediaID string) string {
 	path := "/api/v1/media/" + mediaID
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	key, err := s.mediaKey(ctx)
 	if err != nil {
-		s.log.Warn("load media signing key", "err", err)
+		s.log.Warn("load media signing key", "request_id", requestID(ctx), "err", err)
 		return path
 	}
 	exp := time.Now().Truncate(signedURLWindow).Add(classboard.MaxSignedURLLifetime).Unix()
@@ -78,19 +69,17 @@ func (s *Server) checkSignedURL(ctx context.Context, mediaID, expText, sig strin
 	exp, err := strconv.ParseInt(expText, 10, 64)
 	now := time.Now().Unix()
 	if err != nil || exp <= now || exp > now+int64(classboard.MaxSignedURLLifetime/time.Second) {
-		return errNoMedia
+		return classboard.ErrNoMedia
 	}
 	key, err := s.mediaKey(ctx)
 	if err != nil {
 		return err
 	}
 	if !hmac.Equal([]byte(sig), []byte(mediaSignature(key, mediaID, exp))) {
-		return errNoMedia
+		return classboard.ErrNoMedia
 	}
 	return nil
 }
-
-var errNoMedia = classboard.Errorf(classboard.ENOTFOUND, "No such picture.")
 
 // createMedia takes a picture as the raw body. The size limit is enforced
 // while reading; the bytes decide the format, never the Content-Type.
@@ -128,7 +117,7 @@ func (s *Server) createMedia(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	m.URL = s.signedMediaURL(m.ID)
+	m.URL = s.signedMediaURL(r.Context(), m.ID)
 	w.Header().Set("Location", "/api/v1/media/"+m.ID)
 	writeJSON(w, http.StatusCreated, m)
 }
@@ -145,7 +134,7 @@ func (s *Server) listMedia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, m := range list.Items {
-		m.URL = s.signedMediaURL(m.ID)
+		m.URL = s.signedMediaURL(r.Context(), m.ID)
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -170,7 +159,7 @@ func (s *Server) getMedia(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		a, err := s.authenticate(r)
+		a, err := s.authenticate(r, teachersOrBoards)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -96,14 +96,14 @@ func TestMediaScenarios(t *testing.T) {
 		{Name: "png signature then html", Method: "POST", Path: "/api/v1/media", Token: ada, Body: "\x89PNG\r\n\x1a\n<html><script>alert(1)</script>", Headers: []string{"Content-Type", "image/png"}, Status: 415},
 		{Name: "pixel flood", Method: "POST", Path: "/api/v1/media", Token: ada, Body: pixelFloodPNG(t), Headers: []string{"Content-Type", "image/png"}, Status: 413, Code: "too_large"},
 		{Name: "over the size limit", Method: "POST", Path: "/api/v1/media", Token: ada, Body: append(pngOf(t, 10, 10, 2), make([]byte, 201<<10)...), Headers: []string{"Content-Type", "image/png"}, Status: 413, Code: "too_large"},
-		{Name: "upload", Method: "POST", Path: "/api/v1/media", Token: ada, Body: photo, Headers: []string{"Content-Type", "application/octet-stream"}, Status: 201, Check: func(r *apitest.Response) error {
+		{Name: "upload", Method: "POST", Path: "/api/v1/media", Token: ada, Body: photo, Headers: []string{"Content-Type", "application/octet-stream"}, Status: 201, Check: func(t *testing.T, r *apitest.Response) error {
 			r.JSON(t, &m)
 			if len(m.ID) != 64 || m.ContentType != "image/png" || m.Size == 0 || !strings.HasPrefix(m.URL, "/api/v1/media/"+m.ID+"?exp=") {
 				return apitest.Errorf("media %s", r.Body)
 			}
 			return nil
 		}},
-		{Name: "the same picture again is the same media", Method: "POST", Path: "/api/v1/media", Token: ada, Body: photo, Headers: []string{"Content-Type", "image/png"}, Status: 201, Check: func(r *apitest.Response) error {
+		{Name: "the same picture again is the same media", Method: "POST", Path: "/api/v1/media", Token: ada, Body: photo, Headers: []string{"Content-Type", "image/png"}, Status: 201, Check: func(t *testing.T, r *apitest.Response) error {
 			var again mediaDoc
 			r.JSON(t, &again)
 			if again.ID != m.ID {
@@ -114,7 +114,7 @@ func TestMediaScenarios(t *testing.T) {
 	})
 	path := "/api/v1/media/" + m.ID
 	apitest.Run(t, c, []apitest.Scenario{
-		{Name: "owner reads", Method: "GET", Path: path, Token: ada, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "owner reads", Method: "GET", Path: path, Token: ada, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			h := r.Header
 			switch {
 			case h.Get("Content-Type") != "image/png" || h.Get("ETag") != `"`+m.ID+`"` || h.Get("X-Content-Type-Options") != "nosniff":
@@ -126,7 +126,7 @@ func TestMediaScenarios(t *testing.T) {
 			}
 			return nil
 		}},
-		{Name: "range", Method: "GET", Path: path, Token: ada, Headers: []string{"Range", "bytes=0-7"}, Status: 206, Check: func(r *apitest.Response) error {
+		{Name: "range", Method: "GET", Path: path, Token: ada, Headers: []string{"Range", "bytes=0-7"}, Status: 206, Check: func(t *testing.T, r *apitest.Response) error {
 			if string(r.Body) != "\x89PNG\r\n\x1a\n" {
 				return apitest.Errorf("range body %q", r.Body)
 			}
@@ -142,7 +142,7 @@ func TestMediaScenarios(t *testing.T) {
 		{Name: "expired signature", Method: "GET", Path: resign(t, m.URL, time.Now().Add(-time.Minute)), Status: 404},
 		{Name: "signature valid too long", Method: "GET", Path: resign(t, m.URL, time.Now().Add(2*time.Hour)), Status: 404},
 		{Name: "not a media id", Method: "GET", Path: "/api/v1/media/..%2f..%2fetc", Token: ada, Status: 404},
-		{Name: "list", Method: "GET", Path: "/api/v1/media", Token: ada, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "list", Method: "GET", Path: "/api/v1/media", Token: ada, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			var l struct {
 				Items []mediaDoc `json:"items"`
 				Used  int64      `json:"used"`
@@ -154,7 +154,7 @@ func TestMediaScenarios(t *testing.T) {
 			}
 			return nil
 		}},
-		{Name: "another teacher's list is empty", Method: "GET", Path: "/api/v1/media", Token: bob, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "another teacher's list is empty", Method: "GET", Path: "/api/v1/media", Token: bob, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			if !strings.Contains(string(r.Body), `"items":[]`) || !strings.Contains(string(r.Body), `"used":0`) {
 				return apitest.Errorf("list %s", r.Body)
 			}
@@ -174,7 +174,7 @@ func TestMediaScenarios(t *testing.T) {
 		{Name: "delete", Method: "DELETE", Path: path, Token: ada, Status: 204},
 		{Name: "deleted for the owner", Method: "GET", Path: path, Token: ada, Status: 404},
 		{Name: "bytes gone for the signed url", Method: "GET", Path: m.URL, Status: 404},
-		{Name: "lesson still loads, without a picture url", Method: "GET", Path: "/api/v1/lessons/" + lesson.ID, Token: ada, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "lesson still loads, without a picture url", Method: "GET", Path: "/api/v1/lessons/" + lesson.ID, Token: ada, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			var l lessonDoc
 			r.JSON(t, &l)
 			if l.Slides[0]["media_id"] != m.ID || l.Slides[0]["src"] != nil {
@@ -182,13 +182,13 @@ func TestMediaScenarios(t *testing.T) {
 			}
 			return nil
 		}},
-		{Name: "preview of one's own picture has a signed url", Method: "POST", Path: "/api/v1/lessons/preview", Token: bob, Body: map[string]any{"kind": "image", "media_id": bobPic}, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "preview of one's own picture has a signed url", Method: "POST", Path: "/api/v1/lessons/preview", Token: bob, Body: map[string]any{"kind": "image", "media_id": bobPic}, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			if !strings.Contains(string(r.Body), `"src":"/api/v1/media/`+bobPic+`?exp=`) {
 				return apitest.Errorf("own picture: %s", r.Body)
 			}
 			return nil
 		}},
-		{Name: "another teacher's picture gets no signed url", Method: "POST", Path: "/api/v1/lessons/preview", Token: ada, Body: map[string]any{"kind": "image", "media_id": bobPic}, Status: 200, Check: func(r *apitest.Response) error {
+		{Name: "another teacher's picture gets no signed url", Method: "POST", Path: "/api/v1/lessons/preview", Token: ada, Body: map[string]any{"kind": "image", "media_id": bobPic}, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
 			if strings.Contains(string(r.Body), `"src"`) {
 				return apitest.Errorf("signed another teacher's picture: %s", r.Body)
 			}

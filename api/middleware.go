@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -34,23 +35,28 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter remembers the status and size of a response.
-type statusWriter struct {
+// recorder passes a response through and notes its status and size; with
+// body set it keeps a copy of the body too (idempotent replays).
+type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	body   *bytes.Buffer
 }
 
-func (w *statusWriter) WriteHeader(code int) {
+func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
+func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+	}
+	if w.body != nil {
+		w.body.Write(b)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -58,14 +64,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // Unwrap lets http.ResponseController reach Flush and Hijack (SSE, websocket).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // withAccessLog logs one line per request. It logs the path only: query
 // strings may carry a live ticket or a media signature.
 func (s *Server) withAccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &recorder{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			return

@@ -3,11 +3,10 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
+	"sync/atomic"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/imaging"
@@ -64,7 +63,8 @@ type Server struct {
 
 	markdown *markdown.Renderer // text slide bodies
 	images   *imaging.Processor // uploads
-	signing  signingKey         // media URL signatures
+	// signingKey is the media URL signing key once loaded (mediaKey).
+	signingKey atomic.Pointer[[]byte]
 }
 
 // New returns the handler with every route.
@@ -97,33 +97,33 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("POST /api/v1/accounts", s.ready(s.createAccount))
 	mux.HandleFunc("POST /api/v1/sessions", s.ready(s.createSession))
-	mux.HandleFunc("DELETE /api/v1/sessions/current", s.teacher(s.deleteSession))
-	mux.HandleFunc("GET /api/v1/me", s.teacher(s.me))
+	mux.HandleFunc("DELETE /api/v1/sessions/current", s.allow(teachers, s.deleteSession))
+	mux.HandleFunc("GET /api/v1/me", s.allow(teachers, s.me))
 	mux.HandleFunc("POST /api/v1/password-resets", s.ready(s.idempotent(s.cfg.MaxBodyBytes, s.requestPasswordReset)))
 	mux.HandleFunc("POST /api/v1/password-resets/confirm", s.ready(s.confirmPasswordReset))
 
 	mux.HandleFunc("POST /api/v1/boards", s.ready(s.createBoard))
-	mux.HandleFunc("GET /api/v1/boards", s.teacher(s.listBoards))
-	mux.HandleFunc("GET /api/v1/boards/{id}", s.teacherOrBoard(s.getBoard))
-	mux.HandleFunc("DELETE /api/v1/boards/{id}", s.teacherOrBoard(s.deleteBoard))
-	mux.HandleFunc("POST /api/v1/boards/{id}/pairing-code", s.board(s.newPairingCode))
-	mux.HandleFunc("POST /api/v1/pairings", s.teacher(s.idempotent(s.cfg.MaxBodyBytes, s.createPairing)))
-	mux.HandleFunc("GET /api/v1/boards/{id}/state", s.teacherOrBoard(s.getState))
-	mux.HandleFunc("PUT /api/v1/boards/{id}/state", s.teacher(s.putState))
-	mux.HandleFunc("GET /api/v1/boards/{id}/lesson", s.teacherOrBoard(s.getBoardLesson))
+	mux.HandleFunc("GET /api/v1/boards", s.allow(teachers, s.listBoards))
+	mux.HandleFunc("GET /api/v1/boards/{id}", s.allow(teachersOrBoards, s.getBoard))
+	mux.HandleFunc("DELETE /api/v1/boards/{id}", s.allow(teachersOrBoards, s.deleteBoard))
+	mux.HandleFunc("POST /api/v1/boards/{id}/pairing-code", s.allow(boards, s.newPairingCode))
+	mux.HandleFunc("POST /api/v1/pairings", s.allow(teachers, s.idempotent(s.cfg.MaxBodyBytes, s.createPairing)))
+	mux.HandleFunc("GET /api/v1/boards/{id}/state", s.allow(teachersOrBoards, s.getState))
+	mux.HandleFunc("PUT /api/v1/boards/{id}/state", s.allow(teachers, s.putState))
+	mux.HandleFunc("GET /api/v1/boards/{id}/lesson", s.allow(teachersOrBoards, s.getBoardLesson))
 	mux.HandleFunc("GET /api/v1/boards/{id}/live", s.ready(s.liveEndpoint))
-	mux.HandleFunc("POST /api/v1/live-tickets", s.teacherOrBoard(s.createLiveTicket))
+	mux.HandleFunc("POST /api/v1/live-tickets", s.allow(teachersOrBoards, s.createLiveTicket))
 
-	mux.HandleFunc("GET /api/v1/lessons", s.teacher(s.listLessons))
-	mux.HandleFunc("POST /api/v1/lessons", s.teacher(s.idempotent(s.cfg.MaxBodyBytes, s.createLesson)))
-	mux.HandleFunc("GET /api/v1/lessons/{id}", s.teacher(s.getLesson))
-	mux.HandleFunc("POST /api/v1/lessons/preview", s.teacher(s.previewSlide))
-	mux.HandleFunc("PUT /api/v1/lessons/{id}", s.teacher(s.putLesson))
-	mux.HandleFunc("DELETE /api/v1/lessons/{id}", s.teacher(s.deleteLesson))
-	mux.HandleFunc("GET /api/v1/media", s.teacher(s.listMedia))
-	mux.HandleFunc("POST /api/v1/media", s.teacher(s.idempotent(s.cfg.MaxMediaBytes, s.createMedia)))
+	mux.HandleFunc("GET /api/v1/lessons", s.allow(teachers, s.listLessons))
+	mux.HandleFunc("POST /api/v1/lessons", s.allow(teachers, s.idempotent(s.cfg.MaxBodyBytes, s.createLesson)))
+	mux.HandleFunc("GET /api/v1/lessons/{id}", s.allow(teachers, s.getLesson))
+	mux.HandleFunc("POST /api/v1/lessons/preview", s.allow(teachers, s.previewSlide))
+	mux.HandleFunc("PUT /api/v1/lessons/{id}", s.allow(teachers, s.putLesson))
+	mux.HandleFunc("DELETE /api/v1/lessons/{id}", s.allow(teachers, s.deleteLesson))
+	mux.HandleFunc("GET /api/v1/media", s.allow(teachers, s.listMedia))
+	mux.HandleFunc("POST /api/v1/media", s.allow(teachers, s.idempotent(s.cfg.MaxMediaBytes, s.createMedia)))
 	mux.HandleFunc("GET /api/v1/media/{id}", s.ready(s.getMedia))
-	mux.HandleFunc("DELETE /api/v1/media/{id}", s.teacher(s.deleteMedia))
+	mux.HandleFunc("DELETE /api/v1/media/{id}", s.allow(teachers, s.deleteMedia))
 
 	mux.HandleFunc("/api/", s.notFound)
 	if s.svc.UI != nil {
@@ -146,32 +146,3 @@ func (s *Server) ready(h http.HandlerFunc) http.HandlerFunc {
 		h(w, r)
 	}
 }
-
-// bearer returns the token of an "Authorization: Bearer" header.
-func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
-}
-
-// teacher lets only a signed-in teacher through.
-func (s *Server) teacher(h http.HandlerFunc) http.HandlerFunc {
-	return s.ready(func(w http.ResponseWriter, r *http.Request) {
-		tok := bearer(r)
-		if tok == "" {
-			s.writeError(w, r, classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in first."))
-			return
-		}
-		a, err := s.svc.Accounts.Authenticate(r.Context(), tok)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		h(w, r.WithContext(classboard.NewContextWithAuth(r.Context(), a)))
-	})
-}
-
-// auth returns the caller of a request that passed teacher().
-func auth(ctx context.Context) *classboard.Auth { return classboard.AuthFromContext(ctx) }

@@ -35,7 +35,7 @@ type Message struct {
 	ServerTime  time.Time              `json:"server_time"`
 }
 
-// Encode returns the JSON of a message of type typ, stamped with the time.
+// Encode returns the JSON of m, stamped with the server's time.
 func Encode(m Message) []byte {
 	m.ServerTime = time.Now().UTC()
 	b, err := json.Marshal(m)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/smtptest"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
@@ -31,7 +32,7 @@ func requestReset(t *testing.T, c *apitest.Client, email string) {
 // or set aside).
 func outboxEmpty(t *testing.T, n *node.Node) {
 	t.Helper()
-	testcluster.CheckFor(t, wait, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, wait, 20*time.Millisecond, func() error {
 		reps, err := n.Store().Replicas()
 		if err != nil {
 			return err
@@ -57,7 +58,7 @@ func TestSilentProvider(t *testing.T) {
 
 	requestReset(t, c, "ada@school.example")
 	// A worker is now connected to the silent server...
-	testcluster.CheckFor(t, wait, 10*time.Millisecond, func() error {
+	poll.CheckFor(t, wait, 10*time.Millisecond, func() error {
 		if smtp.Connections() == 0 {
 			return apitest.Errorf("no connection yet")
 		}
@@ -69,7 +70,7 @@ func TestSilentProvider(t *testing.T) {
 		t.Fatalf("a silent server received %d messages", got)
 	}
 	// Attempts time out and are retried.
-	testcluster.CheckFor(t, wait, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, wait, 20*time.Millisecond, func() error {
 		if s := n.Mail().Stats(); s.Retried == 0 {
 			return apitest.Errorf("no retry yet: %+v", s)
 		}
@@ -94,7 +95,7 @@ func TestRefusingProvider(t *testing.T) {
 	signUp(t, c, "ada@school.example")
 
 	requestReset(t, c, "ada@school.example")
-	testcluster.CheckFor(t, wait, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, wait, 20*time.Millisecond, func() error {
 		if s := n.Mail().Stats(); s.Failed != 1 {
 			return apitest.Errorf("stats %+v", s)
 		}
@@ -127,7 +128,7 @@ func TestTemporarilyRefusingProvider(t *testing.T) {
 	signUp(t, c, "ada@school.example")
 
 	requestReset(t, c, "ada@school.example")
-	testcluster.CheckFor(t, wait, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, wait, 20*time.Millisecond, func() error {
 		if s := n.Mail().Stats(); s.Retried < 3 {
 			return apitest.Errorf("stats %+v", s)
 		}
@@ -152,7 +153,7 @@ func TestGiveUp(t *testing.T) {
 	signUp(t, c, "ada@school.example")
 
 	requestReset(t, c, "ada@school.example")
-	testcluster.CheckFor(t, wait, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, wait, 20*time.Millisecond, func() error {
 		if s := n.Mail().Stats(); s.Failed != 1 {
 			return apitest.Errorf("stats %+v", s)
 		}
@@ -188,7 +189,7 @@ func TestQueuedMailSurvivesRestart(t *testing.T) {
 	c := apitest.New(n.URL())
 	signUp(t, c, "ada@school.example")
 	requestReset(t, c, "ada@school.example")
-	testcluster.CheckFor(t, wait, 10*time.Millisecond, func() error {
+	poll.CheckFor(t, wait, 10*time.Millisecond, func() error {
 		if smtp.Connections() == 0 {
 			return apitest.Errorf("no delivery attempt yet")
 		}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/classboard/classboard/internal/poll"
 )
 
 type fakeReadiness struct{ err atomic.Pointer[error] }
@@ -42,20 +44,21 @@ func TestMoveWhenUnreadyWaitsOutBlips(t *testing.T) {
 	})
 	defer func() { cancel(); wg.Wait() }()
 
+	// Deliberate pacing, not waiting for an outcome: the blip has to last
+	// some checks (every 5 ms) and still end well inside the 2 s grace.
 	health.set(errors.New("no quorum: probe write timed out"))
-	time.Sleep(50 * time.Millisecond) // well inside the grace
-	health.set(nil)
 	time.Sleep(50 * time.Millisecond)
+	health.set(nil)
+	time.Sleep(50 * time.Millisecond) // pacing: some more checks after the blip
 	if n := hub.moves.Load(); n != 0 {
 		t.Fatalf("a short blip moved clients %d times", n)
 	}
 
 	health.set(errors.New("no quorum: probe write timed out"))
-	deadline := time.Now().Add(10 * time.Second)
-	for hub.moves.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("a lasting outage did not move the clients")
+	poll.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if hub.moves.Load() == 0 {
+			return errors.New("a lasting outage did not move the clients")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/token"
 )
 
@@ -150,17 +153,18 @@ func TestLimitCounterExpires(t *testing.T) {
 	}
 	key, _ := limitKey("test", "subject", window, time.Now())
 	// The per-key TTL removes the counter itself, not only its window.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var d limitDoc
-		if _, err := s.limits.get(ctx, key, &d); err == errNotFound {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("counter key did not expire")
-		}
-		time.Sleep(200 * time.Millisecond)
+	poll.CheckFor(t, 15*time.Second, 200*time.Millisecond, func() error {
+		return keyGone(ctx, s.limits, key)
+	})
+}
+
+// keyGone returns nil once key is no longer in b.
+func keyGone(ctx context.Context, b *bucket, key string) error {
+	var d json.RawMessage
+	if _, err := b.get(ctx, key, &d); err != errNotFound {
+		return fmt.Errorf("key %s still there (err %v)", key, err)
 	}
+	return nil
 }
 
 func TestRestartKeepsAccountsAndSessions(t *testing.T) {
@@ -204,16 +208,12 @@ func TestSessionExpiries(t *testing.T) {
 	}
 	waitRefused := func(a *Accounts, tok string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			if _, err := a.Authenticate(ctx, tok); classboard.ErrorCode(err) == classboard.EUNAUTHORIZED {
-				return
+		poll.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+			if _, err := a.Authenticate(ctx, tok); classboard.ErrorCode(err) != classboard.EUNAUTHORIZED {
+				return fmt.Errorf("session not expired: %v", err)
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("session did not expire")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 
 	// Idle expiry, kept in the value.
@@ -228,17 +228,9 @@ func TestSessionExpiries(t *testing.T) {
 	short := &Accounts{s: s, SessionIdle: time.Hour, SessionMax: 2 * time.Second, RefreshAfter: time.Hour}
 	tok = login(short)
 	waitRefused(short, tok)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var d sessionDoc
-		if _, err := s.sessions.get(ctx, token.Hash(tok), &d); err == errNotFound {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the session key outlived its TTL")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+		return keyGone(ctx, s.sessions, token.Hash(tok))
+	})
 }
 
 func TestSessionRefresh(t *testing.T) {
@@ -255,15 +247,19 @@ func TestSessionRefresh(t *testing.T) {
 	key := token.Hash(sess.Token)
 	var before sessionDoc
 	rev1, _ := s.sessions.get(ctx, key, &before)
-	time.Sleep(1100 * time.Millisecond) // let the idle window move by a visible amount
-	if _, err := a.Authenticate(ctx, sess.Token); err != nil {
-		t.Fatal(err)
-	}
-	var after sessionDoc
-	rev2, _ := s.sessions.get(ctx, key, &after)
-	if rev2 == rev1 || !after.IdleUntil.After(before.IdleUntil) {
-		t.Fatalf("session not refreshed: rev %d→%d idle %v→%v", rev1, rev2, before.IdleUntil, after.IdleUntil)
-	}
+	// A request refreshes the idle expiry once RefreshAfter has passed
+	// since the last refresh, and not before.
+	poll.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+		if _, err := a.Authenticate(ctx, sess.Token); err != nil {
+			t.Fatal(err)
+		}
+		var after sessionDoc
+		rev2, _ := s.sessions.get(ctx, key, &after)
+		if rev2 == rev1 || !after.IdleUntil.After(before.IdleUntil) {
+			return fmt.Errorf("session not refreshed: rev %d→%d idle %v→%v", rev1, rev2, before.IdleUntil, after.IdleUntil)
+		}
+		return nil
+	})
 }
 
 // A compare-and-set update that passes a TTL keeps the key expiring (a plain
@@ -281,15 +277,7 @@ func TestUpdateWithTTLKeepsExpiry(t *testing.T) {
 	if _, err := s.sessions.update(ctx, "k", limitDoc{N: 2}, rev, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var d limitDoc
-		if _, err := s.sessions.get(ctx, "k", &d); err == errNotFound {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the updated key lost its TTL")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+		return keyGone(ctx, s.sessions, "k")
+	})
 }

@@ -195,16 +195,12 @@ func (b *Boards) Board(ctx context.Context, id string) (*classboard.Board, error
 
 // Boards lists the boards of the teacher in ctx, by name.
 func (b *Boards) Boards(ctx context.Context) ([]*classboard.Board, error) {
-	a := classboard.AuthFromContext(ctx)
-	if a == nil || a.Teacher == nil {
-		return nil, classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in first.")
-	}
-	ctx, cancel, err := b.s.opContext(ctx)
+	ctx, cancel, tid, err := b.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
-	prefix := "t." + keyPart(a.Teacher.ID) + "."
+	prefix := "t." + keyPart(tid) + "."
 	keys, err := b.s.boards.keys(ctx, prefix+"*")
 	if err != nil {
 		return nil, storeErr(err)
@@ -218,7 +214,7 @@ func (b *Boards) Boards(ctx context.Context) ([]*classboard.Board, error) {
 		if err != nil {
 			return nil, err
 		}
-		if doc.TeacherID == a.Teacher.ID { // else a stale index entry
+		if doc.TeacherID == tid { // else a stale index entry
 			list = append(list, b.board(ctx, doc))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/password"
+	"github.com/classboard/classboard/internal/poll"
 )
 
 // A full store (here: --max-store reached) answers EUNAVAILABLE, not an
@@ -36,14 +37,10 @@ func TestFullStoreAnswersUnavailable(t *testing.T) {
 	if classboard.ErrorCode(lastErr) != classboard.EUNAVAILABLE {
 		t.Fatalf("a write to a full store: %v (code %s), want unavailable", lastErr, classboard.ErrorCode(lastErr))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := s.Ready(); err != nil && strings.HasPrefix(err.Error(), "store full") {
-			return
+	poll.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if err := s.Ready(); err == nil || !strings.HasPrefix(err.Error(), "store full") {
+			return fmt.Errorf("readiness with a full store: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("readiness with a full store: %v", s.Ready())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -48,14 +48,6 @@ func (s *Store) Lessons() Lessons { return Lessons{s} }
 
 var errNoLesson = classboard.Errorf(classboard.ENOTFOUND, "No such lesson.")
 
-func teacherID(ctx context.Context) (string, error) {
-	a := classboard.AuthFromContext(ctx)
-	if a == nil || a.Teacher == nil {
-		return "", classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in first.")
-	}
-	return a.Teacher.ID, nil
-}
-
 // checkLesson validates in and returns the document it makes, refusing one
 // over classboard.MaxLessonBytes.
 func checkLesson(in classboard.LessonInput, doc *lessonDoc) error {
@@ -77,10 +69,11 @@ func checkLesson(in classboard.LessonInput, doc *lessonDoc) error {
 
 // CreateLesson stores a new lesson under a fresh UUIDv7.
 func (l Lessons) CreateLesson(ctx context.Context, in classboard.LessonInput) (*classboard.Lesson, error) {
-	tid, err := teacherID(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer cancel()
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new lesson id: %w", err)
@@ -90,11 +83,6 @@ func (l Lessons) CreateLesson(ctx context.Context, in classboard.LessonInput) (*
 	if err := checkLesson(in, &doc); err != nil {
 		return nil, err
 	}
-	ctx, cancel, err := l.s.opContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
 	rev, err := l.s.lessons.create(ctx, lessonKey(tid, doc.ID), doc, 0)
 	if err != nil {
 		return nil, storeErr(fmt.Errorf("create lesson: %w", err))
@@ -118,11 +106,7 @@ func (s *Store) lessonDoc(ctx context.Context, teacherID, id string) (*lessonDoc
 
 // Lesson returns one of the caller's lessons.
 func (l Lessons) Lesson(ctx context.Context, id string) (*classboard.Lesson, error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel, err := l.s.opContext(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -137,10 +121,6 @@ func (l Lessons) Lesson(ctx context.Context, id string) (*classboard.Lesson, err
 // Lessons lists the caller's lessons. A teacher has hundreds at most, so
 // the page is cut from the whole list, sorted here.
 func (l Lessons) Lessons(ctx context.Context, opts classboard.ListOptions) (*classboard.Page[*classboard.LessonSummary], error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var key func(*classboard.LessonSummary) string
 	switch opts.Order {
 	case "", classboard.LessonsByUpdatedAt:
@@ -151,7 +131,7 @@ func (l Lessons) Lessons(ctx context.Context, opts classboard.ListOptions) (*cla
 		return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Unknown order.",
 			Fields: map[string]string{"order": "must be updated_at or title"}}
 	}
-	ctx, cancel, err := l.s.opContext(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +158,7 @@ func (l Lessons) Lessons(ctx context.Context, opts classboard.ListOptions) (*cla
 
 // UpdateLesson replaces a lesson with a compare-and-set on its revision.
 func (l Lessons) UpdateLesson(ctx context.Context, id string, ifMatch uint64, in classboard.LessonInput) (*classboard.Lesson, error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel, err := l.s.opContext(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -225,11 +201,7 @@ func staleLesson(cur *classboard.Lesson) error {
 
 // DeleteLesson deletes one of the caller's lessons.
 func (l Lessons) DeleteLesson(ctx context.Context, id string, ifMatch uint64) error {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return err
-	}
-	ctx, cancel, err := l.s.opContext(ctx)
+	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return err
 	}

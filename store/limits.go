@@ -26,7 +26,7 @@ func limitKey(scope, subject string, window time.Duration, now time.Time) (strin
 // count returns how many hits scope/subject has in the current window and
 // how long until the window ends.
 func (s *Store) count(ctx context.Context, scope, subject string, window time.Duration) (int, time.Duration, error) {
-	now := time.Now()
+	now := s.cfg.Now()
 	key, end := limitKey(scope, subject, window, now)
 	var d limitDoc
 	if _, err := s.limits.get(ctx, key, &d); err != nil && !errors.Is(err, errNotFound) {
@@ -39,7 +39,7 @@ func (s *Store) count(ctx context.Context, scope, subject string, window time.Du
 // increment is a compare-and-set, so concurrent hits on several nodes all
 // count.
 func (s *Store) hit(ctx context.Context, scope, subject string, window time.Duration) (int, error) {
-	now := time.Now()
+	now := s.cfg.Now()
 	key, end := limitKey(scope, subject, window, now)
 	ttl := end.Sub(now) + time.Second
 	for attempt := range 30 {

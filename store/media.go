@@ -64,8 +64,6 @@ var _ classboard.MediaService = Media{}
 // Media returns the media service.
 func (s *Store) Media() Media { return Media{s} }
 
-var errNoMedia = classboard.Errorf(classboard.ENOTFOUND, "No such picture.")
-
 func (m Media) quota() int64 {
 	if m.s.cfg.MediaQuota > 0 {
 		return m.s.cfg.MediaQuota
@@ -99,12 +97,12 @@ func (m Media) records(ctx context.Context, teacherID string) ([]*mediaRecord, e
 
 func (m Media) record(ctx context.Context, teacherID, id string) (*mediaRecord, uint64, error) {
 	if !classboard.ValidMediaID(id) {
-		return nil, 0, errNoMedia
+		return nil, 0, classboard.ErrNoMedia
 	}
 	var r mediaRecord
 	rev, err := m.s.mediaRecords.get(ctx, recordKey(teacherID, id), &r)
 	if errors.Is(err, errNotFound) {
-		return nil, 0, errNoMedia
+		return nil, 0, classboard.ErrNoMedia
 	}
 	if err != nil {
 		return nil, 0, storeErr(fmt.Errorf("load media record: %w", err))
@@ -117,20 +115,16 @@ func (m Media) record(ctx context.Context, teacherID, id string) (*mediaRecord, 
 // records, so it never drifts; uploads running at the same moment may
 // together pass it by what they add.
 func (m Media) CreateMedia(ctx context.Context, in classboard.NewMedia) (*classboard.Media, error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
 	sum := sha256.Sum256(in.Data)
 	id := hex.EncodeToString(sum[:])
-	ctx, cancel, err := m.s.opContext(ctx)
+	ctx, cancel, tid, err := m.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
 	if r, _, err := m.record(ctx, tid, id); err == nil {
 		return r.media(), nil
-	} else if !errors.Is(err, errNoMedia) {
+	} else if !errors.Is(err, classboard.ErrNoMedia) {
 		return nil, err
 	}
 	recs, err := m.records(ctx, tid)
@@ -210,11 +204,7 @@ func (m Media) storeBytes(ctx context.Context, id string, in classboard.NewMedia
 // MediaList returns the teacher's uploads, newest first, with the bytes
 // they use.
 func (m Media) MediaList(ctx context.Context, opts classboard.ListOptions) (*classboard.MediaList, error) {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel, err := m.s.opContext(ctx)
+	ctx, cancel, tid, err := m.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -242,20 +232,16 @@ func (m Media) MediaList(ctx context.Context, opts classboard.ListOptions) (*cla
 // caller has no record (answering ENOTFOUND), so a retry after a failure
 // halfway finishes the job.
 func (m Media) DeleteMedia(ctx context.Context, id string) error {
-	tid, err := teacherID(ctx)
-	if err != nil {
-		return err
-	}
 	if !classboard.ValidMediaID(id) {
-		return errNoMedia
+		return classboard.ErrNoMedia
 	}
-	ctx, cancel, err := m.s.opContext(ctx)
+	ctx, cancel, tid, err := m.s.teacherOp(ctx)
 	if err != nil {
 		return err
 	}
 	defer cancel()
 	_, rev, found := m.record(ctx, tid, id)
-	if found != nil && !errors.Is(found, errNoMedia) {
+	if found != nil && !errors.Is(found, classboard.ErrNoMedia) {
 		return found
 	}
 	if found == nil {
@@ -333,7 +319,7 @@ func (m Media) readableOwner(ctx context.Context) (string, error) {
 			return doc.TeacherID, nil
 		}
 	}
-	return "", errNoMedia
+	return "", classboard.ErrNoMedia
 }
 
 // MayReadMedia returns nil when the caller may read id.
@@ -354,7 +340,7 @@ func (m Media) MayReadMedia(ctx context.Context, id string) error {
 // MediaContent returns the stored bytes of id.
 func (m Media) MediaContent(ctx context.Context, id string) (*classboard.MediaContent, error) {
 	if !classboard.ValidMediaID(id) {
-		return nil, errNoMedia
+		return nil, classboard.ErrNoMedia
 	}
 	ctx, cancel, err := m.s.opContext(ctx)
 	if err != nil {
@@ -363,7 +349,7 @@ func (m Media) MediaContent(ctx context.Context, id string) (*classboard.MediaCo
 	defer cancel()
 	obj, err := m.s.media.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, errNoMedia
+		return nil, classboard.ErrNoMedia
 	}
 	if err != nil {
 		return nil, storeErr(fmt.Errorf("open media %s: %w", id, err))

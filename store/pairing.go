@@ -82,7 +82,7 @@ func randomCode() string {
 // issueCode stores a fresh code and claim token for boardID. A code is
 // taken with a KV create, so two boards never hold the same code.
 func (b *Boards) issueCode(ctx context.Context, boardID string) (*classboard.PairingCode, string, error) {
-	expires := time.Now().UTC().Add(b.limits.CodeTTL).Truncate(time.Millisecond)
+	expires := b.s.cfg.Now().UTC().Add(b.limits.CodeTTL).Truncate(time.Millisecond)
 	claim := token.New()
 	claimHash := token.Hash(claim)
 	for range 20 {
@@ -171,7 +171,7 @@ func (b *Boards) countFailedClaim(ctx context.Context, teacherID, addr string) {
 // issued to. The code's key is deleted with the revision just read, so of
 // two teachers claiming at once exactly one gets the board.
 func (b *Boards) takeCode(ctx context.Context, in classboard.Claim) (string, error) {
-	now := time.Now()
+	now := b.s.cfg.Now()
 	var boardID, otherCode, otherClaim, key string
 	var rev uint64
 	var err error

@@ -67,6 +67,11 @@ type Config struct {
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
 
+	// Now is the clock of the limits' windows and of pairing codes'
+	// expiry; nil means time.Now. Tests set it instead of waiting for a
+	// window to pass.
+	Now func() time.Time
+
 	// toolServer marks the server a tool runs on a stopped node's data
 	// directory. It syncs to disk when it stops rather than at every
 	// write: a restore writes every message again, and an fsync each made
@@ -132,6 +137,9 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.PasswordParams == (password.Params{}) {
 		cfg.PasswordParams = password.DefaultParams
@@ -413,8 +421,25 @@ func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelF
 	return ctx, cancel, nil
 }
 
-// errUnavailable wraps a store error that is not a decision of the store
-// (timeouts, lost connections) as EUNAVAILABLE.
+// teacherOp is opContext for an operation on the signed-in teacher's own
+// documents: it also returns the teacher's id, or EUNAUTHORIZED when ctx
+// carries no teacher.
+func (s *Store) teacherOp(ctx context.Context) (context.Context, context.CancelFunc, string, error) {
+	a := classboard.AuthFromContext(ctx)
+	if a == nil || a.Teacher == nil {
+		return nil, nil, "", classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in first.")
+	}
+	ctx, cancel, err := s.opContext(ctx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return ctx, cancel, a.Teacher.ID, nil
+}
+
+// storeErr passes *classboard.Error values (the store's decisions) on as
+// they are and wraps the errors that say the store cannot answer now
+// (timeouts, lost connections, no leader yet, a full disk) as
+// EUNAVAILABLE; anything else stays an internal error.
 func storeErr(err error) error {
 	var e *classboard.Error
 	if err == nil || errors.As(err, &e) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/smtptest"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/node"
@@ -64,7 +65,7 @@ func TestBackupRoundTrip(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	testcluster.CheckFor(t, 30*time.Second, 10*time.Millisecond, func() error {
+	poll.CheckFor(t, 30*time.Second, 10*time.Millisecond, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if writes < 3 {
@@ -166,7 +167,7 @@ func checkLive(t *testing.T, origins []string, teacherToken string, b testcluste
 		t.Fatalf("steer the restored board: %d %s", res.Status, res.Body)
 	}
 	res.JSON(t, &st)
-	testcluster.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
 		if got := live.Latest(); got == nil || got.Revision < st.Revision {
 			return fmt.Errorf("the board shows %+v, want revision %d", got, st.Revision)
 		}
@@ -269,7 +270,7 @@ func TestBackupOfAStoppedNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := testcluster.FillDataset(t, n.URL(), 2, 1, 1)
-	testcluster.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
+	poll.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
 		if smtp.Connections() == 0 {
 			return errors.New("no delivery attempt yet")
 		}

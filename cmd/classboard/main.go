@@ -94,7 +94,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.Int64Var(&o.maxMemory, "max-memory", 256<<20, "JetStream memory limit in bytes")
 	fs.Int64Var(&o.maxMediaBytes, "max-media-bytes", classboard.DefaultMaxMediaBytes, "largest picture upload in bytes")
 	fs.Int64Var(&o.mediaQuota, "media-quota", classboard.DefaultMediaQuota, "bytes of pictures one teacher may keep")
-	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest a request waits on the store before answering 503")
+	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest one store operation may take before it fails with 503 (a request may make several)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	o.mail.register(fs)

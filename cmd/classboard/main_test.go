@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -122,20 +123,18 @@ func start(t *testing.T, bin, dir string) *process {
 		t.Fatal("the process did not print its URL")
 	}
 	go io.Copy(io.Discard, stdout)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := http.Get(p.url + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return p
-			}
+	ready := apitest.New(p.url)
+	poll.CheckFor(t, 60*time.Second, 100*time.Millisecond, func() error {
+		res, err := apitest.Send(t.Context(), ready.HTTP, "GET", p.url+"/readyz", "", nil)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the process did not become ready")
+		if res.Status != 200 {
+			return fmt.Errorf("not ready: %d %s", res.Status, res.Body)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
+	return p
 }
 
 // stop sends SIGTERM and expects a clean exit.

@@ -4,6 +4,7 @@ package apitest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -66,11 +67,23 @@ func (r *Response) ErrorCode() string {
 	return e.Error.Code
 }
 
-// Do sends a request. body may be nil, a string or []byte (sent as is, as
-// JSON unless headers say otherwise), or anything else (encoded as JSON).
-// headers are name/value pairs.
+// Do sends a request with Send, failing the test when no answer comes.
 func (c *Client) Do(t testing.TB, method, path string, body any, headers ...string) *Response {
 	t.Helper()
+	res, err := Send(context.Background(), c.HTTP, method, c.Base+path, c.Token, body, headers...)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return res
+}
+
+// Send sends one request and reads the answer: the one request helper of
+// the tests (the testcluster client sends through it too). body may be
+// nil, a string or []byte (sent as is, as JSON unless headers say
+// otherwise), or anything else (encoded as JSON). token, unless "", is
+// sent as the bearer token; headers are name/value pairs ("Host" sets
+// the request's host).
+func Send(ctx context.Context, hc *http.Client, method, url, token string, body any, headers ...string) (*Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -81,33 +94,37 @@ func (c *Client) Do(t testing.TB, method, path string, body any, headers ...stri
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, c.Base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "Host") {
+			req.Host = headers[i+1] // net/http sends req.Host, not a Host header
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := c.HTTP.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return nil, err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return &Response{Status: res.StatusCode, Header: res.Header, Body: data}
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: data}, nil
 }
 
 // Scenario is one row of an API test table.
@@ -119,9 +136,11 @@ type Scenario struct {
 	Headers []string
 	Token   string // "" sends none
 	Status  int
-	Code    string                // expected error.code, if any
-	Fields  []string              // fields expected in error.fields
-	Check   func(*Response) error // more checks on the response
+	Code    string   // expected error.code, if any
+	Fields  []string // fields expected in error.fields
+	// Check makes more checks on the response. It gets the scenario's own
+	// subtest, so a failure inside it is reported against that row.
+	Check func(t *testing.T, r *Response) error
 }
 
 // Run runs scenarios in order as subtests.
@@ -150,7 +169,7 @@ func Run(t *testing.T, c *Client, scenarios []Scenario) {
 				}
 			}
 			if sc.Check != nil {
-				if err := sc.Check(res); err != nil {
+				if err := sc.Check(t, res); err != nil {
 					t.Fatal(err)
 				}
 			}

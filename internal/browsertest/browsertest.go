@@ -126,6 +126,8 @@ func (p *Page) Screenshot(name string, size [2]int) {
 	if dir == "" {
 		return
 	}
+	// Deliberate pacing: the page lays out and finishes its transitions
+	// at the new size; the picture is for people, nothing is checked.
 	p.Do(chromedp.EmulateViewport(int64(size[0]), int64(size[1])), chromedp.Sleep(300*time.Millisecond))
 	buf := Get(p, chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/classboard/classboard/internal/browsertest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -45,7 +46,7 @@ func TestBrowserBoardSurvivesItsNode(t *testing.T) {
 	// The board follows its live connection from the start, alone: the
 	// node holding a connection now is the board's.
 	var victim *testcluster.Member
-	testcluster.CheckFor(t, 30*time.Second, 100*time.Millisecond, func() (err error) {
+	poll.CheckFor(t, 30*time.Second, 100*time.Millisecond, func() (err error) {
 		victim, err = liveHolder(c)
 		return err
 	})

@@ -82,6 +82,14 @@ func TestBrowserLessonWithTextAndPicture(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#lesson-title"), "Photosynthesis"),
 		chromedp.Click(chromedp.CSS("#add-text")),
 		chromedp.WaitVisible(chromedp.CSS("#slide-title")),
+		chromedp.WaitVisible(chromedp.CSS("#preview .lesson-preview-empty")),
+	)
+	// An empty slide's preview asks the server nothing: the request could
+	// only fail (a 400 in the console on every new slide).
+	if n := browsertest.Get(p, chromedp.Evaluate[float64](`performance.getEntriesByType('resource').filter((e) => e.name.includes('/lessons/preview')).length`)); n != 0 {
+		t.Fatalf("%v preview requests for an empty slide", n)
+	}
+	p.Do(
 		chromedp.SendKeys(chromedp.CSS("#slide-title"), "How plants eat"),
 		chromedp.SendKeys(chromedp.CSS("#slide-body"), "Plants make *sugar* from:\n\n- light\n- water"),
 		chromedp.WaitVisible(chromedp.CSS("#preview .slide-body li")),

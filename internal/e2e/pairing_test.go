@@ -73,11 +73,32 @@ func TestBrowserPairByCodeAndSteer(t *testing.T) {
 		return err
 	}))
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"] .slide-frame`)))
-	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)), chromedp.Click(chromedp.CSS("#next")))
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)))
+	browsertest.Get(teacher, chromedp.Evaluate[any](`(() => { window.draws = 0;
+		new MutationObserver((ms) => { for (const m of ms) if (m.addedNodes.length) window.draws++; })
+			.observe(document.getElementById('preview'), { childList: true }); return null; })()`))
+	teacher.Do(chromedp.Click(chromedp.CSS("#next")))
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-frame`)))
 	if got := browsertest.Get(board, chromedp.Text(chromedp.CSS("#stage"))); !strings.Contains(got, "Halves and quarters") {
 		t.Fatalf("board shows %q on the second slide", got)
 	}
+	// The press is drawn once: the live echo of the teacher's own write
+	// carries the revision its PUT answered already. A write from another
+	// device comes after that echo on the same live connection, so once it
+	// shows, the echo has arrived too.
+	phone := apitest.New(n.URL()).With(token)
+	boardID := browsertest.Get(teacher, chromedp.Evaluate[string](`location.hash.split('/')[2]`))
+	st := phone.Do(t, "GET", "/api/v1/boards/"+boardID+"/state", nil)
+	if res := phone.Do(t, "PUT", "/api/v1/boards/"+boardID+"/state", map[string]any{"lesson_id": lessonID, "slide": 0, "blank": false},
+		"If-Match", st.Header.Get("ETag")); res.Status != 200 {
+		t.Fatalf("steer from another device: %d %s", res.Status, res.Body)
+	}
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)))
+	if draws := browsertest.Get(teacher, chromedp.Evaluate[int](`window.draws`)); draws != 2 {
+		t.Fatalf("the preview was drawn %d times for one press and one change from elsewhere, want 2", draws)
+	}
+	teacher.Do(chromedp.Click(chromedp.CSS("#next")))
+	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-frame`)))
 	board.Screenshot("board-slide-2", browsertest.Board)
 	teacher.Screenshot("present-laptop", browsertest.Laptop)
 	teacher.Screenshot("present-phone", browsertest.Phone)

@@ -82,6 +82,8 @@ func TestClusterRefusesNodeWithoutSecret(t *testing.T) {
 		if err := n.Store().Ready(); err == nil {
 			t.Fatal("the intruder became ready")
 		}
+		// Deliberate pacing: this watches that something never happens
+		// for 5 s, so there is no outcome to poll for.
 		time.Sleep(200 * time.Millisecond)
 	}
 }

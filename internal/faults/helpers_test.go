@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 	"github.com/classboard/classboard/store"
 )
@@ -49,7 +50,7 @@ type writer struct {
 func (w *writer) progress(t *testing.T, n int64) {
 	t.Helper()
 	from := w.count.Load()
-	testcluster.CheckFor(t, 2*testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, 2*testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 		if got := w.count.Load() - from; got < n {
 			return fmt.Errorf("%d of %d writes acknowledged", got, n)
 		}
@@ -100,12 +101,13 @@ func checkSessions(t *testing.T, c *testcluster.Cluster, acked []session) {
 		for _, s := range acked {
 			// A node may still be settling after the fault (a 503 says
 			// "not now", not "unknown"): ask again until it answers.
-			deadline := time.Now().Add(testcluster.ElectionBudget)
-			res := cl.With(s.token).Do(t, "GET", "/api/v1/me", nil)
-			for res.Status == http.StatusServiceUnavailable && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-				res = cl.With(s.token).Do(t, "GET", "/api/v1/me", nil)
-			}
+			var res *apitest.Response
+			poll.CheckFor(t, testcluster.ElectionBudget, 100*time.Millisecond, func() error {
+				if res = cl.With(s.token).Do(t, "GET", "/api/v1/me", nil); res.Status == http.StatusServiceUnavailable {
+					return fmt.Errorf("%s still settling: %s", m.Name, res.Body)
+				}
+				return nil
+			})
 			if res.Status != http.StatusOK {
 				lost++
 				t.Errorf("session acknowledged at %s unknown to %s: %d %s", s.at.Format(time.StampMilli), m.Name, res.Status, res.Body)
@@ -144,7 +146,7 @@ func percentile(ds []time.Duration, p int) time.Duration {
 // every stream.
 func replicasAgree(t *testing.T, c *testcluster.Cluster) {
 	t.Helper()
-	testcluster.CheckFor(t, testcluster.ElectionBudget, 200*time.Millisecond, func() error {
+	poll.CheckFor(t, testcluster.ElectionBudget, 200*time.Millisecond, func() error {
 		var first []store.Replica
 		for i, m := range c.Nodes {
 			n := m.Node()

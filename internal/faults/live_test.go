@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -19,7 +20,7 @@ func openBoards(t *testing.T, c *testcluster.Cluster, cr *testcluster.Classroom,
 	for i, b := range cr.Boards {
 		out = append(out, testcluster.OpenLive(t, c.Origins(), b.ID, b.Secret, place(i)))
 	}
-	testcluster.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 		for i, l := range out {
 			if l.Origin() != place(i) || l.Latest() == nil {
 				return fmt.Errorf("board %d: origin %d, state %v; want origin %d with a state", i, l.Origin(), l.Latest(), place(i))
@@ -57,7 +58,7 @@ func TestPartitionedNodeMovesItsBoards(t *testing.T) {
 
 	cut.Partition()
 	start := time.Now()
-	testcluster.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 		for i, l := range boards {
 			if l.Moves() == 0 {
 				return fmt.Errorf("board %d has not been told to move", i)
@@ -97,7 +98,7 @@ func TestPartitionedNodeMovesItsBoards(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		testcluster.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+		poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 			rev, _, origin, ok := l.FirstAfter(before)
 			if !ok || rev < st.Revision {
 				return fmt.Errorf("board %d has not shown revision %d", i, st.Revision)
@@ -129,7 +130,7 @@ func TestRebalanceAfterRestart(t *testing.T) {
 	for i, b := range cr.Boards {
 		boards = append(boards, testcluster.OpenLive(t, c.Origins(), b.ID, b.Secret, i%2))
 	}
-	testcluster.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 		for i, l := range boards {
 			if o := l.Origin(); o == back.Index || o < 0 || l.Latest() == nil {
 				return fmt.Errorf("board %d: origin %d, state %v; want a live node with a state", i, o, l.Latest())
@@ -144,7 +145,7 @@ func TestRebalanceAfterRestart(t *testing.T) {
 	}
 	c.WaitReady(back)
 	start := time.Now()
-	testcluster.CheckFor(t, 90*time.Second, 200*time.Millisecond, func() error {
+	poll.CheckFor(t, 90*time.Second, 200*time.Millisecond, func() error {
 		counts := liveCounts(c)
 		total := 0
 		for _, k := range counts {
@@ -173,7 +174,7 @@ func TestRebalanceAfterRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		testcluster.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+		poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 			if got := l.Latest(); got.Revision < st.Revision {
 				return fmt.Errorf("board %d shows revision %d, want %d", i, got.Revision, st.Revision)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -27,7 +28,7 @@ func TestPartitionOneNode(t *testing.T) {
 	cut.Partition()
 	start := time.Now()
 	var reason string
-	testcluster.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 		var status int
 		if status, reason = cut.Readyz(); status != http.StatusServiceUnavailable {
 			return apitest.Errorf("%s /readyz %d", cut.Name, status)
@@ -94,7 +95,7 @@ func TestSilentCutOff(t *testing.T) {
 		t.Errorf("client moved %d times and uses origin %d; want at most %d moves, away from %d", teacher.Moves(), teacher.Origin(), len(c.Nodes)-1, cut.Index)
 	}
 	var reason string
-	testcluster.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 		var status int
 		if status, reason = cut.Readyz(); status != http.StatusServiceUnavailable {
 			return apitest.Errorf("%s /readyz %d", cut.Name, status)

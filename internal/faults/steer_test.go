@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -115,7 +116,7 @@ func TestKillWhileSteering(t *testing.T) {
 		// The rebalancer brings boards back to restarted nodes; wait for
 		// them so that every kill hits some.
 		var victim *testcluster.Member
-		testcluster.CheckFor(t, 2*testcluster.ElectionBudget, 100*time.Millisecond, func() error {
+		poll.CheckFor(t, 2*testcluster.ElectionBudget, 100*time.Millisecond, func() error {
 			victim = busiest(c, boards, prev)
 			if onVictim(boards, victim.Index) < 2 {
 				return fmt.Errorf("no node holds two boards yet")
@@ -131,7 +132,7 @@ func TestKillWhileSteering(t *testing.T) {
 		}
 		killed := time.Now()
 		victim.Kill()
-		testcluster.CheckFor(t, 2*testcluster.ElectionBudget, 20*time.Millisecond, func() error {
+		poll.CheckFor(t, 2*testcluster.ElectionBudget, 20*time.Millisecond, func() error {
 			for l, rev := range affected {
 				if _, _, _, ok := l.FirstAfter(rev); !ok {
 					return fmt.Errorf("board %s has shown nothing newer than revision %d", l.ID, rev)
@@ -197,7 +198,7 @@ func checkStates(t *testing.T, c *testcluster.Cluster, cr *testcluster.Classroom
 		if newest.Revision != want.Revision {
 			t.Errorf("board %s: the last acknowledged state has revision %d, an earlier one %d", l.ID, want.Revision, newest.Revision)
 		}
-		testcluster.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+		poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 			if got := l.Latest(); got.Revision != want.Revision || got.Slide != want.Slide {
 				return fmt.Errorf("board %s shows revision %d slide %d, want %d slide %d", l.ID, got.Revision, got.Slide, want.Revision, want.Slide)
 			}

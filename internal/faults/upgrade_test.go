@@ -9,6 +9,7 @@ import (
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/apitest"
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
@@ -59,7 +60,7 @@ func TestRollingUpgrade(t *testing.T) {
 	}
 	// Every board follows the teacher on the upgraded cluster.
 	before := s.last()
-	testcluster.CheckFor(t, 2*testcluster.ElectionBudget, 50*time.Millisecond, func() error {
+	poll.CheckFor(t, 2*testcluster.ElectionBudget, 50*time.Millisecond, func() error {
 		for _, l := range boards {
 			if got := l.Latest(); got == nil || got.Revision <= before[l.ID].Revision {
 				return fmt.Errorf("board %s has shown nothing after revision %d", l.ID, before[l.ID].Revision)

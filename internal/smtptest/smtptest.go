@@ -20,6 +20,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/classboard/classboard/internal/poll"
 )
 
 // Message is one message the server accepted.
@@ -153,16 +155,14 @@ func (s *Server) Messages() []Message {
 // returns them, failing the test after timeout.
 func (s *Server) WaitMessages(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if msgs := s.Messages(); len(msgs) >= n {
-			return msgs
+	var msgs []Message
+	poll.CheckFor(t, timeout, 20*time.Millisecond, func() error {
+		if msgs = s.Messages(); len(msgs) < n {
+			return fmt.Errorf("%d messages, want %d", len(msgs), n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages after %v, want %d", len(s.Messages()), timeout, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return msgs
 }
 
 var linkRE = regexp.MustCompile(`(\S+)/reset#token=([A-Za-z0-9_-]+)`)

@@ -1,12 +1,9 @@
 package testcluster
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -81,17 +78,10 @@ func (c *Client) advance(from int) {
 // Do sends one request, moving on as the apps do. It returns the first
 // answer that is not a 503, or ErrUnreachable with the last failure.
 func (c *Client) Do(ctx context.Context, method, path string, body any, headers ...string) (*apitest.Response, error) {
-	var data []byte
-	if body != nil {
-		var err error
-		if data, err = json.Marshal(body); err != nil {
-			return nil, err
-		}
-	}
 	var last error
 	for range c.origins {
 		i := c.Origin()
-		res, err := c.send(ctx, c.origins[i], method, path, data, headers)
+		res, err := apitest.Send(ctx, c.http, method, c.origins[i]+path, c.token, body, headers...)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -124,34 +114,4 @@ func (c *Client) Retry(ctx context.Context, method, path string, body any, heade
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-}
-
-func (c *Client) send(ctx context.Context, origin, method, path string, data []byte, headers []string) (*apitest.Response, error) {
-	var rd io.Reader
-	if data != nil {
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, origin+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if data != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &apitest.Response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }

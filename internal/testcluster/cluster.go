@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/token"
 )
 
@@ -123,7 +124,7 @@ const ElectionBudget = 30 * time.Second
 // WaitReady waits until each of nodes answers 200 on /readyz.
 func (c *Cluster) WaitReady(nodes ...*Member) {
 	c.t.Helper()
-	CheckFor(c.t, 2*ElectionBudget, 100*time.Millisecond, func() error {
+	poll.CheckFor(c.t, 2*ElectionBudget, 100*time.Millisecond, func() error {
 		for _, m := range nodes {
 			if status, reason := m.Readyz(); status != http.StatusOK {
 				return fmt.Errorf("%s not ready: %d %s", m.Name, status, reason)

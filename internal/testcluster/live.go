@@ -1,7 +1,6 @@
 package testcluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/apitest"
 )
 
 // LiveBoard is a board's live connection kept the way the board app
@@ -218,25 +218,17 @@ func (l *LiveBoard) note(st *classboard.BoardState, i int, last uint64) {
 
 // ticket asks origin for a single-use live ticket with the board's secret.
 func (l *LiveBoard) ticket(ctx context.Context, origin string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"board_id": l.ID})
-	req, err := http.NewRequestWithContext(ctx, "POST", origin+"/api/v1/live-tickets", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+l.secret)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := l.http.Do(req)
+	res, err := apitest.Send(ctx, l.http, "POST", origin+"/api/v1/live-tickets", l.secret, map[string]string{"board_id": l.ID})
 	if err != nil {
 		return "", fmt.Errorf("live ticket from %s: %w", origin, err)
 	}
-	defer res.Body.Close()
+	if res.Status != http.StatusCreated {
+		return "", fmt.Errorf("live ticket from %s: %d %s", origin, res.Status, res.Body)
+	}
 	var t struct {
 		Ticket string `json:"ticket"`
 	}
-	if res.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("live ticket from %s: %s", origin, res.Status)
-	}
-	if err := json.NewDecoder(res.Body).Decode(&t); err != nil {
+	if err := json.Unmarshal(res.Body, &t); err != nil {
 		return "", fmt.Errorf("decode live ticket: %w", err)
 	}
 	return t.Ticket, nil

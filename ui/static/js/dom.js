@@ -1,7 +1,20 @@
 // Small helpers for building the apps' DOM without innerHTML, so that text
 // from the server is never parsed as HTML.
+// @ts-check
 
-// h creates an element: h('p', {class: 'x', onclick: fn}, 'text', child).
+/**
+ * What h appends: nodes and text (anything else is made a string); null,
+ * undefined and false are left out. A child may be a list of these.
+ * @typedef {Node | string | number | boolean | null | undefined} Child
+ */
+
+/**
+ * h creates an element: h('p', {class: 'x', onclick: fn}, 'text', child).
+ * @param {string} tag
+ * @param {Record<string, any> | null} [attrs] on*: listeners; dataset: an object; true: a bare attribute
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElement}
+ */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -18,24 +31,34 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/**
+ * @template {Element} E
+ * @param {E} el
+ * @returns {E}
+ */
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
 }
 
-// formError shows an API error next to a form: per-field reasons under the
-// fields, the message on top.
+/**
+ * showError shows an API error next to a form: per-field reasons under the
+ * fields, the message on top.
+ * @param {HTMLElement} form
+ * @param {{ message: string, fields?: Record<string, string> } | null} err
+ */
 export function showError(form, err) {
   for (const el of form.querySelectorAll('.field-error')) el.remove();
   const box = form.querySelector('.form-error');
   if (box) box.textContent = err ? err.message : '';
   if (!err || !err.fields) return;
   for (const [name, why] of Object.entries(err.fields)) {
-    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    const input = /** @type {HTMLInputElement | null} */ (form.querySelector(`[name="${CSS.escape(name)}"]`));
     if (input) input.after(h('div', { class: 'field-error', role: 'alert' }, `${label(input)} ${why}.`));
   }
 }
 
+/** @param {HTMLInputElement} input */
 function label(input) {
   const l = input.closest('label');
   const t = l && l.firstChild && l.firstChild.textContent;

@@ -5,17 +5,35 @@
 // websockets). It reconnects with full-jitter exponential backoff, moving
 // to the next origin after a failure or a "move" message, and lands on
 // the current state every time: the server sends it first.
-import { ApiError, Unreachable, jitter } from './client.js';
+// @ts-check
+import { ApiError, Unreachable, backoff, jitter } from './client.js';
+
+/** @typedef {import('./client.js').Client} Client */
+/** @typedef {'connecting' | 'live' | 'offline'} Status */
+
+/**
+ * A live message (docs/api.md): the board's state, a ping, "move" (go to
+ * another node), "unpaired", and what else the server sends.
+ * @typedef {{ type: string, server_time?: string, state?: { revision: number, [field: string]: any }, [field: string]: any }} Message
+ */
+
+/**
+ * @typedef {object} LiveOptions
+ * @property {string} boardId
+ * @property {string | null} token the bearer for the ticket: a session or a board secret
+ * @property {(msg: Message) => void} onMessage
+ * @property {(status: Status, transport: string) => void} [onStatus]
+ * @property {(err: ApiError) => void} [onAuthLost] when the token no longer works
+ */
 
 const SILENCE_MS = 75000; // the server sends something every 25 s
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 20000;
 const WS_FAILURES_BEFORE_SSE = 3;
 
 export class Live {
-  // opts: boardId, token (the bearer for the ticket: a session or a board
-  // secret), onMessage(msg), onStatus('connecting' | 'live' | 'offline'),
-  // onAuthLost(err) when the token no longer works.
+  /**
+   * @param {Client} client
+   * @param {LiveOptions} opts
+   */
   constructor(client, opts) {
     this.client = client;
     this.opts = opts;
@@ -23,10 +41,15 @@ export class Live {
     this.wsFailures = 0;
     this.transport = 'websocket';
     this.offset = 0; // server clock minus ours, from server_time
+    /** @type {number | null | undefined} */
     this.lastRev = null;
     this.stopped = true;
-    this.retryTimer = null;
-    this.silenceTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.silenceTimer = undefined;
+    /** @type {WebSocket | EventSource | null} */
+    this.socket = null;
     this.onOnline = () => { if (this.retryTimer) this.reconnectSoon(0); };
   }
 
@@ -44,12 +67,13 @@ export class Live {
     this.stopped = true;
     window.removeEventListener('online', this.onOnline);
     clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.retryTimer = undefined;
     clearTimeout(this.silenceTimer);
     this.closeSocket();
     this.status('offline');
   }
 
+  /** @param {Status} s */
   status(s) {
     if (this.opts.onStatus) this.opts.onStatus(s, this.transport);
   }
@@ -58,12 +82,13 @@ export class Live {
     const s = this.socket;
     this.socket = null;
     if (!s) return;
-    s.onopen = s.onmessage = s.onerror = s.onclose = null;
+    s.onopen = s.onmessage = s.onerror = null;
+    if (s instanceof WebSocket) s.onclose = null;
     s.close();
   }
 
   async connect() {
-    this.retryTimer = null;
+    this.retryTimer = undefined;
     if (this.stopped) return;
     this.status('connecting');
     let ticket;
@@ -112,7 +137,8 @@ export class Live {
     // EventSource reconnects by itself with the same URL, but a ticket
     // works once: every error is handled here, with a new ticket.
     socket.onerror = () => { if (!useWS) this.failed(false); };
-    socket.onclose = () => this.failed(!opened);
+    // An EventSource has no close event: its end is an error, above.
+    if (socket instanceof WebSocket) socket.onclose = () => this.failed(!opened);
     this.armSilence();
   }
 
@@ -123,7 +149,9 @@ export class Live {
     this.silenceTimer = setTimeout(() => this.failed(false), SILENCE_MS);
   }
 
+  /** @param {string} data */
   receive(data) {
+    /** @type {Message} */
     let msg;
     try { msg = JSON.parse(data); } catch { return; }
     if (msg.server_time) {
@@ -134,10 +162,12 @@ export class Live {
       case 'ping':
         return;
       case 'move':
-        // This node cannot serve us: go to the next origin at once.
+        // This node cannot serve us: go to the next origin at once (within
+        // the first backoff round, so the moved clients do not all land in
+        // the same instant).
         this.closeSocket();
         this.client.advance();
-        this.reconnectSoon(Math.random() * BACKOFF_MIN_MS);
+        this.reconnectSoon(backoff(0));
         return;
       case 'state':
         // A reconnect brings the state we show already: nothing to redraw.
@@ -152,8 +182,12 @@ export class Live {
     this.opts.onMessage(msg);
   }
 
-  // failed schedules a reconnect after a failed or ended connection,
-  // moving to the next origin unless the client did already.
+  /**
+   * failed schedules a reconnect after a failed or ended connection,
+   * moving to the next origin unless the client did already.
+   * @param {boolean} wsNeverWorked a websocket closed before it opened
+   * @param {boolean} [advance]
+   */
   failed(wsNeverWorked, advance = true) {
     if (this.stopped) return;
     clearTimeout(this.silenceTimer);
@@ -163,11 +197,10 @@ export class Live {
     }
     if (advance) this.client.advance();
     this.status(this.attempt >= 2 ? 'offline' : 'connecting');
-    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
-    this.attempt++;
-    this.reconnectSoon(Math.random() * cap); // full jitter
+    this.reconnectSoon(backoff(this.attempt++));
   }
 
+  /** @param {number} ms */
   reconnectSoon(ms) {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.connect(), ms);

@@ -7,18 +7,42 @@
 // relative to the API origin, absent when the picture was deleted).
 // opts.mediaURL(mediaId, slide) -> absolute URL of an image slide's picture
 // ('' for none); opts.board: size for a full screen instead of a preview.
+// @ts-check
 import { h } from './dom.js';
+
+/**
+ * A slide as the API returns it (docs/api.md).
+ * @typedef {object} Slide
+ * @property {'text' | 'image' | 'link' | string} kind
+ * @property {string} [title]
+ * @property {string} [html] text: the sanitized body
+ * @property {string} [media_id] image
+ * @property {string} [caption] image
+ * @property {string} [src] image: a signed URL relative to the API origin
+ * @property {string} [url] link
+ * @property {string} [qr] link: a data: URL of a PNG
+ */
+
+/**
+ * @typedef {object} RenderOptions
+ * @property {(mediaId: string | undefined, slide: Slide) => string} [mediaURL]
+ * @property {boolean} [board]
+ */
 
 // The only elements a text slide's body may contain. The server sanitizes
 // already; the copy below keeps nothing else either, and never assigns
 // server text to innerHTML.
 const BODY_TAGS = new Set(['P', 'EM', 'STRONG', 'UL', 'OL', 'LI', 'BR']);
 
+/**
+ * @param {Node} from
+ * @param {Element} to
+ */
 function copyAllowed(from, to) {
   for (const n of from.childNodes) {
     if (n.nodeType === Node.TEXT_NODE) {
-      to.append(document.createTextNode(n.textContent));
-    } else if (n.nodeType === Node.ELEMENT_NODE) {
+      to.append(document.createTextNode(n.textContent || ''));
+    } else if (n instanceof Element) {
       if (BODY_TAGS.has(n.tagName)) {
         const el = document.createElement(n.tagName.toLowerCase());
         copyAllowed(n, el);
@@ -30,6 +54,7 @@ function copyAllowed(from, to) {
   }
 }
 
+/** @param {string | undefined} html */
 function body(html) {
   const el = h('div', { class: 'slide-body' });
   // DOMParser documents run no scripts and load nothing.
@@ -38,10 +63,15 @@ function body(html) {
   return el;
 }
 
+/** @param {string} text */
 function placeholder(text) {
   return h('div', { class: 'slide-placeholder', role: 'img', 'aria-label': text }, text);
 }
 
+/**
+ * @param {Slide} slide
+ * @param {RenderOptions} opts
+ */
 function picture(slide, opts) {
   const url = opts.mediaURL ? opts.mediaURL(slide.media_id, slide) : slide.src;
   const frame = h('div', { class: 'slide-picture' });
@@ -55,6 +85,11 @@ function picture(slide, opts) {
   return frame;
 }
 
+/**
+ * @param {Slide} slide
+ * @param {RenderOptions} [opts]
+ * @returns {HTMLElement}
+ */
 export function renderSlide(slide, opts = {}) {
   const cls = `slide slide-${slide.kind}${opts.board ? ' slide-board' : ''}`;
   switch (slide.kind) {

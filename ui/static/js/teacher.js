@@ -112,10 +112,9 @@ async function start() {
   await render();
 }
 
-// Feature modules (lessons, boards, ...) register routes before start.
+// Feature modules (lessons, boards) register their routes before start.
 export const ready = Promise.resolve().then(async () => {
   registerLessons(ctx);
-  await Promise.all((window.classboardModules || []).map((m) => import(m).then((mod) => mod.register && mod.register(ctx))));
   registerBoards(ctx);
   await start();
 });

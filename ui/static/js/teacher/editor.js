@@ -15,6 +15,19 @@ function forAPI(slide) {
   return out;
 }
 
+// unfinished says whether a slide still lacks what the server requires of
+// its kind (lesson.go's Slide.validate), so the preview does not send a
+// request bound to fail while a new slide is being filled in.
+function unfinished(slide) {
+  const filled = (v) => Boolean(v && v.trim());
+  switch (slide.kind) {
+    case 'text': return !filled(slide.title) && !filled(slide.body);
+    case 'image': return !slide.media_id;
+    case 'link': return !filled(slide.title) || !/^https?:\/\/[^\s/]/i.test(slide.url || '');
+    default: return true;
+  }
+}
+
 function summary(slide) {
   if (slide.kind === 'image') return slide.caption || (slide.media_id ? 'Picture' : 'No picture yet');
   return slide.title || (slide.body || '').split('\n')[0] || 'Empty';
@@ -169,6 +182,10 @@ export async function editorView(ctx, id) {
       const slide = st.slides[st.selected];
       if (!slide) return;
       const mine = ++seq;
+      if (unfinished(slide)) {
+        clear(preview).append(h('div', { class: 'lesson-preview-empty muted' }, 'Fill in the slide to see it here.'));
+        return;
+      }
       let node;
       try {
         const rendered = await ctx.client.request('POST', '/api/v1/lessons/preview', { body: forAPI(slide) });

@@ -7,7 +7,6 @@ import { ApiError } from '../client.js';
 import { Live } from '../live.js';
 import { renderSlide } from '../slide.js';
 
-
 const ONLINE_POLL_MS = 15000;
 
 export async function presentView(ctx, match) {
@@ -82,8 +81,15 @@ export async function presentView(ctx, match) {
   }
   picker.addEventListener('change', pickLesson);
 
+  // adopt shows a state newer than the one shown. The live echo of this
+  // device's own write carries the revision its PUT answered already, so
+  // it is not drawn a second time.
   async function adopt(s) {
-    if (s.revision < state.revision) return;
+    if (s.revision <= state.revision) return;
+    await show(s);
+  }
+
+  async function show(s) {
     state = s;
     if ((lesson && lesson.id) !== (s.lesson_id || undefined)) {
       lesson = null;
@@ -175,7 +181,7 @@ export async function presentView(ctx, match) {
     document.removeEventListener('keydown', onKey);
   }, { once: true });
 
-  await adopt(first);
+  await show(first);
   renderStrip();
   render();
   return h('section', { class: 'present' },

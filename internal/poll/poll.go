@@ -1,4 +1,6 @@
-package testcluster
+// Package poll holds CheckFor, the one way tests wait for an outcome. It
+// imports nothing of classboard, so every package's tests can use it.
+package poll
 
 import (
 	"testing"
