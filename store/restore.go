@@ -315,5 +315,34 @@ func (sr *streamRestore) finish(ctx context.Context, want BackupStream) error {
 		return fmt.Errorf("restored %d messages up to sequence %d, the backup holds %d up to %d",
 			resp.State.Msgs, resp.State.LastSeq, want.Messages, want.LastSeq)
 	}
-	return nil
+	return sr.c.waitReplicas(ctx, sr.name, want.LastSeq)
+}
+
+// waitReplicas waits until every replica of a restored stream has caught
+// up with its leader: until then a leader elected among them could serve
+// the stream without the restored messages for a moment, and the operator
+// would be told "restored" too early.
+func (c *Conn) waitReplicas(ctx context.Context, name string, lastSeq uint64) error {
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		st, err := c.js.Stream(wctx, name)
+		if err == nil {
+			info := st.CachedInfo()
+			caught := info.State.LastSeq == lastSeq
+			if info.Cluster != nil {
+				for _, p := range info.Cluster.Replicas {
+					caught = caught && p.Current && p.Lag == 0
+				}
+			}
+			if caught {
+				return nil
+			}
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("the replicas of the restored stream do not catch up: %w (last: %v)", wctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
