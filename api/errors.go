@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/live"
 )
 
 // statusOf maps error codes to HTTP statuses; codes not listed are 500.
@@ -58,7 +59,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status >= 500 {
+	// A herd's refusals are answers by design (thousands a second), not failures.
+	if status >= 500 && !errors.Is(err, live.ErrBusy) {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("request_id", requestID(r.Context())), slog.String("err", err.Error()))
 	}

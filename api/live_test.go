@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/node"
 )
 
 // liveMsg is a live message as a client reads it.
@@ -346,5 +348,28 @@ func TestLiveStuckBoardDoesNotHoldUpOthers(t *testing.T) {
 				t.Fatalf("board %d: got %+v, want revision %d", i, m, rev)
 			}
 		}
+	}
+}
+
+// A node takes new live connections in at its admission rate; past it a
+// ticket (where the apps start a connection) and a ticketless connection
+// are refused with 503 and a Retry-After, which the apps honour.
+func TestLiveAdmission(t *testing.T) {
+	n := testcluster.StartNode(t, func(c *node.Config) { c.LiveAdmitRate = 0.01 }) // a burst of 10, then one per 100 s
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	b := pairBoard(t, c, ada, "Room 1")
+	for range 10 {
+		ticket(t, c, ada, b.BoardID)
+	}
+	res := c.With(ada).Do(t, "POST", "/api/v1/live-tickets", map[string]string{"board_id": b.BoardID})
+	if res.Status != http.StatusServiceUnavailable || res.ErrorCode() != "unavailable" {
+		t.Fatalf("ticket past the admission rate: %d %s", res.Status, res.Body)
+	}
+	if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Fatalf("Retry-After %q", res.Header.Get("Retry-After"))
+	}
+	if _, hres, err := dialWS(t, n.URL(), b.BoardID, b.BoardSecret, ""); err == nil || hres == nil || hres.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("ticketless connection past the admission rate: %v", err)
 	}
 }

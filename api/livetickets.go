@@ -14,6 +14,14 @@ type ticketRequest struct {
 // connection: browsers cannot send headers on a WebSocket or EventSource,
 // and a long-lived secret must never travel in a URL.
 func (s *Server) createLiveTicket(w http.ResponseWriter, r *http.Request) {
+	// A ticket starts a connection: the node admits it or says when to
+	// come back (the apps wait so long, then ask again).
+	done, err := s.svc.Live.Admit()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer done()
 	var in ticketRequest
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		s.writeError(w, r, err)

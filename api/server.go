@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 
 	"github.com/classboard/classboard"
@@ -65,6 +66,8 @@ type Server struct {
 	images   *imaging.Processor // uploads
 	// signingKey is the media URL signing key once loaded (mediaKey).
 	signingKey atomic.Pointer[[]byte]
+
+	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
 }
 
 // New returns the handler with every route.

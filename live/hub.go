@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -64,7 +65,26 @@ type Config struct {
 	Presence         classboard.Presence
 	PresenceInterval time.Duration
 	Logger           *slog.Logger
+	// AdmitRate is how many new live connections per second the node takes
+	// in (see Admission); 0 means DefaultAdmitRatePerCPU × GOMAXPROCS.
+	// AdmitBurst is how many at once (0: a tenth of a second's worth, at
+	// least 10).
+	AdmitRate  float64
+	AdmitBurst int
+	// AdmitInflight bounds connection set-ups in flight (0:
+	// DefaultAdmitInflightPerCPU × GOMAXPROCS).
+	AdmitInflight int
 }
+
+// DefaultAdmitInflightPerCPU bounds the connection set-ups a node runs at
+// once, per CPU: a set-up takes a few milliseconds on a node that gets its
+// CPUs, so only a node that falls behind reaches it.
+const DefaultAdmitInflightPerCPU = 32
+
+// DefaultAdmitRatePerCPU is the default admission rate per CPU the node
+// may use: a node pinned to 2 cores connected 10,000 boards at 1,236 a
+// second with a 73 ms p99 (docs/benchmarks.md, "16-core machine").
+const DefaultAdmitRatePerCPU = 600
 
 // Hub holds the connections of one node.
 type Hub struct {
@@ -76,6 +96,7 @@ type Hub struct {
 	boards map[string]map[*Conn]struct{}
 
 	changed chan struct{} // the set of connected boards changed (capacity 1)
+	admit   *Admission
 }
 
 // NewHub returns an empty hub.
@@ -89,7 +110,35 @@ func NewHub(cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Hub{cfg: cfg, log: cfg.Logger, boards: map[string]map[*Conn]struct{}{}, changed: make(chan struct{}, 1)}
+	if cfg.AdmitRate <= 0 {
+		cfg.AdmitRate = DefaultAdmitRatePerCPU * float64(runtime.GOMAXPROCS(0))
+	}
+	if cfg.AdmitBurst <= 0 {
+		cfg.AdmitBurst = max(10, int(cfg.AdmitRate/10))
+	}
+	if cfg.AdmitInflight <= 0 {
+		cfg.AdmitInflight = DefaultAdmitInflightPerCPU * runtime.GOMAXPROCS(0)
+	}
+	return &Hub{cfg: cfg, log: cfg.Logger, boards: map[string]map[*Conn]struct{}{}, changed: make(chan struct{}, 1),
+		admit: NewAdmission(cfg.AdmitRate, cfg.AdmitBurst, cfg.AdmitInflight)}
+}
+
+// Admit takes a new live connection in, or returns EUNAVAILABLE with the
+// Retry-After its caller is booked for: call it before any work for the
+// connection (the ticket is where the apps start one), and call done once
+// that work is over.
+func (h *Hub) Admit() (done func(), err error) {
+	if ok, wait := h.admit.Admit(time.Now()); !ok {
+		return nil, errBusy(wait)
+	}
+	return sync.OnceFunc(h.admit.Done), nil
+}
+
+// SetUp counts the set-up of a connection admitted before (it brings its
+// ticket) until done is called.
+func (h *Hub) SetUp() (done func()) {
+	h.admit.Enter()
+	return sync.OnceFunc(h.admit.Done)
 }
 
 // Conn is one live connection, as the hub sees it. The transport reads

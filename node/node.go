@@ -35,6 +35,9 @@ type Config struct {
 	Version        string
 	// MaxMediaBytes bounds one picture upload (0: the API's default).
 	MaxMediaBytes int64
+	// LiveAdmitRate is how many new live connections a second the node
+	// takes in (0: live.DefaultAdmitRatePerCPU per CPU).
+	LiveAdmitRate float64
 
 	Store store.Config
 	// Mail configures delivery; without an SMTP address mail goes to the log.
@@ -109,7 +112,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("load apps: %w", err)
 	}
 	boards := n.store.Boards()
-	n.live = live.NewHub(live.Config{Presence: boards, Logger: log})
+	n.live = live.NewHub(live.Config{Presence: boards, Logger: log, AdmitRate: cfg.LiveAdmitRate})
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
 		PublicURLs:     cfg.PublicURLs,
@@ -218,6 +221,7 @@ func (n *Node) Close(ctx context.Context) error {
 	if err != nil {
 		n.srv.Close()
 	}
+	n.api.WaitLive() // the hub, closed above, ends them
 	n.wg.Wait()
 	n.unregister()
 	if cerr := n.store.Close(ctx); err == nil {

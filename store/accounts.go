@@ -134,6 +134,43 @@ func (s *Store) teacherDoc(ctx context.Context, id string) (*teacherDoc, uint64,
 	return &doc, rev, nil
 }
 
+// session returns the session stored under key, from the view when it
+// can vouch for it.
+func (s *Store) session(ctx context.Context, key string) (*sessionDoc, uint64, error) {
+	sess, rev, ans := s.view.sessions.get(key)
+	switch ans {
+	case viewHit:
+		return &sess, rev, nil
+	case viewGone:
+		return nil, 0, errBadToken
+	}
+	rev, err := s.sessions.get(ctx, key, &sess)
+	if errors.Is(err, errNotFound) {
+		return nil, 0, errBadToken
+	}
+	if err != nil {
+		return nil, 0, storeErr(fmt.Errorf("load session: %w", err))
+	}
+	return &sess, rev, nil
+}
+
+// authTeacher returns what authentication needs of a teacher, from the
+// view when it can vouch for it. Writes read teacherDoc, from the store.
+func (s *Store) authTeacher(ctx context.Context, id string) (*teacherView, error) {
+	t, _, ans := s.view.teachers.get(keyPart(id))
+	switch ans {
+	case viewHit:
+		return &t, nil
+	case viewGone:
+		return nil, classboard.Errorf(classboard.ENOTFOUND, "No such teacher.")
+	}
+	doc, _, err := s.teacherDoc(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &teacherView{Teacher: doc.Teacher, SessionsNotBefore: doc.SessionsNotBefore}, nil
+}
+
 // teacherByEmail returns the teacher with this e-mail, or ENOTFOUND.
 func (s *Store) teacherByEmail(ctx context.Context, email string) (*teacherDoc, uint64, error) {
 	var id string
@@ -249,19 +286,15 @@ func (a *Accounts) Authenticate(ctx context.Context, tok string) (*classboard.Au
 	}
 	defer cancel()
 	key := token.Hash(tok)
-	var sess sessionDoc
-	rev, err := a.s.sessions.get(ctx, key, &sess)
-	if errors.Is(err, errNotFound) {
-		return nil, errBadToken
-	}
+	sess, rev, err := a.s.session(ctx, key)
 	if err != nil {
-		return nil, storeErr(fmt.Errorf("load session: %w", err))
+		return nil, err
 	}
 	now := time.Now()
 	if !now.Before(sess.expiry()) {
 		return nil, errBadToken
 	}
-	doc, _, err := a.s.teacherDoc(ctx, sess.TeacherID)
+	doc, err := a.s.authTeacher(ctx, sess.TeacherID)
 	if classboard.ErrorCode(err) == classboard.ENOTFOUND {
 		return nil, errBadToken
 	}
@@ -278,11 +311,12 @@ func (a *Accounts) Authenticate(ctx context.Context, tok string) (*classboard.Au
 			a.s.log.Warn("refresh session", "err", err)
 		}
 	}
-	return &classboard.Auth{Teacher: &doc.Teacher, SessionID: key, Device: sess.Device}, nil
+	t := doc.Teacher
+	return &classboard.Auth{Teacher: &t, SessionID: key, Device: sess.Device}, nil
 }
 
-// Logout deletes the session; every node reads sessions from the stream
-// leader, so the token stops working everywhere at once.
+// Logout deletes the session: at once on this node (its view marks it
+// gone), within viewMaxLag on every other (see view.go).
 func (a *Accounts) Logout(ctx context.Context, tok string) error {
 	if !token.Valid(tok) {
 		return errBadToken

@@ -152,9 +152,23 @@ func (b *Boards) boardDoc(ctx context.Context, id string) (*boardDoc, uint64, er
 	return &doc, rev, nil
 }
 
+// viewedBoard reads a board from the view when it can vouch for it, else
+// from the store. The view keeps no pairing code: writes read boardDoc.
+func (b *Boards) viewedBoard(ctx context.Context, id string) (*boardDoc, uint64, error) {
+	doc, rev, ans := b.s.view.boards.get(boardKey(id))
+	switch ans {
+	case viewHit:
+		return &doc, rev, nil
+	case viewGone:
+		return nil, 0, errNoBoard
+	}
+	return b.boardDoc(ctx, id)
+}
+
 // visibleBoard loads a board the caller in ctx may see: its owner, or the
-// board itself. Anyone else gets ENOTFOUND.
-func (b *Boards) visibleBoard(ctx context.Context, id string) (*boardDoc, uint64, error) {
+// board itself. Anyone else gets ENOTFOUND. read is boardDoc (the store,
+// for a write that needs the whole document) or viewedBoard.
+func (b *Boards) visibleBoard(ctx context.Context, id string, read func(context.Context, string) (*boardDoc, uint64, error)) (*boardDoc, uint64, error) {
 	a := classboard.AuthFromContext(ctx)
 	if a == nil {
 		return nil, 0, errNoBoard
@@ -162,7 +176,7 @@ func (b *Boards) visibleBoard(ctx context.Context, id string) (*boardDoc, uint64
 	if a.Teacher == nil && a.BoardID != id {
 		return nil, 0, errNoBoard
 	}
-	doc, rev, err := b.boardDoc(ctx, id)
+	doc, rev, err := read(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -186,7 +200,7 @@ func (b *Boards) Board(ctx context.Context, id string) (*classboard.Board, error
 		return nil, err
 	}
 	defer cancel()
-	doc, _, err := b.visibleBoard(ctx, id)
+	doc, _, err := b.visibleBoard(ctx, id, b.viewedBoard)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +248,7 @@ func (b *Boards) DeleteBoard(ctx context.Context, id string) error {
 		return err
 	}
 	defer cancel()
-	doc, rev, err := b.visibleBoard(ctx, id)
+	doc, rev, err := b.visibleBoard(ctx, id, b.boardDoc)
 	if err != nil {
 		return err
 	}
@@ -284,12 +298,19 @@ func (b *Boards) AuthenticateBoard(ctx context.Context, secret string) (*classbo
 	defer cancel()
 	hash := token.Hash(secret)
 	var d secretDoc
-	if _, err := b.s.boards.get(ctx, secretKey(hash), &d); errors.Is(err, errNotFound) {
+	switch v, _, ans := b.s.view.boards.get(secretKey(hash)); ans {
+	case viewHit:
+		d.BoardID = v.ID
+	case viewGone:
 		return nil, errBadBoardSecret
-	} else if err != nil {
-		return nil, storeErr(fmt.Errorf("look up board secret: %w", err))
+	default:
+		if _, err := b.s.boards.get(ctx, secretKey(hash), &d); errors.Is(err, errNotFound) {
+			return nil, errBadBoardSecret
+		} else if err != nil {
+			return nil, storeErr(fmt.Errorf("look up board secret: %w", err))
+		}
 	}
-	doc, _, err := b.boardDoc(ctx, d.BoardID)
+	doc, _, err := b.viewedBoard(ctx, d.BoardID)
 	if classboard.ErrorCode(err) == classboard.ENOTFOUND || err == nil && doc.SecretHash != hash {
 		return nil, errBadBoardSecret
 	}

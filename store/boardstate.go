@@ -66,7 +66,7 @@ func (b *Boards) State(ctx context.Context, boardID string) (*classboard.BoardSt
 		return nil, err
 	}
 	defer cancel()
-	doc, _, err := b.visibleBoard(ctx, boardID)
+	doc, _, err := b.visibleBoard(ctx, boardID, b.viewedBoard)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +90,12 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 		return nil, err
 	}
 	defer cancel()
-	if _, _, err := b.visibleBoard(ctx, boardID); err != nil {
+	if _, _, err := b.visibleBoard(ctx, boardID, b.viewedBoard); err != nil {
 		return nil, err
 	}
 	if in.LessonID != "" {
 		// The lesson must be the teacher's, and the slide one of its own.
-		doc, _, err := b.s.lessonDoc(ctx, a.Teacher.ID, in.LessonID)
+		slides, err := b.s.slideCount(ctx, a.Teacher.ID, in.LessonID)
 		if classboard.ErrorCode(err) == classboard.ENOTFOUND {
 			return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
 				Fields: map[string]string{"lesson_id": "is not one of your lessons"}}
@@ -103,9 +103,9 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 		if err != nil {
 			return nil, err
 		}
-		if in.Slide >= len(doc.Slides) {
+		if in.Slide >= slides {
 			return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
-				Fields: map[string]string{"slide": fmt.Sprintf("must be below %d, the lesson's number of slides", len(doc.Slides))}}
+				Fields: map[string]string{"slide": fmt.Sprintf("must be below %d, the lesson's number of slides", slides)}}
 		}
 	}
 	// No read before the write: the compare-and-set alone decides a stale

@@ -38,6 +38,9 @@ type bucket struct {
 	kv     jetstream.KeyValue
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	// view, when the node mirrors this bucket, is told of every write and
+	// delete this node makes, as it succeeds.
+	view viewSource
 }
 
 // kvStreamConfig is the stream nats.go would make for a KV bucket, except
@@ -191,6 +194,9 @@ func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64
 	if isWrongSequence(err) {
 		return 0, errRevision
 	}
+	if err == nil && b.view != nil {
+		b.view.wrote(key, rev, data)
+	}
 	return rev, err
 }
 
@@ -267,6 +273,9 @@ func (b *bucket) delete(ctx context.Context, key string, rev uint64) error {
 	}
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("delete %s/%s: %w", b.name, key, err)
+	}
+	if b.view != nil {
+		b.view.deleted(key)
 	}
 	return nil
 }

@@ -83,6 +83,15 @@ func (l Lessons) CreateLesson(ctx context.Context, in classboard.LessonInput) (*
 	if err := checkLesson(in, &doc); err != nil {
 		return nil, err
 	}
+	n, ok := l.s.view.lessonCount(tid)
+	if !ok {
+		if n, err = countKeys(ctx, l.s.lessons, keyPart(tid)+".*"); err != nil {
+			return nil, err
+		}
+	}
+	if err := atLimit(n, l.s.cfg.TeacherLimits.Lessons, "lessons", "delete some you no longer need."); err != nil {
+		return nil, err
+	}
 	rev, err := l.s.lessons.create(ctx, lessonKey(tid, doc.ID), doc, 0)
 	if err != nil {
 		return nil, storeErr(fmt.Errorf("create lesson: %w", err))
@@ -104,6 +113,23 @@ func (s *Store) lessonDoc(ctx context.Context, teacherID, id string) (*lessonDoc
 	return &doc, rev, nil
 }
 
+// slideCount returns how many slides a teacher's lesson has (ENOTFOUND
+// for anyone else's), from the view when it can vouch for it.
+func (s *Store) slideCount(ctx context.Context, teacherID, id string) (int, error) {
+	e, _, ans := s.view.lessons.get(lessonKey(teacherID, id))
+	switch ans {
+	case viewHit:
+		return e.summary.SlideCount, nil
+	case viewGone:
+		return 0, errNoLesson
+	}
+	doc, _, err := s.lessonDoc(ctx, teacherID, id)
+	if err != nil {
+		return 0, err
+	}
+	return len(doc.Slides), nil
+}
+
 // Lesson returns one of the caller's lessons.
 func (l Lessons) Lesson(ctx context.Context, id string) (*classboard.Lesson, error) {
 	ctx, cancel, tid, err := l.s.teacherOp(ctx)
@@ -118,24 +144,33 @@ func (l Lessons) Lesson(ctx context.Context, id string) (*classboard.Lesson, err
 	return doc.lesson(rev), nil
 }
 
-// Lessons lists the caller's lessons. A teacher has hundreds at most, so
-// the page is cut from the whole list, sorted here.
+// Lessons lists the caller's lessons: a page cut from the node's
+// per-teacher index (see view.go), which costs the same for 50 lessons as
+// for 50,000; when the view is not current, from the whole list read from
+// the store and sorted here.
 func (l Lessons) Lessons(ctx context.Context, opts classboard.ListOptions) (*classboard.Page[*classboard.LessonSummary], error) {
 	var key func(*classboard.LessonSummary) string
 	switch opts.Order {
 	case "", classboard.LessonsByUpdatedAt:
-		key = func(s *classboard.LessonSummary) string { return newestFirst(s.UpdatedAt, s.ID) }
+		key = lessonUpdatedKey
 	case classboard.LessonsByTitle:
-		key = func(s *classboard.LessonSummary) string { return strings.ToLower(s.Title) + "\x00" + s.ID }
+		key = lessonTitleKey
 	default:
 		return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Unknown order.",
 			Fields: map[string]string{"order": "must be updated_at or title"}}
+	}
+	limit, after, err := pageParams(opts)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
+	if page, ok := l.s.view.lessonPage(tid, opts.Order, limit, after); ok {
+		return page, nil
+	}
 	prefix := keyPart(tid) + "."
 	keys, err := l.s.lessons.keys(ctx, prefix+"*")
 	if err != nil {

@@ -131,6 +131,9 @@ func (m Media) CreateMedia(ctx context.Context, in classboard.NewMedia) (*classb
 	if err != nil {
 		return nil, err
 	}
+	if err := atLimit(len(recs), m.s.cfg.TeacherLimits.Media, "pictures", "delete some you no longer use."); err != nil {
+		return nil, err
+	}
 	var used int64
 	for _, r := range recs {
 		used += r.Size

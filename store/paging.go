@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,22 +17,9 @@ import (
 // key of the last item sent, so a page never repeats or skips an item when
 // others are added or removed between requests.
 func paginate[T any](items []T, key func(T) string, opts classboard.ListOptions) (*classboard.Page[T], error) {
-	limit := opts.Limit
-	if limit == 0 {
-		limit = classboard.DefaultPageSize
-	}
-	if limit < 1 || limit > classboard.MaxPageSize {
-		return nil, &classboard.Error{Code: classboard.EINVALID, Message: "The page size is out of range.",
-			Fields: map[string]string{"limit": "must be a number from 1 to 200"}}
-	}
-	after := ""
-	if opts.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(opts.Cursor)
-		if err != nil || len(b) == 0 {
-			return nil, &classboard.Error{Code: classboard.EINVALID, Message: "The cursor is not valid.",
-				Fields: map[string]string{"cursor": "is not a cursor this list gave"}}
-		}
-		after = string(b)
+	limit, after, err := pageParams(opts)
+	if err != nil {
+		return nil, err
 	}
 	keys := make([]string, len(items))
 	idx := make([]int, len(items))
@@ -39,24 +27,46 @@ func paginate[T any](items []T, key func(T) string, opts classboard.ListOptions)
 		keys[i], idx[i] = key(it), i
 	}
 	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
-	start := 0
-	if after != "" {
-		start, _ = slices.BinarySearchFunc(idx, after, func(i int, k string) int {
-			if keys[i] <= k {
-				return -1
-			}
-			return 1
-		})
+	return pageOf(len(idx), func(i int) string { return keys[idx[i]] }, func(i int) T { return items[idx[i]] }, after, limit), nil
+}
+
+// pageParams checks a list request's page size and cursor and returns the
+// size and the key the page starts after ("" for the first page).
+func pageParams(opts classboard.ListOptions) (int, string, error) {
+	limit := opts.Limit
+	if limit == 0 {
+		limit = classboard.DefaultPageSize
 	}
-	page := &classboard.Page[T]{Items: make([]T, 0, min(limit, len(idx)-start))}
-	end := min(len(idx), start+limit)
-	for _, i := range idx[start:end] {
-		page.Items = append(page.Items, items[i])
+	if limit < 1 || limit > classboard.MaxPageSize {
+		return 0, "", &classboard.Error{Code: classboard.EINVALID, Message: "The page size is out of range.",
+			Fields: map[string]string{"limit": "must be a number from 1 to 200"}}
 	}
-	if end < len(idx) {
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(keys[idx[end-1]]))
+	after := ""
+	if opts.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(opts.Cursor)
+		if err != nil || len(b) == 0 {
+			return 0, "", &classboard.Error{Code: classboard.EINVALID, Message: "The cursor is not valid.",
+				Fields: map[string]string{"cursor": "is not a cursor this list gave"}}
+		}
+		after = string(b)
 	}
-	return page, nil
+	return limit, after, nil
+}
+
+// pageOf cuts the page of up to limit items after the key after from n
+// items sorted by their keys (keyAt ascending, never ""): a binary search
+// and the page, whatever n is.
+func pageOf[T any](n int, keyAt func(int) string, itemAt func(int) T, after string, limit int) *classboard.Page[T] {
+	start := sort.Search(n, func(i int) bool { return keyAt(i) > after })
+	end := min(n, start+limit)
+	page := &classboard.Page[T]{Items: make([]T, 0, end-start)}
+	for i := start; i < end; i++ {
+		page.Items = append(page.Items, itemAt(i))
+	}
+	if end < n {
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(keyAt(end - 1)))
+	}
+	return page
 }
 
 // newestFirst is a sort key that orders later times first: the distance

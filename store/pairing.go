@@ -230,6 +230,11 @@ func (b *Boards) Claim(ctx context.Context, in classboard.Claim, clientAddr stri
 			return nil, err
 		}
 	}
+	if n, err := countKeys(ctx, b.s.boards, "t."+keyPart(a.Teacher.ID)+".*"); err != nil {
+		return nil, err
+	} else if err := atLimit(n, b.s.cfg.TeacherLimits.Boards, "boards", "forget the boards you no longer use."); err != nil {
+		return nil, err
+	}
 	boardID, err := b.takeCode(ctx, in)
 	if err != nil {
 		if in.Code != "" && classboard.ErrorCode(err) == classboard.EUNKNOWNCODE {

@@ -67,6 +67,14 @@ type Config struct {
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
 
+	// TeacherLimits bounds the lessons, pictures and boards of one teacher.
+	TeacherLimits TeacherLimits
+
+	// ViewMaxKeys bounds how many keys of each mirrored bucket (sessions,
+	// teachers, boards, lessons) the node keeps in memory (see view.go);
+	// 0 means DefaultViewMaxKeys.
+	ViewMaxKeys int
+
 	// Now is the clock of the limits' windows and of pairing codes'
 	// expiry; nil means time.Now. Tests set it instead of waiting for a
 	// window to pass.
@@ -119,7 +127,11 @@ type Store struct {
 	boards, boardState, pairing, tickets, resets    *bucket
 	presence                                        *bucket
 	media                                           jetstream.ObjectStore
-	probe                                           *prober // this node's health stream
+	view                                            *view // the hot documents in memory
+	// stopView ends the view's watches and checks (tests use it to play a
+	// watch that fell behind; Close ends them with everything else).
+	stopView context.CancelFunc
+	probe    *prober // this node's health stream
 
 	// outbox is the consumer every node's mail workers share.
 	outbox jetstream.Consumer
@@ -147,6 +159,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = 4
 	}
+	cfg.TeacherLimits = cfg.TeacherLimits.withDefaults()
 	if cfg.NodeName == "" {
 		cfg.NodeName, _ = os.Hostname()
 	}
@@ -155,6 +168,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		log:    log,
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ready:  make(chan struct{}),
+		view:   newView(cfg.ViewMaxKeys, log.Warn),
 	}
 	s.setHealth("starting")
 	var err error
@@ -284,6 +298,14 @@ func (s *Store) run(ctx context.Context) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	viewCtx, stopView := context.WithCancel(ctx)
+	s.stopView = stopView
+	s.wg.Go(func() {
+		s.runView(viewCtx, map[*bucket]viewSource{
+			s.sessions: s.view.sessions, s.teachers: s.view.teachers,
+			s.boards: s.view.boards, s.lessons: s.view.lessons,
+		})
+	})
 	close(s.ready)
 	if err := s.writeLocalAccess(); err != nil {
 		s.log.Warn("local tools (backup, restore) cannot reach this node", "err", err)
@@ -378,6 +400,9 @@ func (s *Store) init(ctx context.Context) error {
 		}
 		*b.dst = bk
 	}
+	// A node's own writes go into its view as they succeed.
+	s.sessions.view, s.teachers.view = s.view.sessions, s.view.teachers
+	s.boards.view, s.lessons.view = s.view.boards, s.view.lessons
 	if s.probe == nil {
 		p, err := ensureProber(ctx, s.nc, s.js, s.cfg.NodeName, r)
 		if err != nil {

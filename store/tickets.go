@@ -38,7 +38,7 @@ func (t *LiveTickets) IssueTicket(ctx context.Context, boardID string) (*classbo
 		return nil, err
 	}
 	defer cancel()
-	if _, _, err := t.b.visibleBoard(ctx, boardID); err != nil {
+	if _, _, err := t.b.visibleBoard(ctx, boardID, t.b.viewedBoard); err != nil {
 		return nil, err
 	}
 	tok := token.New()
@@ -83,7 +83,7 @@ func (t *LiveTickets) RedeemTicket(ctx context.Context, ticket string) (*classbo
 	if doc.TeacherID == "" {
 		return &classboard.Auth{BoardID: doc.BoardID, Device: doc.Device}, doc.BoardID, nil
 	}
-	teacher, _, err := t.b.s.teacherDoc(ctx, doc.TeacherID)
+	teacher, err := t.b.s.authTeacher(ctx, doc.TeacherID)
 	if classboard.ErrorCode(err) == classboard.ENOTFOUND {
 		return nil, "", errBadTicket
 	}

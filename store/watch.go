@@ -30,7 +30,15 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.follow(ctx, bk, filter, initial, handle)
+			b.s.follow(ctx, bk, filter, func(next uint64) ([]jetstream.WatchOpt, error) {
+				switch {
+				case next > 0: // after a failure: no change is skipped
+					return []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}, nil
+				case initial:
+					return nil, nil
+				}
+				return []jetstream.WatchOpt{jetstream.UpdatesOnly()}, nil
+			}, handle, nil)
 		}()
 	}
 	follow(b.s.boardState, ">", false, func(e jetstream.KeyValueEntry) {
@@ -66,26 +74,25 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 }
 
 // follow runs one KV watch until ctx ends, starting it again after a
-// failure from the revision after the last one seen.
-func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, initial bool, handle func(jetstream.KeyValueEntry)) {
+// failure. begin gives each watch's options from the revision after the
+// last one seen (0 before any); it may fail, and the watch is tried again
+// a second later. loaded, when set, is called each time a watch has
+// delivered the values it started with.
+func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin func(next uint64) ([]jetstream.WatchOpt, error),
+	handle func(jetstream.KeyValueEntry), loaded func()) {
 	var next uint64
 	for ctx.Err() == nil {
-		var opts []jetstream.WatchOpt
-		switch {
-		case next > 0:
-			opts = append(opts, jetstream.ResumeFromRevision(next))
-		case !initial:
-			opts = append(opts, jetstream.UpdatesOnly())
+		var w jetstream.KeyWatcher
+		opts, err := begin(next)
+		if err == nil {
+			w, err = bk.kv.Watch(ctx, filter, opts...)
 		}
-		w, err := bk.kv.Watch(ctx, filter, opts...)
 		if err != nil {
-			b.s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
-			select {
-			case <-ctx.Done():
+			s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
+			if !sleepCtx(ctx, time.Second) {
 				return
-			case <-time.After(time.Second):
-				continue
 			}
+			continue
 		}
 	read:
 		for {
@@ -96,15 +103,18 @@ func (b *Boards) follow(ctx context.Context, bk *bucket, filter string, initial 
 				if !ok {
 					break read
 				}
-				if e == nil {
-					continue // the end of the initial values
+				if e == nil { // the end of the initial values
+					if loaded != nil {
+						loaded()
+					}
+					continue
 				}
 				next = e.Revision() + 1
 				handle(e)
 			}
 		}
 		if err := w.Stop(); err != nil && ctx.Err() == nil {
-			b.s.log.Warn("stop bucket watch", "bucket", bk.name, "err", err)
+			s.log.Warn("stop bucket watch", "bucket", bk.name, "err", err)
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,6 +88,16 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, output, error) {
 	fs.StringVar(&targets, "target", "", "base URLs of running nodes, comma-separated, instead of starting nodes (they need --trusted-proxies covering this machine)")
 	fs.BoolVar(&cfg.Processes, "processes", false, "run the nodes as child processes (measured alone for CPU and memory); failover always does")
 	fs.StringVar(&cfg.Binary, "binary", "", "classboard binary for --processes (default: go build it from the source tree)")
+	fs.Func("node-cpus", "pin the node processes to these CPUs, comma-separated (e.g. 0,1; needs --processes); run the harness apart with taskset", func(v string) error {
+		for f := range strings.SplitSeq(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("%q is not a CPU number", f)
+			}
+			cfg.NodeCPUs = append(cfg.NodeCPUs, n)
+		}
+		return nil
+	})
 	fs.IntVar(&cfg.Boards, "boards", 100, "boards to pair and connect")
 	fs.IntVar(&cfg.BoardsPerTeacher, "boards-per-teacher", 10, "boards each teacher steers (1-60: one school address each)")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "mean time between two changes of a board, jittered ±50% (default 20s)")

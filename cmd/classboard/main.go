@@ -19,6 +19,7 @@ import (
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/node"
+	"github.com/classboard/classboard/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -68,6 +69,10 @@ type options struct {
 	replicas                        int
 	logLevel, logFormat             string
 	opTimeout                       time.Duration
+	admitRate                       float64
+	memoryLimit                     int64
+	viewMaxKeys                     int
+	teacherLimits                   store.TeacherLimits
 
 	mail mailOptions
 }
@@ -95,6 +100,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.Int64Var(&o.maxMediaBytes, "max-media-bytes", classboard.DefaultMaxMediaBytes, "largest picture upload in bytes")
 	fs.Int64Var(&o.mediaQuota, "media-quota", classboard.DefaultMediaQuota, "bytes of pictures one teacher may keep")
 	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest one store operation may take before it fails with 503 (a request may make several)")
+	fs.Int64Var(&o.memoryLimit, "memory-limit", 0, "bytes of memory the node may use (Go's GOMEMLIMIT; default: 90% of the container's limit, if any)")
+	fs.Float64Var(&o.admitRate, "live-admit-rate", 0, "new live connections taken in per second; the rest are told when to come back (default: 600 per CPU)")
+	fs.IntVar(&o.viewMaxKeys, "view-max-keys", store.DefaultViewMaxKeys, "keys of each hot bucket (sessions, teachers, boards, lessons) kept in memory; a bucket past it is read from the store")
+	fs.IntVar(&o.teacherLimits.Lessons, "max-lessons-per-teacher", classboard.DefaultMaxLessonsPerTeacher, "lessons one teacher may keep")
+	fs.IntVar(&o.teacherLimits.Media, "max-media-per-teacher", classboard.DefaultMaxMediaPerTeacher, "pictures one teacher may keep (besides --media-quota)")
+	fs.IntVar(&o.teacherLimits.Boards, "max-boards-per-teacher", classboard.DefaultMaxBoardsPerTeacher, "boards one teacher may pair")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	o.mail.register(fs)
@@ -163,6 +174,10 @@ func (o *options) nodeConfig() (node.Config, error) {
 	if o.maxMediaBytes <= 0 || o.mediaQuota <= 0 {
 		return cfg, errors.New("--max-media-bytes and --media-quota must be positive")
 	}
+	if l := o.teacherLimits; l.Lessons <= 0 || l.Media <= 0 || l.Boards <= 0 || o.viewMaxKeys <= 0 || o.admitRate < 0 {
+		return cfg, errors.New("--max-lessons-per-teacher, --max-media-per-teacher, --max-boards-per-teacher and --view-max-keys must be positive, --live-admit-rate not negative")
+	}
+	cfg.LiveAdmitRate = o.admitRate
 	cfg.Store = storeConfig(o)
 	mailCfg, err := o.mail.config()
 	if err != nil {
@@ -216,6 +231,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log, err := newLogger(o, stderr)
 	if err != nil {
 		return err
+	}
+	if lim := memoryLimit(o.memoryLimit, getenv, "/sys/fs/cgroup/memory.max"); lim > 0 {
+		log.Info("memory limit", "bytes", lim)
 	}
 	n, err := node.Open(cfg, log)
 	if err != nil {

@@ -15,5 +15,7 @@ func storeConfig(o *options) store.Config {
 		MaxMemory:        o.maxMemory,
 		OpTimeout:        o.opTimeout,
 		MediaQuota:       o.mediaQuota,
+		TeacherLimits:    o.teacherLimits,
+		ViewMaxKeys:      o.viewMaxKeys,
 	}
 }

@@ -3,9 +3,12 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +95,10 @@ func TestSteadyOverWebsocket(t *testing.T) {
 	if res.ConnectErrors != 0 {
 		t.Errorf("%d connect errors on a single node", res.ConnectErrors)
 	}
-	checkKeys(t, res)
+	checkKeys(t, res, "node_cpu_ms_per_update", "node_cpus")
+	if res.NodeCPUMsPerUpdate <= 0 || res.NodeStats[0].SteerCPUSeconds <= 0 {
+		t.Errorf("no CPU per update: %v ms, steering CPU %v s", res.NodeCPUMsPerUpdate, res.NodeStats[0].SteerCPUSeconds)
+	}
 	if res.Scenario != Steady || res.Nodes != 1 || res.Boards != 5 || res.Teachers != 3 || res.NodeMode != modeInProcess {
 		t.Errorf("result describes another run: %+v", res)
 	}
@@ -171,6 +177,8 @@ func TestConfigErrors(t *testing.T) {
 		{"failover alone", Config{Boards: 1, Scenario: Failover}, "at least 3 nodes"},
 		{"failover on targets", Config{Boards: 1, Scenario: Failover, Targets: []string{"http://a", "http://b", "http://c"}}, "cannot use --target"},
 		{"too many boards per teacher", Config{Boards: 1, BoardsPerTeacher: 61}, "from 1 to 60"},
+		{"pinned in-process nodes", Config{Boards: 1, NodeCPUs: []int{0}}, "--processes"},
+		{"no such CPU", Config{Boards: 1, Processes: true, NodeCPUs: []int{-1}}, "not a CPU number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.cfg.withDefaults()
@@ -179,4 +187,37 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A node started pinned runs on the chosen CPUs only, and the harness's
+// own threads keep theirs.
+func TestStartPinned(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := startPinned(cmd, []int{0}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }() //nolint:errcheck // killed on purpose
+	if got := cpusAllowed(t, cmd.Process.Pid); got != "0" {
+		t.Errorf("child may run on CPUs %q, want 0", got)
+	}
+	if runtime.NumCPU() > 1 {
+		if got := cpusAllowed(t, os.Getpid()); got == "0" {
+			t.Errorf("the harness was left pinned to CPU 0")
+		}
+	}
+}
+
+func cpusAllowed(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no Cpus_allowed_list for %d", pid)
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -31,8 +32,9 @@ func newClient(timeout time.Duration) *client {
 
 // response is a finished response with its body read.
 type response struct {
-	status int
-	body   []byte
+	status     int
+	body       []byte
+	retryAfter time.Duration // Retry-After, when the node sent one
 }
 
 // apiError is an answer other than the one expected.
@@ -41,6 +43,7 @@ type apiError struct {
 	status      int
 	code        string
 	body        []byte
+	retryAfter  time.Duration
 }
 
 func (e *apiError) Error() string {
@@ -91,7 +94,8 @@ func (c *client) do(ctx context.Context, method, url, token string, body any, he
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s: %w", method, url, err)
 	}
-	return &response{status: res.StatusCode, body: b}, nil
+	ra, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+	return &response{status: res.StatusCode, body: b, retryAfter: time.Duration(ra) * time.Second}, nil
 }
 
 // call is do for a request expecting status want, decoding the answer
@@ -102,7 +106,7 @@ func (c *client) call(ctx context.Context, method, url, token string, body any, 
 		return err
 	}
 	if res.status != want {
-		return &apiError{method: method, url: url, status: res.status, code: errorCode(res.body), body: res.body}
+		return &apiError{method: method, url: url, status: res.status, code: errorCode(res.body), body: res.body, retryAfter: res.retryAfter}
 	}
 	if out != nil {
 		if err := json.Unmarshal(res.body, out); err != nil {

@@ -45,6 +45,10 @@ type Config struct {
 	Processes bool
 	// Binary is the classboard binary for Processes; empty builds it.
 	Binary string
+	// NodeCPUs pins the node processes to these CPUs (Linux affinity, as
+	// taskset does), so that a small node can be measured on a big machine
+	// apart from the load generator; empty leaves them unpinned.
+	NodeCPUs []int
 
 	Boards           int
 	BoardsPerTeacher int
@@ -159,6 +163,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Interval <= 0 || c.Duration <= 0 || c.Ramp <= 0 || c.Drain <= 0 {
 		errs = append(errs, errors.New("interval, duration, ramp and drain must be positive"))
+	}
+	if len(c.NodeCPUs) > 0 && !c.Processes {
+		errs = append(errs, errors.New("node CPUs can be chosen only for nodes run as processes (--processes)"))
+	}
+	for _, cpu := range c.NodeCPUs {
+		// The kernel refuses CPUs the machine lacks when the node starts.
+		if cpu < 0 {
+			errs = append(errs, fmt.Errorf("node CPU %d is not a CPU number", cpu))
+		}
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, errors.New("concurrency must be at least 1"))

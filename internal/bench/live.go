@@ -97,15 +97,23 @@ func (r *run) live(ctx context.Context, b *board, gate chan struct{}, first func
 			r.noteError("reconnect", err)
 		}
 		origin = (origin + 1) % len(r.nodes.urls)
-		wait := backoffMin
-		if !errors.Is(err, errMove) {
-			wait = min(backoffMax, backoffMin<<min(attempt, 10))
+		var pause time.Duration
+		var busy *apiError
+		switch {
+		case errors.As(err, &busy) && busy.status == http.StatusServiceUnavailable && busy.retryAfter > 0:
+			// The node said when to come back (admission, an election): the
+			// app waits that long, jittered by half, without growing its backoff.
+			pause = busy.retryAfter/2 + rand.N(busy.retryAfter)
+		case errors.Is(err, errMove):
+			pause = rand.N(backoffMin)
+		default:
+			pause = rand.N(min(backoffMax, backoffMin<<min(attempt, 10)))
 			attempt++
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(rand.N(wait)):
+		case <-time.After(pause):
 		}
 	}
 }

@@ -183,7 +183,7 @@ func (ns *nodes) startChildren(ctx context.Context, cfg Config, httpAddrs, clust
 				"--peers", strings.Join(clusterAddrs, ","),
 				"--cluster-secret-file", secretFile)
 		}
-		c, err := ns.startChild(bin, name, args, cfg.Log)
+		c, err := ns.startChild(bin, name, args, cfg.NodeCPUs, cfg.Log)
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func buildBinary(ctx context.Context, dir string) (string, error) {
 
 // startChild starts one node process; its output goes to a log file in
 // the work directory and is read for leadership changes.
-func (ns *nodes) startChild(bin, name string, args []string, log *slog.Logger) (*child, error) {
+func (ns *nodes) startChild(bin, name string, args []string, cpus []int, log *slog.Logger) (*child, error) {
 	logPath := filepath.Join(ns.dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -218,7 +218,7 @@ func (ns *nodes) startChild(bin, name string, args []string, log *slog.Logger) (
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
+	if err := startPinned(cmd, cpus); err != nil {
 		f.Close()
 		r.Close()
 		w.Close()

@@ -79,6 +79,15 @@ type Result struct {
 	// connecting to the end of steering; with in-process nodes it is
 	// the same figure as their NodeStat.
 	HarnessCPUSeconds float64 `json:"harness_cpu_seconds"`
+	// NodeCPUMsPerUpdate is the nodes' CPU time during the steering (all
+	// nodes together) per delivered update, in milliseconds: what one
+	// update costs the server, connection upkeep included. With in-process
+	// nodes it includes the harness (NodeCPUScope says which).
+	NodeCPUMsPerUpdate float64 `json:"node_cpu_ms_per_update"`
+	NodeCPUScope       string  `json:"node_cpu_scope"`
+	// NodeCPUs are the CPUs the node processes were pinned to (--node-cpus);
+	// empty when they were not.
+	NodeCPUs []int `json:"node_cpus"`
 	// CPUPressurePct is the share of the steering time during which some
 	// runnable task on this machine waited for a CPU (Linux PSI "some"):
 	// high values mean the machine was shared or overloaded. -1: unknown.
@@ -126,12 +135,14 @@ func steerWindows(start time.Time, sent []time.Time, steer []time.Duration) []Wi
 // NodeStat is what one node process used; for in-process nodes one entry
 // covers the whole process, harness included.
 type NodeStat struct {
-	Name         string  `json:"name"`
-	PID          int     `json:"pid"`
-	CPUSeconds   float64 `json:"cpu_seconds"` // from the start of connecting to the end of steering
-	RSSIdleBytes int64   `json:"rss_idle_bytes"`
-	RSSEndBytes  int64   `json:"rss_end_bytes"`
-	Killed       bool    `json:"killed,omitempty"`
+	Name       string  `json:"name"`
+	PID        int     `json:"pid"`
+	CPUSeconds float64 `json:"cpu_seconds"` // from the start of connecting to the end of steering
+	// SteerCPUSeconds is the part of CPUSeconds used while teachers steered.
+	SteerCPUSeconds float64 `json:"steer_cpu_seconds"`
+	RSSIdleBytes    int64   `json:"rss_idle_bytes"`
+	RSSEndBytes     int64   `json:"rss_end_bytes"`
+	Killed          bool    `json:"killed,omitempty"`
 	// LogWarnings counts the node's log lines at WARN or ERROR (processes
 	// only); they are in the node's log, kept with --keep.
 	LogWarnings int `json:"log_warnings"`
@@ -141,7 +152,13 @@ type NodeStat struct {
 // board connected and nothing acknowledged was lost.
 func (res *Result) OK() bool { return len(res.Warnings) == 0 }
 
-func (r *run) result(steerStart time.Time, steered time.Duration, before, idle, after usageSnapshot, readback int) *Result {
+// usages are the snapshots a run takes: before connecting, once every
+// board connected (idle), at the end of the steering and after the drain.
+type usages struct {
+	before, idle, steered, after usageSnapshot
+}
+
+func (r *run) result(steerStart time.Time, steered time.Duration, readback int, u usages) *Result {
 	res := &Result{
 		Scenario: r.cfg.Scenario, Transport: r.cfg.Transport, Nodes: len(r.nodes.urls), NodeMode: r.nodes.mode,
 		Boards: len(r.boards), Teachers: len(r.teachers),
@@ -192,7 +209,7 @@ func (r *run) result(steerStart time.Time, steered time.Duration, before, idle, 
 	res.ConnectP50Ms, _, res.ConnectP99Ms, res.ConnectMaxMs = quantiles(connect)
 	res.LostUpdates = res.UpdatesUndelivered + res.ReadbackLost
 
-	r.memory(res, before, idle, after)
+	r.memory(res, u)
 
 	if r.cfg.Scenario == Failover {
 		if k := int(r.killed.Load()); k > 0 {
@@ -225,8 +242,17 @@ func (r *run) result(steerStart time.Time, steered time.Duration, before, idle, 
 }
 
 // memory fills in the node statistics and the memory per connection.
-func (r *run) memory(res *Result, before, idle, after usageSnapshot) {
+func (r *run) memory(res *Result, u usages) {
+	before, idle, after := u.before, u.idle, u.after
 	boards := float64(len(r.boards))
+	res.NodeCPUs = r.cfg.NodeCPUs
+	steerCPU := time.Duration(0)
+	perUpdate := func() float64 {
+		if res.UpdatesDelivered == 0 {
+			return 0
+		}
+		return round(float64(steerCPU) / float64(time.Millisecond) / float64(res.UpdatesDelivered))
+	}
 	res.HarnessBytesPerConn = round(float64(idle.heap-before.heap) / boards)
 	res.HarnessCPUSeconds = round(after.self.cpu.Seconds() - before.self.cpu.Seconds())
 	switch r.nodes.mode {
@@ -240,26 +266,37 @@ func (r *run) memory(res *Result, before, idle, after usageSnapshot) {
 			}
 			res.NodeStats = append(res.NodeStats, NodeStat{
 				Name: r.nodes.names[i], PID: c.cmd.Process.Pid,
-				CPUSeconds:   round(end.cpu.Seconds() - before.nodes[i].cpu.Seconds()),
-				RSSIdleBytes: idle.nodes[i].rss, RSSEndBytes: after.nodes[i].rss, Killed: killed,
+				CPUSeconds:      round(end.cpu.Seconds() - before.nodes[i].cpu.Seconds()),
+				SteerCPUSeconds: round(u.steered.nodes[i].cpu.Seconds() - idle.nodes[i].cpu.Seconds()),
+				RSSIdleBytes:    idle.nodes[i].rss, RSSEndBytes: after.nodes[i].rss, Killed: killed,
 				LogWarnings: r.nodes.warnings(i),
 			})
 			grown += idle.nodes[i].rss - before.nodes[i].rss
+			if u.steered.running[i] {
+				steerCPU += u.steered.nodes[i].cpu - idle.nodes[i].cpu
+			}
 		}
+		res.NodeCPUMsPerUpdate = perUpdate()
+		res.NodeCPUScope = "node processes during the steering, per delivered update (a killed node until its last reading)"
 		v := round(float64(grown) / boards)
 		res.BytesPerConn = &v
 		res.BytesPerConnScope = "node processes' resident memory (VmRSS) growth while the boards connected, per board"
 	case modeInProcess:
 		res.NodeStats = append(res.NodeStats, NodeStat{
 			Name: "harness+nodes", PID: os.Getpid(),
-			CPUSeconds:   round(after.self.cpu.Seconds() - before.self.cpu.Seconds()),
-			RSSIdleBytes: idle.self.rss, RSSEndBytes: after.self.rss,
+			CPUSeconds:      round(after.self.cpu.Seconds() - before.self.cpu.Seconds()),
+			SteerCPUSeconds: round(u.steered.self.cpu.Seconds() - idle.self.cpu.Seconds()),
+			RSSIdleBytes:    idle.self.rss, RSSEndBytes: after.self.rss,
 		})
+		steerCPU = u.steered.self.cpu - idle.self.cpu
+		res.NodeCPUMsPerUpdate = perUpdate()
+		res.NodeCPUScope = "in-process nodes: this whole process (nodes and harness) during the steering, per delivered update"
 		v := res.HarnessBytesPerConn
 		res.BytesPerConn = &v
 		res.BytesPerConnScope = "in-process nodes: this process's live heap and stacks growth per board, both ends of each connection (use --processes for the node alone)"
 	default:
 		res.BytesPerConnScope = "unknown: the nodes are targets this harness cannot measure"
+		res.NodeCPUScope = "unknown: the nodes are targets this harness cannot measure"
 	}
 }
 
@@ -306,15 +343,20 @@ func (res *Result) WriteTable(w io.Writer) error {
 	} else {
 		row("memory per connection", "%s", res.BytesPerConnScope)
 	}
+	row("node CPU per update", "%.3f ms: %s", res.NodeCPUMsPerUpdate, res.NodeCPUScope)
 	row("harness", "CPU %.2f s, %.0f bytes of live heap per connection", res.HarnessCPUSeconds, res.HarnessBytesPerConn)
 	for _, n := range res.NodeStats {
 		killed := ""
 		if n.Killed {
 			killed = " (killed; CPU until its last reading)"
 		}
-		row("node "+n.Name, "pid %d, CPU %.2f s, RSS idle %.1f MiB, at end %.1f MiB, %d log warnings%s", n.PID, n.CPUSeconds, float64(n.RSSIdleBytes)/(1<<20), float64(n.RSSEndBytes)/(1<<20), n.LogWarnings, killed)
+		row("node "+n.Name, "pid %d, CPU %.2f s (steering %.2f s), RSS idle %.1f MiB, at end %.1f MiB, %d log warnings%s", n.PID, n.CPUSeconds, n.SteerCPUSeconds, float64(n.RSSIdleBytes)/(1<<20), float64(n.RSSEndBytes)/(1<<20), n.LogWarnings, killed)
 	}
-	row("machine", "%d CPUs; some task waited for a CPU %.0f%% of the steering time (PSI)", runtime.NumCPU(), res.CPUPressurePct)
+	pinned := "not pinned"
+	if len(res.NodeCPUs) > 0 {
+		pinned = fmt.Sprintf("pinned to CPUs %v", res.NodeCPUs)
+	}
+	row("machine", "%d CPUs; nodes %s; some task waited for a CPU %.0f%% of the steering time (PSI)", runtime.NumCPU(), pinned, res.CPUPressurePct)
 	if res.Scenario == Failover {
 		led := "unknown"
 		if res.KilledLedBoardState != nil {

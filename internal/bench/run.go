@@ -134,6 +134,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	steerWG.Wait()
 	steerTime := time.Since(steerStart)
 	stopProfile()
+	steered := r.usage()
 	cpuPressure := -1.0
 	if w := cpuWaiting(); w >= 0 && waitedBefore >= 0 {
 		cpuPressure = round(100 * float64(w-waitedBefore) / float64(steerTime))
@@ -153,7 +154,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := r.result(steerStart, steerTime, before, idle, after, readback)
+	res := r.result(steerStart, steerTime, readback, usages{before: before, idle: idle, steered: steered, after: after})
 	res.CPUPressurePct = cpuPressure
 	return res, nil
 }

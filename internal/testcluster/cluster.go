@@ -30,6 +30,7 @@ type Cluster struct {
 
 type clusterConfig struct {
 	processes bool
+	nodeOpts  []Option // in-process nodes only
 }
 
 // ClusterOption changes how StartCluster starts the nodes.
@@ -38,6 +39,12 @@ type ClusterOption func(*clusterConfig)
 // Processes runs every node as a child process of the classboard binary
 // (built once per cluster), so that Kill is a real kill -9.
 func Processes() ClusterOption { return func(c *clusterConfig) { c.processes = true } }
+
+// NodeOptions changes the configuration of every in-process node (mail,
+// limits).
+func NodeOptions(opts ...Option) ClusterOption {
+	return func(c *clusterConfig) { c.nodeOpts = append(c.nodeOpts, opts...) }
+}
 
 // StartCluster starts n nodes, waits until every one is ready (it has a
 // meta leader and its probe write succeeds) and stops them when the test

@@ -20,6 +20,9 @@ func (m *Member) nodeConfig() node.Config {
 	cfg.Store.Peers = m.peers
 	cfg.Store.ClusterAdvertise = deadAddr
 	cfg.Store.ClusterSecret = m.c.secretValue()
+	for _, o := range m.c.opts.nodeOpts {
+		o(&cfg)
+	}
 	return cfg
 }
 
