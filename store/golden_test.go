@@ -347,7 +347,7 @@ func TestLessonOfANewerVersionIsNotRewritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer := fmt.Sprintf(`{"v":%d,"id":%q,"teacher_id":"ada","title":"Leaves","slides":[{"kind":"text","title":"Leaves","notes":"from the future"}]}`,
+	newer := fmt.Sprintf(`{"v":%d,"id":%q,"teacher_id":"ada","title":"Leaves","slides":[{"kind":"text","title":"Leaves","notes":"from the future"}],"created_at":"2026-11-30T10:00:00Z","updated_at":"2026-11-30T10:00:00Z"}`,
 		classboard.LessonSchemaVersion+1, les.ID)
 	rev, err := s.lessons.put(t.Context(), lessonKey("ada", les.ID), []byte(newer), les.Revision, 0)
 	if err != nil {
