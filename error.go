@@ -21,7 +21,9 @@ const (
 	EORIGIN              = "origin_not_allowed"     // a browser page from an origin that is not the apps'
 	EINVALIDCREDENTIALS  = "invalid_credentials"    // wrong e-mail or password
 	ENOTFOUND            = "not_found"              // does not exist, or the caller may not see it
-	EUNKNOWNCODE         = "unknown_code"           // pairing code wrong, used or expired
+	EUNKNOWNCODE         = "unknown_code"           // pairing or join code wrong, used or expired
+	EROOMFULL            = "room_full"              // the activity's room has its most pupils
+	EACTIVITYCLOSED      = "activity_closed"        // the activity takes no answers now
 	EEMAILTAKEN          = "email_taken"            // an account with this e-mail exists
 	ECONFLICT            = "conflict"               // a concurrent change won
 	EREVISIONMISMATCH    = "revision_mismatch"      // If-Match is stale

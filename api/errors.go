@@ -24,6 +24,8 @@ var statusOf = map[string]int{
 	classboard.EMETHODNOTALLOWED:    http.StatusMethodNotAllowed,
 	classboard.EEMAILTAKEN:          http.StatusConflict,
 	classboard.ECONFLICT:            http.StatusConflict,
+	classboard.EROOMFULL:            http.StatusConflict,
+	classboard.EACTIVITYCLOSED:      http.StatusConflict,
 	classboard.EREVISIONMISMATCH:    http.StatusPreconditionFailed,
 	classboard.ETOOLARGE:            http.StatusRequestEntityTooLarge,
 	classboard.EQUOTA:               http.StatusRequestEntityTooLarge,

@@ -71,6 +71,9 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		conn.OfferState(st)
+		if s.svc.ActivityFeed != nil {
+			s.svc.ActivityFeed.Offer(conn)
+		}
 	}
 	setUp()
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {

@@ -24,6 +24,7 @@ type liveMsg struct {
 	Type        string         `json:"type"`
 	State       map[string]any `json:"state"`
 	TeacherName string         `json:"teacher_name"`
+	Activity    *activity      `json:"activity"`
 	ServerTime  time.Time      `json:"server_time"`
 }
 

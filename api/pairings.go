@@ -41,22 +41,29 @@ func (s *Server) newPairingCode(w http.ResponseWriter, r *http.Request) {
 // code. The claim token goes in the URL's fragment, which browsers never
 // send, so no server or proxy logs it.
 func (s *Server) addClaimLink(r *http.Request, code *classboard.PairingCode) {
-	base := ""
+	code.ClaimURL = s.appBase(r) + "/pair#claim=" + code.ClaimToken
+	code.ClaimQR = s.qrDataURL(code.ClaimURL)
+}
+
+// appBase is the origin the apps are served from.
+func (s *Server) appBase(r *http.Request) string {
 	if len(s.cfg.UIOrigins) > 0 {
-		base = s.cfg.UIOrigins[0]
-	} else {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
+		return s.cfg.UIOrigins[0]
 	}
-	code.ClaimURL = base + "/pair#claim=" + code.ClaimToken
-	png, err := qrcode.Encode(code.ClaimURL, qrcode.Medium, 320)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// qrDataURL returns a QR code of text as a data: URL of a PNG, or "".
+func (s *Server) qrDataURL(text string) string {
+	png, err := qrcode.Encode(text, qrcode.Medium, 320)
 	if err != nil {
 		// Only an over-long text fails; the board still shows the code.
-		s.log.Error("make pairing QR code", "err", err)
-		return
+		s.log.Error("make QR code", "err", err)
+		return ""
 	}
-	code.ClaimQR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
 }

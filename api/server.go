@@ -46,6 +46,10 @@ type Services struct {
 	Lessons     classboard.LessonService
 	Media       classboard.MediaService
 	LiveTickets classboard.LiveTickets
+	// Activities runs activities and pupils' rooms; nil turns them off.
+	Activities classboard.ActivityService
+	// ActivityFeed gives a new live connection its board's activity.
+	ActivityFeed *live.ActivityFeed
 	// Live holds this node's live connections.
 	Live *live.Hub
 	// UI serves the static apps under "/".
@@ -127,6 +131,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/media", s.allow(teachers, s.idempotent(s.cfg.MaxMediaBytes, s.createMedia)))
 	mux.HandleFunc("GET /api/v1/media/{id}", s.ready(s.getMedia))
 	mux.HandleFunc("DELETE /api/v1/media/{id}", s.allow(teachers, s.deleteMedia))
+
+	s.activityRoutes(mux)
 
 	mux.HandleFunc("/api/", s.notFound)
 	if s.svc.UI != nil {

@@ -33,6 +33,7 @@ type Message struct {
 	Type        string                 `json:"type"`
 	State       *classboard.BoardState `json:"state,omitempty"`
 	TeacherName string                 `json:"teacher_name,omitempty"`
+	Activity    *classboard.Activity   `json:"activity,omitempty"`
 	ServerTime  time.Time              `json:"server_time"`
 }
 

@@ -112,7 +112,9 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("load apps: %w", err)
 	}
 	boards := n.store.Boards()
+	activities := boards.Activities()
 	n.live = live.NewHub(live.Config{Presence: boards, Logger: log, AdmitRate: cfg.LiveAdmitRate})
+	feed := live.NewActivityFeed(n.live, activities, 0)
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
 		PublicURLs:     cfg.PublicURLs,
@@ -121,15 +123,17 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		MaxMediaBytes:  cfg.MaxMediaBytes,
 		Logger:         log,
 	}, api.Services{
-		Health:      n.store,
-		Accounts:    n.store.Accounts(),
-		Idempotency: n.store.Idempotency(),
-		Boards:      boards,
-		Lessons:     n.store.Lessons(),
-		Media:       n.store.Media(),
-		LiveTickets: boards.LiveTickets(),
-		Live:        n.live,
-		UI:          uiHandler,
+		Health:       n.store,
+		Accounts:     n.store.Accounts(),
+		Idempotency:  n.store.Idempotency(),
+		Boards:       boards,
+		Lessons:      n.store.Lessons(),
+		Media:        n.store.Media(),
+		LiveTickets:  boards.LiveTickets(),
+		Activities:   activities,
+		ActivityFeed: feed,
+		Live:         n.live,
+		UI:           uiHandler,
 
 		PasswordResets: n.store.PasswordResets(resetLinks),
 	})
@@ -182,6 +186,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 			log.Info("node ready", "url", n.url, "startup", time.Since(started).Round(time.Millisecond))
 		}
 	}()
+	n.wg.Go(func() { feed.Run(ctx) })
 	n.wg.Go(func() { moveWhenUnready(ctx, n.store, n.live, healthCheckInterval, moveGrace, log) })
 	n.wg.Go(func() { newBalancer(n.live, n.store, n.store, balanceInterval, log).run(ctx) })
 	n.startMail(ctx, sender)

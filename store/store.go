@@ -63,6 +63,10 @@ type Config struct {
 	// zero fields take the defaults (tests lower them).
 	Resets ResetLimits
 
+	// Activities sets the limits of activities and their rooms; zero
+	// fields take the defaults (tests lower them).
+	Activities ActivityLimits
+
 	// MediaQuota is how many bytes of pictures one teacher may keep;
 	// 0 means classboard.DefaultMediaQuota.
 	MediaQuota int64
@@ -126,6 +130,7 @@ type Store struct {
 	config                                          *bucket // cluster-wide settings made once (the media signing key)
 	boards, boardState, pairing, tickets, resets    *bucket
 	presence                                        *bucket
+	activities                                      *bucket // activities, rooms, pupils and answers
 	media                                           jetstream.ObjectStore
 	view                                            *view // the hot documents in memory
 	// stopView ends the view's watches and checks (tests use it to play a
@@ -389,6 +394,7 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.tickets, bucketSpec{name: "tickets", ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.presence, bucketSpec{name: "presence", ttl: true, maxValue: 1024 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.activities, bucketSpec{name: "activities", ttl: true, maxValue: 4 * int32(kb)}},
 	}
 	for _, b := range specs {
 		if *b.dst != nil {

@@ -25,6 +25,7 @@ var pages = map[string]string{
 	"/reset": "teacher.html",
 	"/pair":  "teacher.html",
 	"/board": "board.html",
+	"/join":  "join.html",
 }
 
 type asset struct {

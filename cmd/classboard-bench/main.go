@@ -3,7 +3,8 @@
 // carries, and how long a node's death is felt. It starts its own nodes
 // (in this process, or as child processes with --processes) or uses
 // running ones (--target), pairs boards through the API, opens one live
-// connection per board and runs a scenario: steady, herd or failover.
+// connection per board and runs a scenario: steady, herd, failover or
+// activity (pupils answering on every board).
 //
 // Progress goes to stderr; the result to stdout, as a table or, with
 // --json, as one JSON object. The exit status is 1 when an acknowledged
@@ -80,10 +81,12 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, output, error) {
 	fs := flag.NewFlagSet("classboard-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: classboard-bench [flags]\n\nScenarios: steady (default), herd, failover (runs nodes as processes and kills one with kill -9).\n\nFlags:")
+		fmt.Fprintln(stderr, "usage: classboard-bench [flags]\n\nScenarios: steady (default), herd, failover (runs nodes as processes and kills one with kill -9), activity (--boards rooms x --pupils).\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.Scenario, "scenario", bench.Steady, "steady, herd or failover")
+	fs.StringVar(&cfg.Scenario, "scenario", bench.Steady, "steady, herd, failover or activity")
+	fs.IntVar(&cfg.Pupils, "pupils", 30, "activity: pupils per board (room), 1-60")
+	fs.DurationVar(&cfg.Burst, "burst", 0, "activity: every pupil answers within this time, then changes the answer within it again (default 3s)")
 	fs.IntVar(&cfg.Nodes, "nodes", 1, "nodes to start (1, or 3 and more for a cluster)")
 	fs.StringVar(&targets, "target", "", "base URLs of running nodes, comma-separated, instead of starting nodes (they need --trusted-proxies covering this machine)")
 	fs.BoolVar(&cfg.Processes, "processes", false, "run the nodes as child processes (measured alone for CPU and memory); failover always does")

@@ -189,6 +189,22 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// The activity scenario: every pupil's two answers are acknowledged, and
+// every final answer reaches its board.
+func TestActivityScenario(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Scenario = Activity
+	cfg.Boards, cfg.Pupils, cfg.Burst = 3, 4, 300*time.Millisecond
+	res := runBench(t, cfg)
+	a := res.Activity
+	if a == nil || a.PupilsJoined != 12 || a.AnswersAcked != 24 || a.AnswersLost != 0 || a.AnswerErrors != 0 || !res.OK() {
+		t.Fatalf("activity result %+v, warnings %v", a, res.Warnings)
+	}
+	if a.ShownMaxMs == 0 || a.FramesPerSecond == 0 {
+		t.Fatalf("no answer timed or no frame counted: %+v", a)
+	}
+}
+
 // A node started pinned runs on the chosen CPUs only, and the harness's
 // own threads keep theirs.
 func TestStartPinned(t *testing.T) {

@@ -61,8 +61,9 @@ type board struct {
 	teacher *teacher
 	home    int // the node it connects to first
 
-	liveNode atomic.Int32  // node of its live connection; -1 while it has none
-	kick     chan struct{} // write now (the failover scenario's click)
+	liveNode atomic.Int32         // node of its live connection; -1 while it has none
+	kick     chan struct{}        // write now (the failover scenario's click)
+	room     atomic.Pointer[room] // the activity scenario's room on this board
 
 	mu         sync.Mutex
 	rev        uint64    // the revision the teacher saw last: the next If-Match

@@ -19,6 +19,7 @@ const (
 	Steady   = "steady"   // teachers steer their boards for the duration: a school morning
 	Herd     = "herd"     // every board connects within the ramp: 8:30
 	Failover = "failover" // steady, and one node is killed with kill -9 part-way through
+	Activity = "activity" // every board runs an activity: its pupils answer in a burst, then change their answer
 )
 
 // Transports of the live connection.
@@ -65,6 +66,10 @@ type Config struct {
 	// the start of steering (default a third of Duration).
 	Kill      string
 	KillAfter time.Duration
+	// Pupils per board in the activity scenario (default 30), who answer
+	// within Burst (default 3 s) and change their answer within the next.
+	Pupils int
+	Burst  time.Duration
 	// Concurrency bounds setup requests and (outside the herd) connection
 	// attempts in flight.
 	Concurrency int
@@ -126,6 +131,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Concurrency == 0 {
 		c.Concurrency = 32
 	}
+	if c.Pupils == 0 {
+		c.Pupils = 30
+	}
+	if c.Burst == 0 {
+		c.Burst = 3 * time.Second
+	}
 	if c.Drain == 0 {
 		c.Drain = 10 * time.Second
 	}
@@ -144,8 +155,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 
 	var errs []error
-	if !slices.Contains([]string{Steady, Herd, Failover}, c.Scenario) {
-		errs = append(errs, fmt.Errorf("unknown scenario %q (steady, herd or failover)", c.Scenario))
+	if !slices.Contains([]string{Steady, Herd, Failover, Activity}, c.Scenario) {
+		errs = append(errs, fmt.Errorf("unknown scenario %q (steady, herd, failover or activity)", c.Scenario))
+	}
+	if c.Pupils < 1 || c.Pupils > 60 || c.Burst <= 0 {
+		errs = append(errs, errors.New("pupils must be from 1 to 60 (a room's limit) and the burst positive"))
 	}
 	if !slices.Contains([]string{Websocket, SSE}, c.Transport) {
 		errs = append(errs, fmt.Errorf("unknown transport %q (websocket or sse)", c.Transport))

@@ -22,6 +22,7 @@ type liveMessage struct {
 	State *struct {
 		Revision uint64 `json:"revision"`
 	} `json:"state"`
+	Activity *activityMessage `json:"activity"`
 }
 
 // newLiveClient returns the HTTP client live connections are dialled
@@ -151,6 +152,10 @@ func (r *run) connect(ctx context.Context, b *board, origin int, onState func())
 			}
 			if b.received(m.State.Revision, now) {
 				r.delivered.Add(1)
+			}
+		case "activity":
+			if rm := b.room.Load(); rm != nil && m.Activity != nil {
+				rm.noteFrame(m.Activity, now)
 			}
 		case "move":
 			return errMove

@@ -100,7 +100,9 @@ type Result struct {
 	FailoverMaxMs       *float64 `json:"failover_max_ms,omitempty"`
 	KilledNode          string   `json:"killed_node,omitempty"`
 	KilledLedBoardState *bool    `json:"killed_led_board_state,omitempty"`
-	Warnings            []string `json:"warnings"`
+	// Activity holds the activity scenario's figures.
+	Activity *ActivityResult `json:"activity,omitempty"`
+	Warnings []string        `json:"warnings"`
 }
 
 // Window is the steer latency of the writes sent in [StartS, StartS+width).
@@ -325,6 +327,9 @@ func (res *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, v ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, v...)...) }
 	row("scenario", "%s (%s), %d %s node(s), %d boards, %d teachers", res.Scenario, res.Transport, res.Nodes, res.NodeMode, res.Boards, res.Teachers)
+	if res.Activity != nil {
+		res.Activity.write(row)
+	}
 	row("load", "one change per board every ~%gs for %gs (steered %gs): %.1f updates/s", res.IntervalS, res.DurationS, res.SteeredS, res.UpdatesPerS)
 	row("connected", "%d/%d in %.2fs (%.1f/s), %d errors; later %d reconnects, %d failed attempts, %d moved by a node", res.BoardsConnected, res.Boards, res.ConnectS, res.ConnectRate, res.ConnectErrors, res.Reconnects, res.ReconnectErrors, res.Moves)
 	row("connect latency", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.ConnectP50Ms, res.ConnectP99Ms, res.ConnectMaxMs)

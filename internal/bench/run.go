@@ -107,6 +107,30 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 	}
 
+	if r.cfg.Scenario == Activity {
+		waited := cpuWaiting()
+		answerStart := time.Now()
+		act, err := r.runActivity(ctx)
+		if err != nil {
+			return nil, err
+		}
+		took := time.Since(answerStart)
+		end := r.usage()
+		res := r.result(answerStart, took, 0, usages{before: before, idle: idle, steered: end, after: end})
+		res.Activity = act
+		res.CPUPressurePct = -1
+		if w := cpuWaiting(); w >= 0 && waited >= 0 {
+			res.CPUPressurePct = round(100 * float64(w-waited) / float64(took))
+		}
+		if act.AnswersLost > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d acknowledged answers never reached their board", act.AnswersLost))
+		}
+		if act.AnswerErrors > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d pupils failed to join or answer", act.AnswerErrors))
+		}
+		return res, nil
+	}
+
 	r.setPhase("steer", fmt.Sprintf("steering for %v, one change per board every ~%v", r.cfg.Duration, r.cfg.Interval))
 	stopProfile := func() {}
 	if r.cfg.CPUProfile != "" {

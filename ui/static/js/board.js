@@ -6,6 +6,7 @@ import { Client, ApiError } from './client.js';
 import { h, clear } from './dom.js';
 import { Live } from './live.js';
 import { renderSlide } from './slide.js';
+import { activityOverlay } from './activity-board.js';
 
 const CREDS_KEY = 'classboard.board';
 const root = document.getElementById('board');
@@ -25,6 +26,7 @@ const stage = h('div', { id: 'stage', class: 'stage' });
 const banner = h('div', { id: 'banner', class: 'board-banner', hidden: true });
 const timerEl = h('div', { id: 'timer', class: 'timer', hidden: true });
 clear(root).append(stage, banner, timerEl, indicator);
+const activity = activityOverlay(root, stage, () => api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/activity`));
 
 function api(method, path, opts = {}) {
   return client.request(method, path, { ...opts, token: creds && creds.board_secret });
@@ -142,7 +144,11 @@ function onLive(msg) {
       }
       show(msg.state);
       break;
+    case 'activity':
+      activity.show(msg.activity);
+      break;
     case 'unpaired':
+      activity.show({ status: 'none' });
       saveCreds(null);
       start();
       break;
@@ -228,6 +234,7 @@ async function draw(state) {
     const slide = lesson.slides[state.slide];
     clear(stage).append(h('div', { class: 'slide-frame' }, renderSlide(slide, { board: true, mediaURL: () => slide.src })));
     preload(lesson.slides[state.slide + 1]);
+    activity.redraw();
   }
   showTimer(state.timer);
 }

@@ -6,6 +6,7 @@ import { h, clear } from '../dom.js';
 import { ApiError } from '../client.js';
 import { Live } from '../live.js';
 import { renderSlide } from '../slide.js';
+import { activityPanel } from './activity.js';
 
 const ONLINE_POLL_MS = 15000;
 
@@ -40,6 +41,7 @@ export async function presentView(ctx, match) {
     ...[1, 2, 3, 5, 10, 15, 20, 30].map((m) => h('option', { value: m }, `${m} min`)));
   const timerStart = h('button', { id: 'timer-start', onclick: () => write({ timer: { ends_at: new Date(liveConn.serverNow() + timerSel.value * 60000).toISOString() } }) }, 'Start timer');
   const timerStop = h('button', { id: 'timer-stop', onclick: () => write({ timer: null }) }, 'Stop timer');
+  const activity = activityPanel(req, () => state.slide);
   const forget = h('button', { id: 'forget', class: 'danger', onclick: forgetBoard }, 'Forget this board');
 
   // write sends the whole state, changed by patch, with If-Match.
@@ -158,6 +160,7 @@ export async function presentView(ctx, match) {
     onStatus: (s) => { link.textContent = s === 'live' ? 'Live' : 'Reconnecting…'; link.className = `badge ${s === 'live' ? 'ok' : 'off'}`; },
     onMessage: (msg) => {
       if (msg.type === 'state') adopt(msg.state);
+      if (msg.type === 'activity') activity.show(msg.activity);
       if (msg.type === 'unpaired') ctx.go('#/boards');
     },
     onAuthLost: () => ctx.go('#/boards'),
@@ -182,6 +185,7 @@ export async function presentView(ctx, match) {
   }, { once: true });
 
   await show(first);
+  activity.load();
   renderStrip();
   render();
   return h('section', { class: 'present' },
@@ -192,6 +196,7 @@ export async function presentView(ctx, match) {
     h('div', { class: 'row tools' }, blank, timerSel, timerStart, timerStop),
     note,
     preview,
+    activity.el,
     strip,
     h('div', { class: 'row' }, h('span', { class: 'spacer' }), forget, confirmForget));
 }

@@ -1,0 +1,167 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/classboard/classboard"
+)
+
+// activityRoutes adds the activity endpoints: the teacher's (owner) and
+// the board's under the board, the pupils' under /rooms. Pupils have no
+// account: their token (a bearer token) is worth something only in the
+// room it was issued for, so the store checks it, not allow.
+func (s *Server) activityRoutes(mux *http.ServeMux) {
+	if s.svc.Activities == nil {
+		return
+	}
+	mux.HandleFunc("GET /api/v1/boards/{id}/activity", s.allow(teachersOrBoards, s.getActivity))
+	mux.HandleFunc("PUT /api/v1/boards/{id}/activity", s.allow(teachers, s.putActivity))
+	mux.HandleFunc("DELETE /api/v1/boards/{id}/activity", s.allow(teachers, s.deleteActivity))
+	mux.HandleFunc("PUT /api/v1/boards/{id}/activity/answers/{pupil}", s.allow(teachers, s.moderateAnswer))
+	mux.HandleFunc("DELETE /api/v1/boards/{id}/activity/pupils/{pupil}", s.allow(teachers, s.removePupil))
+	mux.HandleFunc("POST /api/v1/rooms/join", s.ready(s.joinRoom))
+	mux.HandleFunc("GET /api/v1/rooms/{room}", s.ready(s.getRoom))
+	mux.HandleFunc("PUT /api/v1/rooms/{room}/answer", s.ready(s.putAnswer))
+}
+
+func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {
+	act, err := s.svc.Activities.Activity(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeActivity(w, r, act)
+}
+
+// writeActivity answers with the activity and, while it has a join code,
+// the link and QR code the board shows pupils.
+func (s *Server) writeActivity(w http.ResponseWriter, r *http.Request, act *classboard.Activity) {
+	if act.JoinCode != "" {
+		act.JoinURL = s.appBase(r) + "/join#code=" + act.JoinCode
+		act.JoinQR = s.qrDataURL(act.JoinURL)
+	}
+	w.Header().Set("ETag", etag(act.Revision))
+	writeJSON(w, http.StatusOK, act)
+}
+
+// putActivity starts, locks, reveals or ends the board's activity, with
+// If-Match like board state (0 while there is none).
+func (s *Server) putActivity(w http.ResponseWriter, r *http.Request) {
+	rev, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in classboard.ActivityUpdate
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	act, err := s.svc.Activities.SetActivity(r.Context(), r.PathValue("id"), rev, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeActivity(w, r, act)
+}
+
+func (s *Server) deleteActivity(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.Activities.DeleteActivity(r.Context(), r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// moderateAnswer approves a short answer ({"approved": true}) or takes the
+// approval back.
+func (s *Server) moderateAnswer(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Approved *bool `json:"approved"`
+	}
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.Approved == nil {
+		s.writeError(w, r, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
+			Fields: map[string]string{"approved": "is required"}})
+		return
+	}
+	if err := s.svc.Activities.Moderate(r.Context(), r.PathValue("id"), r.PathValue("pupil"), *in.Approved); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) removePupil(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.Activities.RemovePupil(r.Context(), r.PathValue("id"), r.PathValue("pupil")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) joinRoom(w http.ResponseWriter, r *http.Request) {
+	var in classboard.JoinRequest
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	j, err := s.svc.Activities.Join(r.Context(), in, s.clientAddr(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/rooms/"+j.RoomID)
+	writeJSON(w, http.StatusCreated, j)
+}
+
+// getRoom is what the pupil's phone shows: the question, its status, the
+// pupil's own answer and, for markers, the slide's picture.
+func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
+	room, err := s.svc.Activities.Room(r.Context(), r.PathValue("room"), bearer(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if room.Kind == classboard.KindMarkers && room.Status != classboard.StatusEnded {
+		room.Picture = s.slidePicture(r.Context(), room)
+	}
+	writeJSON(w, http.StatusOK, room)
+}
+
+// slidePicture returns a signed URL of the picture on the activity's
+// slide, or "" when the board shows none. It reads as the board's owner,
+// whose lesson it is.
+func (s *Server) slidePicture(ctx context.Context, room *classboard.Room) string {
+	owner := classboard.NewContextWithAuth(ctx, &classboard.Auth{Teacher: &classboard.Teacher{ID: room.TeacherID}})
+	st, err := s.svc.Boards.State(owner, room.BoardID)
+	if err != nil || st.LessonID == "" {
+		return ""
+	}
+	l, err := s.svc.Lessons.Lesson(owner, st.LessonID)
+	if err != nil || room.Slide >= len(l.Slides) || l.Slides[room.Slide].MediaID == "" {
+		return ""
+	}
+	id := l.Slides[room.Slide].MediaID
+	if err := s.svc.Media.MayReadMedia(owner, id); err != nil {
+		return ""
+	}
+	return s.signedMediaURL(owner, id)
+}
+
+func (s *Server) putAnswer(w http.ResponseWriter, r *http.Request) {
+	var in classboard.Answer
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.Activities.SetAnswer(r.Context(), r.PathValue("room"), bearer(r), in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"stored": true})
+}

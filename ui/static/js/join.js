@@ -1,0 +1,254 @@
+// The pupil app: join a room with the code on the board and a first name,
+// then answer: tap on the picture, pick a poll option or type a short
+// answer. It keeps nothing but the pupil token (and its room) in local
+// storage, so a reload keeps the pupil and their answer. No account, no
+// tracking. Dutch or English, following the phone's language.
+// @ts-check
+import { Client, ApiError } from './client.js';
+import { h, clear } from './dom.js';
+
+const PUPIL_KEY = 'classboard.pupil';
+const ROOM_POLL_MS = 3000;
+
+const nl = (navigator.language || '').toLowerCase().startsWith('nl');
+document.documentElement.lang = nl ? 'nl' : 'en';
+/** @type {Record<string, [string, string]>} English, Dutch */
+const STRINGS = {
+  title: ['Join the class', 'Doe mee met de klas'],
+  code: ['Code on the board', 'Code op het bord'],
+  name: ['Your first name or a nickname', 'Je voornaam of een bijnaam'],
+  join: ['Join', 'Meedoen'],
+  hello: ['You are in as', 'Je doet mee als'],
+  tap: ['Tap on the picture', 'Tik op de afbeelding'],
+  pick: ['Pick one', 'Kies er één'],
+  type: ['Your answer (80 characters at most)', 'Je antwoord (hoogstens 80 tekens)'],
+  send: ['Send', 'Versturen'],
+  saved: ['Saved. You can change it until the teacher closes the question.', 'Opgeslagen. Je kunt het nog veranderen tot de leraar de vraag sluit.'],
+  locked: ['The teacher has closed this question.', 'De leraar heeft deze vraag gesloten.'],
+  revealed: ['Look at the board!', 'Kijk naar het bord!'],
+  ended: ['This activity has ended. Thank you!', 'Deze activiteit is afgelopen. Bedankt!'],
+  again: ['Join another activity', 'Doe mee met een andere activiteit'],
+  leave: ['Leave', 'Stoppen'],
+  unknown_code: ['That code is not right, or the activity has ended. Check the code on the board.', 'Die code klopt niet, of de activiteit is afgelopen. Kijk nog eens naar de code op het bord.'],
+  room_full: ['This activity is full. Ask your teacher.', 'Deze activiteit is vol. Vraag het je leraar.'],
+  rate_limited: ['Too many tries. Wait a moment and try again.', 'Te vaak geprobeerd. Wacht even en probeer het opnieuw.'],
+  activity_closed: ['The teacher has closed this question; your answer was not sent.', 'De leraar heeft de vraag gesloten; je antwoord is niet verstuurd.'],
+  removed: ['You are no longer in this activity.', 'Je doet niet meer mee aan deze activiteit.'],
+  unreachable: ['No connection. We keep trying…', 'Geen verbinding. We blijven het proberen…'],
+  invalid: ['Please check what you entered.', 'Kijk nog eens wat je hebt ingevuld.'],
+  anonymous: ['a pupil without a name', 'een leerling zonder naam'],
+  name_required: ['Type your first name or a nickname.', 'Typ je voornaam of een bijnaam.'],
+};
+/** @param {string} key */
+const t = (key) => (STRINGS[key] || [key, key])[nl ? 1 : 0];
+
+const root = /** @type {HTMLElement} */ (document.getElementById('join'));
+// The client keeps its list of servers in memory only: a pupil's phone
+// keeps nothing of ours but the pupil token.
+const client = new Client({ storage: memoryStorage() });
+
+/** @returns {Storage} */
+function memoryStorage() {
+  /** @type {Map<string, string>} */
+  const m = new Map();
+  return /** @type {Storage} */ (/** @type {unknown} */ ({
+    getItem: (/** @type {string} */ k) => m.get(k) ?? null,
+    setItem: (/** @type {string} */ k, /** @type {string} */ v) => { m.set(k, v); },
+    removeItem: (/** @type {string} */ k) => { m.delete(k); },
+  }));
+}
+/** @type {{ room_id: string, pupil_token: string } | null} */
+let pupil = null;
+/** @type {any} the room as last read */
+let room = null;
+let pollTimer = 0;
+
+/** @param {unknown} err */
+function explain(err) {
+  if (err instanceof ApiError) {
+    if (err.code === 'unauthorized' || err.code === 'not_found') return t('removed');
+    if (err.code === 'invalid' && err.fields.name) return t('name_required');
+    if (STRINGS[err.code]) return t(err.code);
+    return err.message;
+  }
+  return t('unreachable');
+}
+
+function load() {
+  try { return JSON.parse(localStorage.getItem(PUPIL_KEY) || 'null'); } catch { return null; }
+}
+
+/** @param {{ room_id: string, pupil_token: string } | null} p */
+function save(p) {
+  pupil = p;
+  if (p) localStorage.setItem(PUPIL_KEY, JSON.stringify({ room_id: p.room_id, pupil_token: p.pupil_token }));
+  else localStorage.removeItem(PUPIL_KEY);
+}
+
+/** @param {string} method @param {string} path @param {any} [opts] */
+function api(method, path, opts = {}) {
+  return client.request(method, path, { ...opts, token: pupil && pupil.pupil_token, auth: Boolean(pupil) });
+}
+
+async function start() {
+  await client.init();
+  pupil = load();
+  if (pupil) {
+    await refresh();
+    return;
+  }
+  showJoin();
+}
+
+function showJoin(error = '') {
+  clearTimeout(pollTimer);
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get('code') || '';
+  const code = h('input', { id: 'code', name: 'code', inputmode: 'numeric', autocomplete: 'off', maxlength: '7', value: fromLink, required: true });
+  // Not required here: the teacher may allow joining without a name, and
+  // the server says when a name is needed.
+  const name = h('input', { id: 'name', name: 'name', autocomplete: 'given-name', maxlength: '30' });
+  const err = h('p', { id: 'join-error', class: 'error', role: 'alert' }, error);
+  const go = h('button', { id: 'join-go', class: 'primary', type: 'submit' }, t('join'));
+  const form = h('form', {
+    onsubmit: async (/** @type {Event} */ e) => {
+      e.preventDefault();
+      go.setAttribute('disabled', '');
+      err.textContent = '';
+      try {
+        const j = await client.request('POST', '/api/v1/rooms/join', {
+          auth: false, body: { code: /** @type {HTMLInputElement} */ (code).value, name: /** @type {HTMLInputElement} */ (name).value },
+        });
+        save(j);
+        history.replaceState(null, '', location.pathname);
+        await refresh();
+      } catch (e2) {
+        err.textContent = explain(e2);
+        go.removeAttribute('disabled');
+      }
+    },
+  },
+  h('h1', {}, t('title')),
+  h('label', { for: 'code' }, t('code')), code,
+  h('label', { for: 'name' }, t('name')), name,
+  err, go);
+  clear(root).append(form);
+  (fromLink ? name : code).focus();
+}
+
+// refresh reads the room (status changes come by polling: a pupil's phone
+// holds no live connection) and redraws when something changed.
+async function refresh() {
+  clearTimeout(pollTimer);
+  if (!pupil) return;
+  try {
+    const r = await api('GET', `/api/v1/rooms/${encodeURIComponent(pupil.room_id)}`);
+    if (room && room.question !== r.question) note('');
+    const changed = !room || room.status !== r.status || room.question !== r.question || room.picture !== r.picture;
+    room = r;
+    if (changed) draw();
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 404)) {
+      save(null);
+      room = null;
+      showJoin(t('removed'));
+      return;
+    }
+    note(explain(err), true);
+  }
+  if (room && room.status !== 'ended') pollTimer = window.setTimeout(refresh, ROOM_POLL_MS + Math.random() * 1000);
+}
+
+const savedEl = h('p', { id: 'saved', class: 'saved', role: 'status' });
+/** @param {string} text @param {boolean} [bad] */
+function note(text, bad = false) {
+  savedEl.textContent = text;
+  savedEl.className = bad ? 'error' : 'saved';
+  if (text && !bad) savedEl.dataset.ok = '1';
+  else delete savedEl.dataset.ok;
+}
+
+function draw() {
+  const head = h('p', { class: 'who' }, `${t('hello')} `, h('strong', { id: 'me' }, room.name || t('anonymous')));
+  const leave = h('button', { class: 'leave', onclick: () => { save(null); room = null; showJoin(); } }, t('leave'));
+  clear(root).append(head);
+  root.dataset.status = room.status;
+  root.dataset.kind = room.kind;
+  if (room.status === 'ended') {
+    save(null);
+    root.append(h('p', { id: 'status', class: 'status' }, t('ended')),
+      h('button', { class: 'primary', onclick: () => { room = null; showJoin(); } }, t('again')));
+    return;
+  }
+  if (room.status !== 'open') root.append(h('p', { id: 'status', class: 'status' }, t(room.status)));
+  const open = room.status === 'open';
+  if (room.kind === 'poll') drawPoll(open);
+  else if (room.kind === 'markers') drawMarkers(open);
+  else drawAnswer(open);
+  root.append(savedEl, leave);
+}
+
+/** @param {any} body */
+async function send(body) {
+  note('');
+  try {
+    // The same answer twice is harmless: keep trying through a failover.
+    await api('PUT', `/api/v1/rooms/${encodeURIComponent(pupil ? pupil.room_id : '')}/answer`, { body, retry: true });
+    room.answer = body;
+    note(t('saved'));
+    return true;
+  } catch (err) {
+    note(explain(err), true);
+    if (err instanceof ApiError && err.code === 'activity_closed') refresh();
+    return false;
+  }
+}
+
+/** @param {boolean} open */
+function drawPoll(open) {
+  const box = h('div', { class: 'options', role: 'group', 'aria-label': t('pick') });
+  const mine = room.answer && room.answer.choice;
+  room.options.forEach((/** @type {string} */ o, /** @type {number} */ i) => {
+    const b = h('button', {
+      class: mine === i ? 'chosen' : '', dataset: { choice: i }, 'aria-pressed': String(mine === i), disabled: !open,
+      onclick: async () => {
+        if (await send({ choice: i })) for (const x of box.children) x.classList.toggle('chosen', x === b);
+      },
+    }, h('span', { class: 'letter' }, 'ABCDEF'[i]), o || null);
+    box.append(b);
+  });
+  root.append(h('h1', {}, t('pick')), box);
+}
+
+/** @param {boolean} open */
+function drawMarkers(open) {
+  // With a picture the area is exactly the picture, so a tap's position is
+  // the same fraction of it as on the board.
+  const area = h('div', { id: 'tap', class: room.picture ? 'tap with-picture' : 'tap', role: 'button', 'aria-label': t('tap') });
+  if (room.picture) area.append(h('img', { src: room.picture, alt: '' }));
+  const pin = h('div', { id: 'pin', class: 'pin', hidden: true });
+  area.append(pin);
+  /** @param {{x: number, y: number}} m */
+  const place = (m) => { pin.hidden = false; pin.style.left = `${m.x * 100}%`; pin.style.top = `${m.y * 100}%`; };
+  if (room.answer && room.answer.marker) place(room.answer.marker);
+  if (open) {
+    area.addEventListener('click', async (e) => {
+      const r = area.getBoundingClientRect();
+      const m = { x: Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), y: Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)) };
+      m.x = Math.round(m.x * 1000) / 1000;
+      m.y = Math.round(m.y * 1000) / 1000;
+      if (await send({ marker: m })) place(m);
+    });
+  }
+  root.append(h('h1', {}, t('tap')), area);
+}
+
+/** @param {boolean} open */
+function drawAnswer(open) {
+  const input = /** @type {HTMLInputElement} */ (h('input', { id: 'answer', name: 'text', maxlength: '80', autocomplete: 'off', disabled: !open, value: (room.answer && room.answer.text) || '' }));
+  const form = h('form', { onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); send({ text: input.value }); } },
+    h('label', { for: 'answer' }, t('type')), input,
+    h('button', { id: 'send', class: 'primary', type: 'submit', disabled: !open }, t('send')));
+  root.append(form);
+}
+
+start().catch((err) => showJoin(explain(err)));
