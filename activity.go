@@ -56,12 +56,14 @@ type Activity struct {
 	JoinCode  string `json:"join_code,omitempty"` // only while open, locked or revealed
 	// JoinURL (the /join app with the code in its fragment) and JoinQR (a
 	// data: URL of its QR code) are added by the API for the board to show.
-	JoinURL   string     `json:"join_url,omitempty"`
-	JoinQR    string     `json:"join_qr,omitempty"`
-	StartedAt time.Time  `json:"started_at,omitzero"`
-	ExpiresAt time.Time  `json:"expires_at,omitzero"` // when the results are erased
-	Revision  uint64     `json:"revision"`
-	Aggregate *Aggregate `json:"aggregate,omitempty"`
+	JoinURL   string    `json:"join_url,omitempty"`
+	JoinQR    string    `json:"join_qr,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"` // when the results are erased
+	Revision  uint64    `json:"revision"`
+	// The aggregate's fields (pupils, answers, counts, markers, approved)
+	// sit in the activity itself, as API.md gives them.
+	*Aggregate
 	// Pupils and Pending are for the owner only: who joined, and short
 	// answers not yet approved.
 	Pupils  []Pupil         `json:"pupil_list,omitempty"`

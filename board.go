@@ -219,15 +219,18 @@ const (
 	EventState    = "state"
 	EventPaired   = "paired"
 	EventUnpaired = "unpaired"
+	EventPresence = "presence"
 )
 
-// BoardEvent is a change to a board: its state changed, it was paired, or
-// it was unpaired (forgotten or expired).
+// BoardEvent is a change to a board: its state changed, it was paired, it
+// was unpaired (forgotten or expired), or its own live connection came or
+// went (presence).
 type BoardEvent struct {
 	Type        string
 	BoardID     string
 	State       *BoardState // for EventState
 	TeacherName string      // for EventPaired
+	Online      bool        // for EventPresence
 }
 
 // BoardEvents delivers every change to every board to this node.
@@ -240,6 +243,9 @@ type BoardEvents interface {
 
 // Presence tells which boards have a live connection on some node.
 type Presence interface {
-	// PublishPresence records the boards connected to this node now.
+	// PublishPresence records the boards connected to this node now. A
+	// node that stops publishing counts as gone, with its boards.
 	PublishPresence(ctx context.Context, boardIDs []string) error
+	// Online reports whether some node holds the board's live connection.
+	Online(boardID string) bool
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,10 @@ import (
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 255
+
+// idempotencyBookkeeping bounds storing a request's answer (or releasing
+// its key) after the request: about one store operation, retries included.
+const idempotencyBookkeeping = 10 * time.Second
 
 // idempotent makes a creating route honour Idempotency-Key: the first
 // request with a key runs, and every retry with the same key and body gets
@@ -82,7 +87,11 @@ func (s *Server) idempotent(limit int64, h http.HandlerFunc) http.HandlerFunc {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &recorder{ResponseWriter: w, body: new(bytes.Buffer)}
 		h(rec, r)
-		ctx := r.Context()
+		// The bookkeeping must land even when the client gave up meanwhile:
+		// a key left pending answers its retry, on any node, with 409 until
+		// it expires.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), idempotencyBookkeeping)
+		defer cancel()
 		if rec.status >= 200 && rec.status < 300 {
 			err = s.svc.Idempotency.Complete(ctx, storeKey, classboard.IdempotentResponse{
 				BodyHash: bodyHash, Status: rec.status, Body: rec.body.Bytes(),

@@ -18,11 +18,10 @@ import (
 	"github.com/classboard/classboard/store"
 )
 
-// TestIdempotentReplaysFirstAnswer runs the middleware against the real
-// store: a retry with the same key and body gets the first answer and does
-// not run the handler again; another body is 422; a failed first attempt
-// does not block a retry.
-func TestIdempotentReplaysFirstAnswer(t *testing.T) {
+// idempotencyServer is a server with only a real single-node store behind
+// its Idempotency-Key middleware.
+func idempotencyServer(t *testing.T) *Server {
+	t.Helper()
 	st, err := store.Open(store.Config{NodeName: "t", DataDir: t.TempDir(), MaxStore: 1 << 30, MaxMemory: 64 << 20},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -34,7 +33,15 @@ func TestIdempotentReplaysFirstAnswer(t *testing.T) {
 	if err := st.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, Services{Health: st, Idempotency: st.Idempotency()})
+	return New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, Services{Health: st, Idempotency: st.Idempotency()})
+}
+
+// TestIdempotentReplaysFirstAnswer runs the middleware against the real
+// store: a retry with the same key and body gets the first answer and does
+// not run the handler again; another body is 422; a failed first attempt
+// does not block a retry.
+func TestIdempotentReplaysFirstAnswer(t *testing.T) {
+	s := idempotencyServer(t)
 
 	var runs atomic.Int64
 	failNext := atomic.Bool{}
@@ -103,5 +110,52 @@ func TestIdempotentReplaysFirstAnswer(t *testing.T) {
 	}
 	if code, _ := post(strings.Repeat("k", 256), `{}`); code != 400 {
 		t.Fatal(fmt.Sprint("over-long key: ", code))
+	}
+}
+
+// A client that gave up before the answer (its request context is
+// cancelled) retries with the same key, as the apps do on another node:
+// the retry gets the first answer, not a 409 "still running" for as long
+// as the reservation lives.
+func TestIdempotentBookkeepingOutlivesTheClient(t *testing.T) {
+	s := idempotencyServer(t)
+	started, finished := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int64
+	h := s.idempotent(1<<20, func(w http.ResponseWriter, r *http.Request) {
+		if runs.Add(1) == 1 {
+			close(started)
+			<-r.Context().Done() // the client times out while this runs
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"created": true})
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /things", func(w http.ResponseWriter, r *http.Request) {
+		h(w, r)
+		if r.Context().Err() != nil {
+			close(finished) // the bookkeeping of the abandoned request is done
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	post := func(ctx context.Context) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/things", strings.NewReader(`{"a":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "k1")
+		return http.DefaultClient.Do(req)
+	}
+
+	ctx, giveUp := context.WithCancel(t.Context())
+	go func() { <-started; giveUp() }()
+	if _, err := post(ctx); err == nil {
+		t.Fatal("the first request was not abandoned")
+	}
+	<-finished
+	res, err := post(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Idempotent-Replayed") != "true" || runs.Load() != 1 {
+		t.Fatalf("retry after the client gave up: %d (replayed %q), handler ran %d times", res.StatusCode, res.Header.Get("Idempotent-Replayed"), runs.Load())
 	}
 }

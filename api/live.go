@@ -32,7 +32,8 @@ const (
 // liveEndpoint serves GET /api/v1/boards/{id}/live: a websocket, or SSE
 // for networks that break websockets (Accept: text/event-stream). The
 // first message is the board's current state (once it is paired), then
-// every change.
+// every change; a teacher's connection also hears whether the board is
+// online, at once and on every change.
 func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 	// Browsers send Origin on every websocket and cross-origin EventSource;
 	// only the apps' origins may connect. Other clients send none and
@@ -75,6 +76,7 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 			s.svc.ActivityFeed.Offer(conn)
 		}
 	}
+	conn.OfferPresence()
 	setUp()
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		s.serveSSE(w, r, conn)

@@ -24,6 +24,7 @@ type liveMsg struct {
 	Type        string         `json:"type"`
 	State       map[string]any `json:"state"`
 	TeacherName string         `json:"teacher_name"`
+	Online      *bool          `json:"online"`
 	Activity    *activity      `json:"activity"`
 	ServerTime  time.Time      `json:"server_time"`
 }
@@ -74,6 +75,16 @@ func (l *liveClient) readUntilRev(rev int) liveMsg {
 				l.t.Fatalf("got revision %d, want %d", m.rev(), rev)
 			}
 			return m
+		}
+	}
+}
+
+// readPresence reads messages until a presence message says online.
+func (l *liveClient) readPresence(online bool) {
+	l.t.Helper()
+	for {
+		if m := l.read(); m.Type == "presence" && m.Online != nil && *m.Online == online {
+			return
 		}
 	}
 }
@@ -349,6 +360,41 @@ func TestLiveStuckBoardDoesNotHoldUpOthers(t *testing.T) {
 				t.Fatalf("board %d: got %+v, want revision %d", i, m, rev)
 			}
 		}
+	}
+}
+
+// A teacher's live connection says at once whether the board is online,
+// then each time the board's own connection comes or goes, agreeing with
+// GET /api/v1/boards/{id}; the board's own connection hears none of it.
+func TestTeacherHearsPresence(t *testing.T) {
+	n := testcluster.StartNode(t)
+	c := apitest.New(n.URL())
+	laptop := teacherToken(t, c, "Ada Lovelace", "laptop")
+	b := pairBoard(t, c, laptop, "Room 1")
+	online := func(want bool) {
+		t.Helper()
+		if res := c.With(laptop).Do(t, "GET", "/api/v1/boards", nil); !strings.Contains(string(res.Body), fmt.Sprintf(`"online":%v`, want)) {
+			t.Fatalf("GET /boards while the teacher hears online=%v: %s", want, res.Body)
+		}
+	}
+
+	teacher := mustWS(t, n.URL(), b.BoardID, "", ticket(t, c, laptop, b.BoardID))
+	teacher.readPresence(false)
+	online(false)
+	board := mustWS(t, n.URL(), b.BoardID, b.BoardSecret, "")
+	rev := board.read().rev()
+	teacher.readPresence(true)
+	online(true)
+	board.stop()
+	teacher.readPresence(false)
+	online(false)
+
+	board = mustWS(t, n.URL(), b.BoardID, b.BoardSecret, "")
+	board.read()
+	teacher.readPresence(true)
+	rev = steer(t, c, laptop, b.BoardID, rev, 0, true)
+	if m := board.read(); m.Type != "state" || m.rev() != rev {
+		t.Fatalf("the board's next message after a change is %+v, want state %d", m, rev)
 	}
 }
 

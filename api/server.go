@@ -20,8 +20,9 @@ type Config struct {
 	Version string
 	// PublicURLs are the API origins clients may use (failover list).
 	PublicURLs []string
-	// UIOrigins are the origins the apps are served from; CORS and the
-	// live endpoints' Origin check allow exactly these.
+	// UIOrigins are the origins whose pages may use the API (every origin
+	// the apps are served from); CORS and the live endpoints' Origin check
+	// allow exactly these. The first is the apps' URL, for pairing links.
 	UIOrigins []string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix

@@ -23,8 +23,9 @@ const (
 	TypeState    = classboard.EventState
 	TypePaired   = classboard.EventPaired
 	TypeUnpaired = classboard.EventUnpaired
-	TypeMove     = "move" // this node cannot serve you: reconnect elsewhere
-	TypePing     = "ping" // keep-alive, so clients notice a silent connection
+	TypePresence = classboard.EventPresence // the board's own connection came or went (teachers only)
+	TypeMove     = "move"                   // this node cannot serve you: reconnect elsewhere
+	TypePing     = "ping"                   // keep-alive, so clients notice a silent connection
 )
 
 // Message is one live message. Every message carries the server's clock:
@@ -33,6 +34,7 @@ type Message struct {
 	Type        string                 `json:"type"`
 	State       *classboard.BoardState `json:"state,omitempty"`
 	TeacherName string                 `json:"teacher_name,omitempty"`
+	Online      *bool                  `json:"online,omitempty"` // presence
 	Activity    *classboard.Activity   `json:"activity,omitempty"`
 	ServerTime  time.Time              `json:"server_time"`
 }
@@ -61,8 +63,10 @@ type Config struct {
 	// connection with a full buffer is closed (it reconnects and lands on
 	// the current state). Default 32.
 	SendBuffer int
-	// Presence, when set, is told which boards are connected here, at
-	// least every PresenceInterval (default 30 s) and soon after a change.
+	// Presence, when set, is told which boards are connected here, every
+	// PresenceInterval and soon after a change, and tells teachers whether
+	// their board is online. The default interval, half a second, is the
+	// node's heartbeat: the store counts a node silent for 2 s as gone.
 	Presence         classboard.Presence
 	PresenceInterval time.Duration
 	Logger           *slog.Logger
@@ -106,7 +110,7 @@ func NewHub(cfg Config) *Hub {
 		cfg.SendBuffer = 32
 	}
 	if cfg.PresenceInterval <= 0 {
-		cfg.PresenceInterval = 30 * time.Second
+		cfg.PresenceInterval = 500 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -239,6 +243,20 @@ func (c *Conn) offerState(rev uint64, msg []byte) {
 	c.offer(msg)
 }
 
+// OfferPresence queues whether the board is online, for a teacher's
+// connection; changes follow as they happen. Call it after Register, so
+// that no change falls between the two.
+func (c *Conn) OfferPresence() {
+	if c.isBoard || c.hub.cfg.Presence == nil {
+		return
+	}
+	c.offer(presenceMessage(c.hub.cfg.Presence.Online(c.boardID)))
+}
+
+func presenceMessage(online bool) []byte {
+	return Encode(Message{Type: TypePresence, Online: &online})
+}
+
 // offer queues msg without waiting; a full buffer closes the connection,
 // so one slow client never holds up the others.
 func (c *Conn) offer(msg []byte) {
@@ -312,6 +330,13 @@ func (h *Hub) Dispatch(ev classboard.BoardEvent) {
 		msg := Encode(Message{Type: TypeUnpaired})
 		for _, c := range conns {
 			c.finish(ReasonUnpaired, msg)
+		}
+	case classboard.EventPresence:
+		msg := presenceMessage(ev.Online)
+		for _, c := range conns {
+			if !c.isBoard {
+				c.offer(msg)
+			}
 		}
 	}
 }

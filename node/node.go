@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -118,7 +120,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	n.api = api.New(api.Config{
 		Version:        cfg.Version,
 		PublicURLs:     cfg.PublicURLs,
-		UIOrigins:      []string{cfg.UIURL},
+		UIOrigins:      appOrigins(cfg.UIURL, cfg.PublicURLs),
 		TrustedProxies: cfg.TrustedProxies,
 		MaxMediaBytes:  cfg.MaxMediaBytes,
 		Logger:         log,
@@ -193,6 +195,23 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	return n, nil
 }
 
+// appOrigins are the origins whose pages may call the API and open live
+// connections: the apps' URL first (pairing links point there), then the
+// origin of it and of every node, since every node serves the apps and a
+// board whose page came from any of them must keep receiving updates.
+func appOrigins(uiURL string, publicURLs []string) []string {
+	out := []string{uiURL}
+	for _, u := range append([]string{uiURL}, publicURLs...) {
+		if p, err := url.Parse(u); err == nil && p.Scheme != "" && p.Host != "" {
+			u = p.Scheme + "://" + p.Host
+		}
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // How often a node checks whether it must send its live clients away
 // (the store's own probe runs every second), and how often it compares its
 // share of live connections with the other nodes'.
@@ -214,6 +233,17 @@ func (n *Node) Store() *store.Store { return n.store }
 
 // WaitReady blocks until the node can serve reads and writes.
 func (n *Node) WaitReady(ctx context.Context) error { return n.store.WaitReady(ctx) }
+
+// Shutdown is a planned stop (SIGTERM): the node first hands the
+// leadership of every stream it leads to the other nodes, so that writes
+// meanwhile go to leaders that stay instead of waiting for an election
+// after it is gone, then closes (Close: its live clients move first).
+func (n *Node) Shutdown(ctx context.Context) error {
+	if err := n.store.HandOver(ctx); err != nil {
+		n.log.Warn("hand stream leadership over", "err", err)
+	}
+	return n.Close(ctx)
+}
 
 // Close shuts the node down gracefully: stop accepting, let in-flight
 // requests finish (until ctx ends), then close the store.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,6 +33,9 @@ type boardDoc struct {
 	CreatedAt   time.Time `json:"created_at"`
 	Code        string    `json:"code,omitempty"`
 	ClaimHash   string    `json:"claim_hash,omitempty"`
+	// StateShard is the bucket of the board's state (stateBucketName),
+	// chosen when it is paired.
+	StateShard int `json:"state_shard,omitempty"`
 }
 
 // secretDoc maps a board secret's hash to its board.
@@ -41,15 +43,12 @@ type secretDoc struct {
 	BoardID string `json:"board_id"`
 }
 
-// Boards implements classboard.BoardService and classboard.BoardEvents.
-// One value per node: it caches which boards are online (kept current by
-// WatchBoards).
+// Boards implements classboard.BoardService, classboard.BoardEvents and
+// classboard.Presence. Which boards are online is the store's to know, so
+// every Boards value of a node answers alike.
 type Boards struct {
 	s      *Store
 	limits PairingLimits
-
-	mu       sync.Mutex
-	presence map[string]map[string]bool // node -> connected boards
 }
 
 var (
@@ -58,9 +57,9 @@ var (
 	_ classboard.Presence     = (*Boards)(nil)
 )
 
-// Boards returns the board service. Call it once per node.
+// Boards returns the board service.
 func (s *Store) Boards() *Boards {
-	return &Boards{s: s, limits: s.cfg.Pairing.withDefaults(), presence: map[string]map[string]bool{}}
+	return &Boards{s: s, limits: s.cfg.Pairing.withDefaults()}
 }
 
 // CreateBoard registers an unpaired board with a code to show.
@@ -189,7 +188,7 @@ func (b *Boards) visibleBoard(ctx context.Context, id string, read func(context.
 func (b *Boards) board(_ context.Context, d *boardDoc) *classboard.Board {
 	return &classboard.Board{
 		ID: d.ID, Name: d.Name, Paired: d.TeacherID != "", TeacherName: d.TeacherName,
-		PairedAt: d.PairedAt, TeacherID: d.TeacherID, Online: b.online(d.ID),
+		PairedAt: d.PairedAt, TeacherID: d.TeacherID, Online: b.Online(d.ID),
 	}
 }
 
@@ -264,16 +263,15 @@ func (b *Boards) DeleteBoard(ctx context.Context, id string) error {
 	// The board is gone; what follows only tidies up (AuthenticateBoard
 	// also checks the board exists).
 	tidy := context.WithoutCancel(ctx)
-	for _, k := range []struct {
-		bk  *bucket
-		key string
-	}{
-		{b.s.boards, secretKey(doc.SecretHash)},
-		{b.s.boardState, stateKey(id)},
-	} {
-		if err := k.bk.delete(tidy, k.key, 0); err != nil {
-			b.s.log.Error("tidy forgotten board", "board", id, "key", k.key, "err", err)
-		}
+	if err := b.s.boards.delete(tidy, secretKey(doc.SecretHash), 0); err != nil {
+		b.s.log.Error("tidy forgotten board", "board", id, "err", err)
+	}
+	states, err := b.stateBucket(doc)
+	if err == nil {
+		err = states.delete(tidy, stateKey(id), 0)
+	}
+	if err != nil {
+		b.s.log.Error("tidy forgotten board's state", "board", id, "err", err)
 	}
 	if doc.TeacherID != "" {
 		if err := b.s.boards.delete(tidy, ownerKey(doc.TeacherID, id), 0); err != nil {

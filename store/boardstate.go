@@ -4,12 +4,56 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/classboard/classboard"
 )
 
 func stateKey(boardID string) string { return keyPart(boardID) }
+
+// stateShards is how many buckets board states are spread over. Each
+// bucket's stream has a leader of its own, and the store keeps those
+// leaders on different nodes (spreadStateLeaders): with three nodes, one
+// node's death stalls the state writes of about a third of the boards
+// while a new leader is elected, not of all of them.
+const stateShards = 3
+
+// stateBucketName names a shard's bucket. Shard 0 is the bucket every
+// board used before states were spread, so a board paired before keeps
+// its state (and its revisions) where they are.
+func stateBucketName(shard int) string {
+	if shard == 0 {
+		return "board_state"
+	}
+	return fmt.Sprintf("board_state_%d", shard)
+}
+
+// stateShardOf picks the shard of a board being paired, by its id, so
+// that boards spread evenly over the shards.
+func stateShardOf(boardID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(boardID))
+	return int(h.Sum32() % stateShards)
+}
+
+// shard returns the board's shard, checked: a document written by a
+// later version may name a shard this one does not have.
+func (d *boardDoc) shard() (int, error) {
+	if d.StateShard < 0 || d.StateShard >= stateShards {
+		return 0, fmt.Errorf("board %s: state shard %d is unknown to this version", d.ID, d.StateShard)
+	}
+	return d.StateShard, nil
+}
+
+// stateBucket is the bucket holding the board's state.
+func (b *Boards) stateBucket(doc *boardDoc) (*bucket, error) {
+	shard, err := doc.shard()
+	if err != nil {
+		return nil, err
+	}
+	return b.s.boardStates[shard], nil
+}
 
 // stateDoc is how a board state is stored; its revision is the KV
 // revision, so it is never stored in the document.
@@ -33,30 +77,38 @@ func (d *stateDoc) state(boardID string, rev uint64) *classboard.BoardState {
 // initialState creates the state of a newly paired board (no lesson,
 // slide 0), or returns the one that exists: a KV create, so a retry or a
 // concurrent reader never replaces a state a teacher wrote.
-func (b *Boards) initialState(ctx context.Context, boardID string) (*classboard.BoardState, error) {
+func (b *Boards) initialState(ctx context.Context, board *boardDoc) (*classboard.BoardState, error) {
+	bk, err := b.stateBucket(board)
+	if err != nil {
+		return nil, err
+	}
 	doc := stateDoc{V: 1, UpdatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	rev, err := b.s.boardState.create(ctx, stateKey(boardID), doc, 0)
+	rev, err := bk.create(ctx, stateKey(board.ID), doc, 0)
 	if errors.Is(err, errExists) {
-		return b.readState(ctx, boardID)
+		return b.readState(ctx, board)
 	}
 	if err != nil {
 		return nil, storeErr(fmt.Errorf("create board state: %w", err))
 	}
-	return doc.state(boardID, rev), nil
+	return doc.state(board.ID, rev), nil
 }
 
-func (b *Boards) readState(ctx context.Context, boardID string) (*classboard.BoardState, error) {
+func (b *Boards) readState(ctx context.Context, board *boardDoc) (*classboard.BoardState, error) {
+	bk, err := b.stateBucket(board)
+	if err != nil {
+		return nil, err
+	}
 	var doc stateDoc
-	rev, err := b.s.boardState.get(ctx, stateKey(boardID), &doc)
+	rev, err := bk.get(ctx, stateKey(board.ID), &doc)
 	if errors.Is(err, errNotFound) {
 		// Pairing creates the state; a pairing interrupted before that
 		// leaves none, which the first read repairs.
-		return b.initialState(ctx, boardID)
+		return b.initialState(ctx, board)
 	}
 	if err != nil {
 		return nil, storeErr(fmt.Errorf("load board state: %w", err))
 	}
-	return doc.state(boardID, rev), nil
+	return doc.state(board.ID, rev), nil
 }
 
 // State returns the state of a paired board for its owner or itself.
@@ -73,7 +125,7 @@ func (b *Boards) State(ctx context.Context, boardID string) (*classboard.BoardSt
 	if doc.TeacherID == "" {
 		return nil, classboard.Errorf(classboard.ENOTFOUND, "This board is not paired yet.")
 	}
-	return b.readState(ctx, boardID)
+	return b.readState(ctx, doc)
 }
 
 // SetState replaces the state with a compare-and-set on its revision.
@@ -90,7 +142,8 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 		return nil, err
 	}
 	defer cancel()
-	if _, _, err := b.visibleBoard(ctx, boardID, b.viewedBoard); err != nil {
+	board, _, err := b.visibleBoard(ctx, boardID, b.viewedBoard)
+	if err != nil {
 		return nil, err
 	}
 	if in.LessonID != "" {
@@ -112,7 +165,7 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 	// If-Match, and the current state is read only to answer a mismatch.
 	// Every paired board has a state with a revision, so 0 is always stale.
 	if ifMatch == 0 {
-		cur, err := b.readState(ctx, boardID)
+		cur, err := b.readState(ctx, board)
 		if err != nil {
 			return nil, err
 		}
@@ -125,9 +178,13 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 	if doc.Timer != nil {
 		doc.Timer = &classboard.Timer{EndsAt: doc.Timer.EndsAt.UTC()}
 	}
-	rev, err := b.s.boardState.update(ctx, stateKey(boardID), doc, ifMatch, 0)
+	bk, err := b.stateBucket(board)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := bk.update(ctx, stateKey(boardID), doc, ifMatch, 0)
 	if errors.Is(err, errRevision) {
-		cur, err := b.readState(ctx, boardID)
+		cur, err := b.readState(ctx, board)
 		if err != nil {
 			return nil, err
 		}

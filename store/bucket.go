@@ -165,21 +165,37 @@ func (b *bucket) entry(ctx context.Context, key string, v any) (jetstream.KeyVal
 }
 
 // put writes data to key if the key's last revision is still expect (0:
-// the key has no entry), with a TTL when ttl > 0, retrying attempts that
-// got no answer. A retry of a write that did land finds the key at a newer
-// revision; the message id, stored with the message, tells whether that
-// revision is this very write. Returns errRevision when another write came
-// first.
+// the key has no entry), with a TTL when ttl > 0. Returns errRevision when
+// another write came first.
 func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64, ttl time.Duration) (uint64, error) {
-	subj := "$KV." + b.name + "." + key
-	id := token.New()
-	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expect), jetstream.WithMsgID(id)}
+	msg := nats.NewMsg(b.subject(key))
+	msg.Data = data
+	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expect)}
 	if ttl > 0 {
 		opts = append(opts, jetstream.WithMsgTTL(ttl))
 	}
+	rev, err := b.write(ctx, key, msg, opts...)
+	if isWrongSequence(err) {
+		return 0, errRevision
+	}
+	if err == nil && b.view != nil {
+		b.view.wrote(key, rev, data)
+	}
+	return rev, err
+}
+
+func (b *bucket) subject(key string) string { return "$KV." + b.name + "." + key }
+
+// write publishes msg to key's subject, retrying attempts that got no
+// answer. A retry of a compare-and-set that did land finds the key at a
+// newer revision; the message id, stored with the message, tells whether
+// that revision is this very write.
+func (b *bucket) write(ctx context.Context, key string, msg *nats.Msg, opts ...jetstream.PublishOpt) (uint64, error) {
+	id := token.New()
+	opts = append(opts, jetstream.WithMsgID(id))
 	sent := false
-	rev, err := retry(ctx, func(ctx context.Context) (uint64, error) {
-		ack, err := b.js.Publish(ctx, subj, data, opts...)
+	return retry(ctx, func(ctx context.Context) (uint64, error) {
+		ack, err := b.js.PublishMsg(ctx, msg, opts...)
 		if err == nil {
 			return ack.Sequence, nil
 		}
@@ -191,13 +207,6 @@ func (b *bucket) put(ctx context.Context, key string, data []byte, expect uint64
 		sent = true
 		return 0, err
 	})
-	if isWrongSequence(err) {
-		return 0, errRevision
-	}
-	if err == nil && b.view != nil {
-		b.view.wrote(key, rev, data)
-	}
-	return rev, err
 }
 
 // last returns the newest message of key, markers included.
@@ -259,19 +268,25 @@ func (b *bucket) update(ctx context.Context, key string, v any, rev uint64, ttl 
 }
 
 // delete removes key; with rev > 0 only if its revision is still rev
-// (errRevision otherwise). Deleting a missing key is not an error.
+// (errRevision otherwise). Deleting a missing key is not an error. It
+// retries like put, so a delete sent just as a stream leader died reaches
+// the new one.
 func (b *bucket) delete(ctx context.Context, key string, rev uint64) error {
-	var opts []jetstream.KVDeleteOpt
-	if rev > 0 {
-		opts = append(opts, jetstream.LastRevision(rev))
-	}
 	// Purge, not delete: a purge leaves one marker and drops the old value,
-	// which matters for secrets and for pupils' data.
-	err := b.kv.Purge(ctx, key, opts...)
+	// which matters for secrets and for pupils' data. The headers are those
+	// of the KV API's own purge.
+	msg := nats.NewMsg(b.subject(key))
+	msg.Header.Set("KV-Operation", "PURGE")
+	msg.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	var opts []jetstream.PublishOpt
+	if rev > 0 {
+		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(rev))
+	}
+	_, err := b.write(ctx, key, msg, opts...)
 	if isWrongSequence(err) {
 		return errRevision
 	}
-	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err != nil {
 		return fmt.Errorf("delete %s/%s: %w", b.name, key, err)
 	}
 	if b.view != nil {
@@ -280,15 +295,24 @@ func (b *bucket) delete(ctx context.Context, key string, rev uint64) error {
 	return nil
 }
 
-// keys lists the keys matching a filter such as "teacher.>".
+// keys lists the keys matching a filter such as "teacher.>", retrying
+// like get.
 func (b *bucket) keys(ctx context.Context, filter string) ([]string, error) {
-	lister, err := b.kv.ListKeysFiltered(ctx, filter)
+	keys, err := retry(ctx, func(ctx context.Context) ([]string, error) {
+		lister, err := b.kv.ListKeysFiltered(ctx, filter)
+		if err != nil {
+			return nil, err
+		}
+		var keys []string
+		for k := range lister.Keys() {
+			keys = append(keys, k)
+		}
+		// The lister ends its list early, without an error, when ctx
+		// ends: a cut list must not pass for the whole.
+		return keys, ctx.Err()
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list %s/%s: %w", b.name, filter, err)
-	}
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
 	}
 	return keys, nil
 }

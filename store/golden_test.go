@@ -54,18 +54,32 @@ func TestGoldenFixtures(t *testing.T) {
 
 // buckets names the store's buckets for the fixtures.
 func (s *Store) buckets() map[string]*bucket {
-	return map[string]*bucket{
+	m := map[string]*bucket{
 		"teachers": s.teachers, "emails": s.emails, "sessions": s.sessions, "limits": s.limits,
 		"idempotency": s.idempotency, "lessons": s.lessons, "media_records": s.mediaRecords,
-		"config": s.config, "boards": s.boards, "board_state": s.boardState, "pairing": s.pairing,
-		"tickets": s.tickets, "presence": s.presence, "resets": s.resets,
+		"config": s.config, "boards": s.boards, "pairing": s.pairing, "resets": s.resets,
 	}
+	for i := range stateShards {
+		m[stateBucketName(i)], m[ticketBucketName(i)] = s.boardStates[i], s.tickets[i]
+	}
+	return m
+}
+
+// goldenKinds are the buckets every set of fixtures has documents of
+// (a board's state and tickets are in one shard of several).
+var goldenKinds = []string{"teachers", "emails", "sessions", "limits", "idempotency", "lessons",
+	"media_records", "config", "boards", "board_state", "pairing", "tickets", "resets"}
+
+// retired are buckets of older releases that today's code no longer
+// uses: their documents are left alone, so nothing has to read them.
+var retired = map[string]string{
+	"presence": "presence is a heartbeat on core NATS since issue 10; KV_presence is ignored",
 }
 
 // goldenType is the type a stored document decodes into, by bucket and key.
 func goldenType(bucketName, key string) any {
 	prefix, _, _ := strings.Cut(key, ".")
-	switch bucketName {
+	switch strings.TrimRight(bucketName, "_0123456789") { // shards share a type
 	case "teachers":
 		return &teacherDoc{}
 	case "emails":
@@ -102,8 +116,6 @@ func goldenType(bucketName, key string) any {
 		return &codeDoc{}
 	case "tickets":
 		return &ticketDoc{}
-	case "presence":
-		return &presenceDoc{}
 	case "resets":
 		return &resetDoc{}
 	}
@@ -164,9 +176,6 @@ func writeGolden(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	if _, err := boards.LiveTickets().IssueTicket(asAda, nb.BoardID); err != nil {
-		t.Fatal(err)
-	}
-	if err := boards.PublishPresence(ctx, []string{nb.BoardID}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Media().MediaSigningKey(ctx); err != nil {
@@ -245,6 +254,9 @@ func readGolden(t *testing.T, dir string) {
 	seen := map[string]bool{}
 	for _, f := range files {
 		name, key := filepath.Base(filepath.Dir(f)), filepath.Base(f)
+		if retired[name] != "" {
+			continue
+		}
 		bk := buckets[name]
 		if bk == nil {
 			t.Fatalf("%s: no bucket %s", f, name)
@@ -263,9 +275,9 @@ func readGolden(t *testing.T, dir string) {
 		if _, err := bk.put(ctx, key, data, 0, 0); err != nil {
 			t.Fatal(err)
 		}
-		seen[name] = true
+		seen[strings.TrimRight(name, "_0123456789")] = true
 	}
-	for name := range buckets {
+	for _, name := range goldenKinds {
 		if !seen[name] {
 			t.Errorf("the fixtures hold no document of bucket %s", name)
 		}

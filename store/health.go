@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -70,19 +69,5 @@ func (p *prober) claimLeader(ctx context.Context) error {
 	if info.Cluster == nil || info.Cluster.Leader == p.node || info.Cluster.Leader == "" {
 		return nil
 	}
-	// nats.go has no field for a preferred leader; the server's API does.
-	req, _ := json.Marshal(map[string]any{"placement": map[string]string{"preferred": p.node}})
-	msg, err := p.nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+p.stream, req)
-	if err != nil {
-		return fmt.Errorf("move health stream leader: %w", err)
-	}
-	var res struct {
-		Error *struct {
-			Description string `json:"description"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(msg.Data, &res) == nil && res.Error != nil {
-		return fmt.Errorf("move health stream leader: %s", res.Error.Description)
-	}
-	return nil
+	return stepDown(ctx, p.nc, p.stream, "", p.node)
 }

@@ -259,6 +259,7 @@ func (b *Boards) Claim(ctx context.Context, in classboard.Claim, clientAddr stri
 	doc.Name = in.Name
 	doc.PairedAt = time.Now().UTC().Truncate(time.Millisecond)
 	doc.Code, doc.ClaimHash = "", ""
+	doc.StateShard = stateShardOf(boardID)
 	// No TTL: a paired board is kept until it is forgotten.
 	if _, err := b.s.boards.update(ctx, boardKey(boardID), doc, rev, 0); err != nil {
 		if errors.Is(err, errRevision) {
@@ -269,7 +270,7 @@ func (b *Boards) Claim(ctx context.Context, in classboard.Claim, clientAddr stri
 	if err := b.keepSecret(ctx, doc.SecretHash); err != nil {
 		return nil, err
 	}
-	if _, err := b.initialState(ctx, boardID); err != nil {
+	if _, err := b.initialState(ctx, doc); err != nil {
 		return nil, err
 	}
 	return b.board(ctx, doc), nil

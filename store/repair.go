@@ -190,22 +190,29 @@ func (s *Store) repairBoards(ctx context.Context, grace time.Duration, r Repaire
 	}); err != nil {
 		return err
 	}
-	if err := eachOld(ctx, s.boardState, ">", grace, func(k string, e jetstream.KeyValueEntry, _ *stateDoc) error {
-		return mendUnless(s.boardState, k, e, k, orphanState, func(*boardDoc) bool { return true })
-	}); err != nil {
-		return err
+	for shard, bk := range s.boardStates {
+		// A state belongs to its board in the board's own shard.
+		if err := eachOld(ctx, bk, ">", grace, func(k string, e jetstream.KeyValueEntry, _ *stateDoc) error {
+			return mendUnless(bk, k, e, k, orphanState, func(d *boardDoc) bool { return d.StateShard == shard })
+		}); err != nil {
+			return err
+		}
 	}
 	boards := Boards{s: s}
 	return eachOld(ctx, s.boards, "b.*", grace, func(_ string, _ jetstream.KeyValueEntry, doc *boardDoc) error {
 		if doc.TeacherID == "" {
 			return nil
 		}
+		bk, err := boards.stateBucket(doc)
+		if err != nil {
+			return nil // a shard of a newer version: its nodes mend it
+		}
 		var st stateDoc
-		found, err := exists(ctx, s.boardState, stateKey(doc.ID), &st)
+		found, err := exists(ctx, bk, stateKey(doc.ID), &st)
 		if err != nil || found {
 			return err
 		}
-		if _, err := boards.initialState(ctx, doc.ID); err != nil {
+		if _, err := boards.initialState(ctx, doc); err != nil {
 			return err
 		}
 		s.log.Info("repair: gave a paired board its state", "board", doc.ID)

@@ -58,12 +58,17 @@ func TestRepairMendsEveryLeftover(t *testing.T) {
 	// state are left.
 	must(s.boards.create(ctx, secretKey(token.Hash(token.New())), secretDoc{BoardID: "forgotten"}, 0))
 	must(s.boards.create(ctx, ownerKey(ada.ID, "forgotten"), struct{}{}, 0))
-	must(s.boardState.create(ctx, stateKey("forgotten"), stateDoc{V: 1}, 0))
+	must(s.boardStates[0].create(ctx, stateKey("forgotten"), stateDoc{V: 1}, 0))
 	// A pairing that failed after its owner index: the board names no
 	// teacher.
 	must(s.boards.create(ctx, ownerKey(ada.ID, unpaired.BoardID), struct{}{}, 0))
 	// A pairing interrupted before the state: the board has none.
-	if err := s.boardState.delete(ctx, stateKey(paired.BoardID), 0); err != nil {
+	var pairedDoc boardDoc
+	if _, err := s.boards.get(ctx, boardKey(paired.BoardID), &pairedDoc); err != nil {
+		t.Fatal(err)
+	}
+	pairedState := s.boardStates[pairedDoc.StateShard]
+	if err := pairedState.delete(ctx, stateKey(paired.BoardID), 0); err != nil {
 		t.Fatal(err)
 	}
 	// An erase that died after removing the last record: the bytes stay.
@@ -140,10 +145,10 @@ func TestRepairMendsEveryLeftover(t *testing.T) {
 		t.Errorf("the unpaired board's secret: %v", err)
 	}
 	var st stateDoc
-	if _, err := s.boardState.get(ctx, stateKey(paired.BoardID), &st); err != nil {
+	if _, err := pairedState.get(ctx, stateKey(paired.BoardID), &st); err != nil {
 		t.Errorf("the paired board's state: %v", err)
 	}
-	if _, err := s.boardState.get(ctx, stateKey("forgotten"), &st); !errors.Is(err, errNotFound) {
+	if _, err := s.boardStates[0].get(ctx, stateKey("forgotten"), &st); !errors.Is(err, errNotFound) {
 		t.Errorf("the forgotten board's state: %v", err)
 	}
 }

@@ -64,3 +64,22 @@ func (s *Store) ClusterPeers() ([]string, error) {
 	slices.Sort(names)
 	return names, nil
 }
+
+// localLastSeq returns the last sequence of this node's replica of a
+// bucket's stream, without asking its leader; ok is false with an
+// external NATS or before the stream is known here.
+func (s *Store) localLastSeq(bk *bucket) (last uint64, ok bool) {
+	if s.srv == nil {
+		return 0, false
+	}
+	acc, err := s.srv.srv.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true})
+	if err != nil {
+		return 0, false
+	}
+	for _, st := range acc.Streams {
+		if st.Name == "KV_"+bk.name {
+			return st.State.LastSeq, true
+		}
+	}
+	return 0, false
+}

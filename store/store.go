@@ -128,15 +128,20 @@ type Store struct {
 	teachers, emails, sessions, limits, idempotency *bucket
 	lessons, mediaRecords                           *bucket
 	config                                          *bucket // cluster-wide settings made once (the media signing key)
-	boards, boardState, pairing, tickets, resets    *bucket
-	presence                                        *bucket
+	boards, pairing, resets                         *bucket
 	activities                                      *bucket // activities, rooms, pupils and answers
-	media                                           jetstream.ObjectStore
-	view                                            *view // the hot documents in memory
+	// Board states and live tickets, by shard (stateBucketName): a
+	// board's writes and its reconnections need only its shard's leaders.
+	boardStates, tickets [stateShards]*bucket
+	media                jetstream.ObjectStore
+	view                 *view // the hot documents in memory
 	// stopView ends the view's watches and checks (tests use it to play a
 	// watch that fell behind; Close ends them with everything else).
 	stopView context.CancelFunc
 	probe    *prober // this node's health stream
+
+	// online is which boards have a live connection on some node.
+	online *presenceView
 
 	// outbox is the consumer every node's mail workers share.
 	outbox jetstream.Consumer
@@ -195,6 +200,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		s.closeConn(context.Background())
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
+	s.online = newPresenceView(s.nc, cfg.NodeName, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(1)
@@ -202,6 +208,11 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 		defer s.wg.Done()
 		s.run(ctx)
 	}()
+	s.wg.Go(func() {
+		if err := s.online.run(ctx); err != nil {
+			log.Error("board presence stopped", "err", err)
+		}
+	})
 	return s, nil
 }
 
@@ -209,6 +220,11 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 // synced on every write, so nothing acknowledged is lost by a hard stop
 // either; a clean one hands stream leadership over at once.
 func (s *Store) Close(ctx context.Context) error {
+	// The others need not wait for this node's heartbeats to stop: its
+	// boards are reconnecting elsewhere already.
+	if err := s.online.goodbye(); err != nil && !isClosed(err) {
+		s.log.Warn("say goodbye to the other nodes", "err", err)
+	}
 	s.cancel()
 	s.wg.Wait()
 	if s.srv != nil {
@@ -360,6 +376,11 @@ func (s *Store) check(ctx context.Context) string {
 			s.log.Debug("health stream leader stays elsewhere for now", "err", err)
 		}
 	}
+	if s.cfg.clustered() && s.probes%spreadEvery == 0 {
+		if err := s.spreadStateLeaders(ctx); err != nil {
+			s.log.Debug("board state leaders stay as they are for now", "err", err)
+		}
+	}
 	return ""
 }
 
@@ -389,10 +410,13 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.mediaRecords, bucketSpec{name: "media_records", maxValue: 16 * int32(kb)}},
 		{&s.config, bucketSpec{name: "config", maxValue: 1 * int32(kb)}},
 		{&s.boards, bucketSpec{name: "boards", ttl: true, maxValue: 16 * int32(kb)}},
-		{&s.boardState, bucketSpec{name: "board_state", maxValue: 16 * int32(kb)}},
+		{&s.boardStates[0], bucketSpec{name: stateBucketName(0), maxValue: 16 * int32(kb)}},
+		{&s.boardStates[1], bucketSpec{name: stateBucketName(1), maxValue: 16 * int32(kb)}},
+		{&s.boardStates[2], bucketSpec{name: stateBucketName(2), maxValue: 16 * int32(kb)}},
 		{&s.pairing, bucketSpec{name: "pairing", ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.tickets, bucketSpec{name: "tickets", ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.presence, bucketSpec{name: "presence", ttl: true, maxValue: 1024 * int32(kb)}},
+		{&s.tickets[0], bucketSpec{name: ticketBucketName(0), ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets[1], bucketSpec{name: ticketBucketName(1), ttl: true, maxValue: 4 * int32(kb)}},
+		{&s.tickets[2], bucketSpec{name: ticketBucketName(2), ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.activities, bucketSpec{name: "activities", ttl: true, maxValue: 4 * int32(kb)}},
 	}

@@ -19,13 +19,19 @@ func openTestStore(t testing.TB) *Store {
 
 func openTestStoreAt(t testing.TB, dir string) *Store {
 	t.Helper()
+	return openTestStoreLogging(t, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// openTestStoreLogging is openTestStoreAt logging to log.
+func openTestStoreLogging(t testing.TB, dir string, log *slog.Logger) *Store {
+	t.Helper()
 	s, err := Open(Config{
 		NodeName:       "test",
 		DataDir:        dir,
 		MaxStore:       1 << 30,
 		MaxMemory:      64 << 20,
 		PasswordParams: password.Params{MemoryKiB: 64, Time: 1, Threads: 1},
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

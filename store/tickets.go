@@ -4,11 +4,39 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/token"
 )
+
+// ticketBucketName names the tickets bucket of a shard: a board's tickets
+// go to its state's shard, whose streams' leaders the store keeps on one
+// node, so that a board reconnecting after a node died waits for no other
+// shard's election. Shard 0 is the bucket every ticket used before.
+func ticketBucketName(shard int) string {
+	if shard == 0 {
+		return "tickets"
+	}
+	return fmt.Sprintf("tickets_%d", shard)
+}
+
+// A ticket names its shard: "<shard>.<token>"; a bare token (issued
+// before tickets were spread) is shard 0's.
+func ticketString(shard int, tok string) string { return strconv.Itoa(shard) + "." + tok }
+
+func parseTicket(ticket string) (shard int, tok string, ok bool) {
+	if p, rest, found := strings.Cut(ticket, "."); found {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n >= stateShards || len(p) != 1 {
+			return 0, "", false
+		}
+		shard, ticket = n, rest
+	}
+	return shard, ticket, token.Valid(ticket)
+}
 
 // ticketDoc is a live ticket, stored under its hash for LiveTicketTTL.
 type ticketDoc struct {
@@ -38,7 +66,12 @@ func (t *LiveTickets) IssueTicket(ctx context.Context, boardID string) (*classbo
 		return nil, err
 	}
 	defer cancel()
-	if _, _, err := t.b.visibleBoard(ctx, boardID, t.b.viewedBoard); err != nil {
+	board, _, err := t.b.visibleBoard(ctx, boardID, t.b.viewedBoard)
+	if err != nil {
+		return nil, err
+	}
+	shard, err := board.shard()
+	if err != nil {
 		return nil, err
 	}
 	tok := token.New()
@@ -46,33 +79,35 @@ func (t *LiveTickets) IssueTicket(ctx context.Context, boardID string) (*classbo
 	if a.Teacher != nil {
 		doc.TeacherID = a.Teacher.ID
 	}
-	if _, err := t.b.s.tickets.create(ctx, token.Hash(tok), doc, classboard.LiveTicketTTL); err != nil {
+	if _, err := t.b.s.tickets[shard].create(ctx, token.Hash(tok), doc, classboard.LiveTicketTTL); err != nil {
 		return nil, storeErr(fmt.Errorf("store live ticket: %w", err))
 	}
-	return &classboard.LiveTicket{Ticket: tok, ExpiresAt: doc.ExpiresAt}, nil
+	return &classboard.LiveTicket{Ticket: ticketString(shard, tok), ExpiresAt: doc.ExpiresAt}, nil
 }
 
 // RedeemTicket uses a ticket up: deleting it with the revision just read
 // decides, so a ticket opens one connection however many try.
 func (t *LiveTickets) RedeemTicket(ctx context.Context, ticket string) (*classboard.Auth, string, error) {
-	if !token.Valid(ticket) {
+	shard, tok, ok := parseTicket(ticket)
+	if !ok {
 		return nil, "", errBadTicket
 	}
+	tickets := t.b.s.tickets[shard]
 	ctx, cancel, err := t.b.s.opContext(ctx)
 	if err != nil {
 		return nil, "", err
 	}
 	defer cancel()
-	key := token.Hash(ticket)
+	key := token.Hash(tok)
 	var doc ticketDoc
-	rev, err := t.b.s.tickets.get(ctx, key, &doc)
+	rev, err := tickets.get(ctx, key, &doc)
 	if errors.Is(err, errNotFound) {
 		return nil, "", errBadTicket
 	}
 	if err != nil {
 		return nil, "", storeErr(fmt.Errorf("read live ticket: %w", err))
 	}
-	if err := t.b.s.tickets.delete(ctx, key, rev); errors.Is(err, errRevision) {
+	if err := tickets.delete(ctx, key, rev); errors.Is(err, errRevision) {
 		return nil, "", errBadTicket
 	} else if err != nil {
 		return nil, "", storeErr(fmt.Errorf("use live ticket: %w", err))

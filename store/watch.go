@@ -12,8 +12,9 @@ import (
 	"github.com/classboard/classboard"
 )
 
-// WatchBoards follows the boards, board_state and presence buckets with
-// one KV watch each for the whole node and calls fn for every change.
+// WatchBoards follows the boards bucket and the board-state buckets with
+// one KV watch each for the whole node, and the boards' presence, and calls
+// fn for every change.
 // A KV watch reads the stream, so it sees only writes the stream took: a
 // core subscription on "$KV.>" would also see writes the stream rejected
 // (a failed If-Match). After a failure a watch resumes at the revision
@@ -26,33 +27,30 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 		return
 	}
 	var wg sync.WaitGroup
-	follow := func(bk *bucket, filter string, initial bool, handle func(jetstream.KeyValueEntry)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	follow := func(bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
+		wg.Go(func() {
 			b.s.follow(ctx, bk, filter, func(next uint64) ([]jetstream.WatchOpt, error) {
-				switch {
-				case next > 0: // after a failure: no change is skipped
+				if next > 0 { // after a failure: no change is skipped
 					return []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}, nil
-				case initial:
-					return nil, nil
 				}
 				return []jetstream.WatchOpt{jetstream.UpdatesOnly()}, nil
 			}, handle, nil)
-		}()
+		})
 	}
-	follow(b.s.boardState, ">", false, func(e jetstream.KeyValueEntry) {
-		if e.Operation() != jetstream.KeyValuePut {
-			return // forgetting a board is told by the boards bucket
-		}
-		var doc stateDoc
-		if err := json.Unmarshal(e.Value(), &doc); err != nil {
-			b.s.log.Error("decode watched board state", "key", e.Key(), "err", err)
-			return
-		}
-		fn(classboard.BoardEvent{Type: classboard.EventState, BoardID: e.Key(), State: doc.state(e.Key(), e.Revision())})
-	})
-	follow(b.s.boards, "b.*", false, func(e jetstream.KeyValueEntry) {
+	for _, bk := range b.s.boardStates {
+		follow(bk, ">", func(e jetstream.KeyValueEntry) {
+			if e.Operation() != jetstream.KeyValuePut {
+				return // forgetting a board is told by the boards bucket
+			}
+			var doc stateDoc
+			if err := json.Unmarshal(e.Value(), &doc); err != nil {
+				b.s.log.Error("decode watched board state", "key", e.Key(), "err", err)
+				return
+			}
+			fn(classboard.BoardEvent{Type: classboard.EventState, BoardID: e.Key(), State: doc.state(e.Key(), e.Revision())})
+		})
+	}
+	follow(b.s.boards, "b.*", func(e jetstream.KeyValueEntry) {
 		id := strings.TrimPrefix(e.Key(), "b.")
 		if e.Operation() != jetstream.KeyValuePut {
 			// Forgotten, or an unpaired board expired.
@@ -68,20 +66,37 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 			fn(classboard.BoardEvent{Type: classboard.EventPaired, BoardID: id, TeacherName: doc.TeacherName})
 		}
 	})
-	// Presence starts from every node's current entry, then follows.
-	follow(b.s.presence, "node.*", true, b.notePresence)
+	stop := b.s.online.listen(func(id string, online bool) {
+		fn(classboard.BoardEvent{Type: classboard.EventPresence, BoardID: id, Online: online})
+	})
+	defer stop()
 	wg.Wait()
 }
 
+// stallAfter is how long a watch may deliver nothing while changes its
+// stream holds wait, before it is started again: its consumer lives on one
+// node, which may have died, and the client library notices only after
+// missing two heartbeats (10 s).
+const stallAfter = 1500 * time.Millisecond
+
 // follow runs one KV watch until ctx ends, starting it again after a
-// failure. begin gives each watch's options from the revision after the
-// last one seen (0 before any); it may fail, and the watch is tried again
-// a second later. loaded, when set, is called each time a watch has
-// delivered the values it started with.
+// failure, or when it stalls (filter ">" only: then this node's replica of
+// the stream says what it should have delivered). begin gives each watch's
+// options from the revision after the last one seen (0 before any); it may
+// fail, and the watch is tried again a second later. loaded, when set, is
+// called each time a watch has delivered the values it started with.
 func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin func(next uint64) ([]jetstream.WatchOpt, error),
 	handle func(jetstream.KeyValueEntry), loaded func()) {
 	var next uint64
+	var check <-chan time.Time // nil: no stall check
+	if filter == ">" {
+		t := time.NewTicker(stallAfter / 3)
+		defer t.Stop()
+		check = t.C
+	}
 	for ctx.Err() == nil {
+		// What the stream held before: a watch of updates only skips it.
+		delivered, _ := s.localLastSeq(bk)
 		var w jetstream.KeyWatcher
 		opts, err := begin(next)
 		if err == nil {
@@ -94,6 +109,10 @@ func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin fun
 			}
 			continue
 		}
+		if next > 0 {
+			delivered = next - 1
+		}
+		var behind time.Time // since when nothing came while the stream held more
 	read:
 		for {
 			select {
@@ -109,8 +128,22 @@ func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin fun
 					}
 					continue
 				}
-				next = e.Revision() + 1
+				next, delivered, behind = e.Revision()+1, e.Revision(), time.Time{}
 				handle(e)
+			case now := <-check:
+				last, ok := s.localLastSeq(bk)
+				switch {
+				case !ok || last <= delivered:
+					behind = time.Time{}
+				case behind.IsZero():
+					behind = now
+				case now.Sub(behind) > stallAfter:
+					s.log.Warn("bucket watch stalled; starting it again", "bucket", bk.name, "delivered", delivered, "stored", last)
+					if next == 0 {
+						next = delivered + 1
+					}
+					break read
+				}
 			}
 		}
 		if err := w.Stop(); err != nil && ctx.Err() == nil {
@@ -119,62 +152,11 @@ func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin fun
 	}
 }
 
-// presenceTTL is how long a node's presence entry lives unless refreshed:
-// a node that died stops counting its boards as online after this.
-const presenceTTL = 90 * time.Second
-
-// presenceDoc lists the boards connected to one node.
-type presenceDoc struct {
-	Boards []string  `json:"boards"`
-	At     time.Time `json:"at"`
+// PublishPresence tells every node (this one included) which boards have
+// their live connection here: a heartbeat, sent every PresenceInterval.
+func (b *Boards) PublishPresence(_ context.Context, boardIDs []string) error {
+	return b.s.online.publish(boardIDs)
 }
 
-// PublishPresence records the boards connected to this node. The entry
-// expires unless published again within presenceTTL.
-func (b *Boards) PublishPresence(ctx context.Context, boardIDs []string) error {
-	ctx, cancel, err := b.s.opContext(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	data, err := json.Marshal(presenceDoc{Boards: boardIDs, At: time.Now().UTC()})
-	if err != nil {
-		return err
-	}
-	_, err = b.s.js.Publish(ctx, "$KV."+b.s.presence.name+".node."+keyPart(b.s.cfg.NodeName), data, jetstream.WithMsgTTL(presenceTTL))
-	return storeErr(err)
-}
-
-func (b *Boards) notePresence(e jetstream.KeyValueEntry) {
-	node := strings.TrimPrefix(e.Key(), "node.")
-	var doc presenceDoc
-	if e.Operation() == jetstream.KeyValuePut {
-		if err := json.Unmarshal(e.Value(), &doc); err != nil {
-			b.s.log.Error("decode presence", "key", e.Key(), "err", err)
-			return
-		}
-	}
-	set := make(map[string]bool, len(doc.Boards))
-	for _, id := range doc.Boards {
-		set[id] = true
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(set) == 0 {
-		delete(b.presence, node)
-	} else {
-		b.presence[node] = set
-	}
-}
-
-// online reports whether some node has a live connection of the board.
-func (b *Boards) online(id string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, set := range b.presence {
-		if set[id] {
-			return true
-		}
-	}
-	return false
-}
+// Online reports whether some node holds the board's live connection.
+func (b *Boards) Online(id string) bool { return b.s.online.isOnline(id) }

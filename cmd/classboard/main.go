@@ -244,5 +244,5 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return n.Close(shutdownCtx)
+	return n.Shutdown(shutdownCtx)
 }

@@ -18,9 +18,7 @@ type point struct {
 
 // activityMessage is the part of an "activity" live message the harness reads.
 type activityMessage struct {
-	Aggregate *struct {
-		Markers []point `json:"markers"`
-	} `json:"aggregate"`
+	Markers []point `json:"markers"`
 }
 
 // room is one board's activity: every pupil taps a marker of their own
@@ -49,10 +47,7 @@ func (rm *room) noteFrame(a *activityMessage, t time.Time) {
 	defer rm.mu.Unlock()
 	rm.frames++
 	rm.last = map[point]bool{}
-	if a.Aggregate == nil {
-		return
-	}
-	for _, m := range a.Aggregate.Markers {
+	for _, m := range a.Markers {
 		rm.last[m] = true
 		if at, ok := rm.acked[m]; ok {
 			rm.shown = append(rm.shown, t.Sub(at))

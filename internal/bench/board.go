@@ -79,7 +79,8 @@ type board struct {
 	superseded int                  // acknowledged, but a newer state reached the board first
 	connected  bool                 // it had a live connection once
 	connectIn  time.Duration        // from its first attempt to its first state
-	killAt     time.Time            // when its node was killed; zero when it was not
+	killAt     time.Time            // when a node was killed; zero before
+	liveKilled bool                 // its live connection was on the killed node
 	failover   time.Duration        // from killAt to the receipt of a write sent after it
 	failedOver bool
 }
@@ -208,11 +209,12 @@ func (b *board) hasConnected() bool {
 	return b.connected
 }
 
-// markKilled records that the board's live node was killed at t.
-func (b *board) markKilled(t time.Time) {
+// markKilled records that a node was killed at t, and whether it held
+// the board's live connection.
+func (b *board) markKilled(t time.Time, live bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.killAt = t
+	b.killAt, b.liveKilled = t, live
 }
 
 // requestWrite makes the steering loop write at once.

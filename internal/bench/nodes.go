@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,8 +37,9 @@ const (
 // processes hash with the production parameters.
 var cheapHash = password.Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
-// boardStateStream is the stream behind the board_state KV bucket; its
-// leader takes every state write.
+// boardStateStream is the stream behind the board_state KV bucket, and
+// the prefix of the streams of its shards (KV_board_state_1, ...): the
+// leader of a board's stream takes every write of the board's state.
 const boardStateStream = "KV_board_state"
 
 // nodes are the nodes under test: started here (in this process or as
@@ -52,9 +54,10 @@ type nodes struct {
 	inProcess []*node.Node
 	children  []*child
 
-	mu          sync.Mutex
-	stateLeader string         // name of the board-state stream's leader, from the logs; "" unknown
-	logWarnings map[string]int // node name -> log lines at WARN or ERROR
+	mu           sync.Mutex
+	stateLeaders map[string]string // board-state stream -> its leader's name, from the logs
+	metaLeader   string            // the JetStream meta leader's name, from the logs; "" unknown
+	logWarnings  map[string]int    // node name -> log lines at WARN or ERROR
 }
 
 // startNodes starts or finds the nodes of cfg and waits until every one
@@ -160,7 +163,7 @@ func (ns *nodes) startChildren(ctx context.Context, cfg Config, httpAddrs, clust
 	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write cluster secret: %w", err)
 	}
-	// The failover scenario needs to know which node leads the board-state
+	// The failover scenario needs to know which node leads each board-state
 	// stream; nats-server says so at debug level only. Debug also logs
 	// every request, which costs the nodes some CPU: other scenarios log
 	// warnings only.
@@ -246,9 +249,18 @@ func (ns *nodes) readLog(name string, r io.Reader, f io.Writer, log *slog.Logger
 		line := sc.Text()
 		fmt.Fprintln(f, line)
 		switch {
+		case strings.Contains(line, "new metadata leader: "):
+			_, rest, _ := strings.Cut(line, "new metadata leader: ")
+			leader, _, _ := strings.Cut(rest, "/")
+			ns.mu.Lock()
+			ns.metaLeader = leader
+			ns.mu.Unlock()
 		case strings.Contains(line, "new stream leader for") && strings.Contains(line, boardStateStream):
 			ns.mu.Lock()
-			ns.stateLeader = name
+			if ns.stateLeaders == nil {
+				ns.stateLeaders = map[string]string{}
+			}
+			ns.stateLeaders[ledStream(line)] = name
 			ns.mu.Unlock()
 		case strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR"):
 			ns.mu.Lock()
@@ -263,17 +275,38 @@ func (ns *nodes) readLog(name string, r io.Reader, f io.Writer, log *slog.Logger
 	io.Copy(f, r) //nolint:errcheck // an over-long line: keep the rest in the log
 }
 
-// leaderIndex returns the index of the node leading the board-state
-// stream, or -1 when no log said.
-func (ns *nodes) leaderIndex() int {
+// ledStream returns the stream of nats-server's "new stream leader for
+// '$G > NAME'" line.
+func ledStream(line string) string {
+	_, rest, _ := strings.Cut(line, "new stream leader for '")
+	if _, name, ok := strings.Cut(rest, " > "); ok {
+		rest = name
+	}
+	name, _, _ := strings.Cut(rest, "'")
+	return name
+}
+
+// metaLeaderIndex returns the index of the JetStream meta leader as the
+// logs said last (it creates consumers, so watches that must start again
+// wait for it), or -1.
+func (ns *nodes) metaLeaderIndex() int {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	for i, n := range ns.names {
-		if n == ns.stateLeader {
-			return i
+	return slices.Index(ns.names, ns.metaLeader)
+}
+
+// stateLeads returns how many board-state streams each node leads, as the
+// logs said last, and how many such streams the logs named.
+func (ns *nodes) stateLeads() (leads []int, streams int) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	leads = make([]int, len(ns.names))
+	for _, leader := range ns.stateLeaders {
+		if i := slices.Index(ns.names, leader); i >= 0 {
+			leads[i]++
 		}
 	}
-	return -1
+	return leads, len(ns.stateLeaders)
 }
 
 // warnings returns how many warnings and errors node i logged so far.

@@ -99,7 +99,23 @@ type Result struct {
 	FailoverP99Ms       *float64 `json:"failover_p99_ms,omitempty"`
 	FailoverMaxMs       *float64 `json:"failover_max_ms,omitempty"`
 	KilledNode          string   `json:"killed_node,omitempty"`
-	KilledLedBoardState *bool    `json:"killed_led_board_state,omitempty"`
+	KilledLedBoardState *bool    `json:"killed_led_board_state,omitempty"` // it led a board-state stream; nil: unknown
+	// KilledLedStreams of StateStreams board-state streams (as the logs
+	// named their leaders) were led by the killed node.
+	KilledLedStreams int `json:"killed_led_streams,omitempty"`
+	StateStreams     int `json:"state_streams,omitempty"`
+	// KilledMetaLeader says whether the killed node was JetStream's meta
+	// leader, which creates consumers (nil: unknown).
+	KilledMetaLeader *bool `json:"killed_meta_leader,omitempty"`
+	// Every board changes at the kill. KillRecovered boards received that
+	// change; FeltBoards (FeltShare of all) received it more than
+	// feltAfter after the kill, with these delays from the kill.
+	KillRecovered int      `json:"kill_recovered,omitempty"`
+	FeltBoards    int      `json:"felt_boards"`
+	FeltShare     float64  `json:"felt_share"`
+	FeltP50Ms     *float64 `json:"felt_p50_ms,omitempty"`
+	FeltP99Ms     *float64 `json:"felt_p99_ms,omitempty"`
+	FeltMaxMs     *float64 `json:"felt_max_ms,omitempty"`
 	// Activity holds the activity scenario's figures.
 	Activity *ActivityResult `json:"activity,omitempty"`
 	Warnings []string        `json:"warnings"`
@@ -112,6 +128,11 @@ type Window struct {
 	P99Ms   float64 `json:"p99_ms"`
 	MaxMs   float64 `json:"max_ms"`
 }
+
+// feltAfter is how late a change made at the kill may reach its board
+// before the board counts as having felt the kill: beyond what a click
+// takes on a healthy cluster, and what a planned restart may cost.
+const feltAfter = time.Second
 
 // windowWidth is the width of SteerWindows.
 const windowWidth = 5 * time.Second
@@ -182,7 +203,7 @@ func (r *run) result(steerStart time.Time, steered time.Duration, readback int, 
 		res.ConnectS = round(d.Seconds())
 		res.ConnectRate = round(float64(res.BoardsConnected) / d.Seconds())
 	}
-	var steer, ack, connect, failover []time.Duration
+	var steer, ack, connect, failover, felt []time.Duration
 	var sent []time.Time
 	for _, b := range r.boards {
 		b.mu.Lock()
@@ -195,11 +216,17 @@ func (r *run) result(steerStart time.Time, steered time.Duration, readback int, 
 		res.UpdatesDelivered += int64(b.delivered)
 		res.UpdatesSuperseded += int64(b.superseded)
 		res.UpdatesUndelivered += int64(len(b.pending))
-		if !b.killAt.IsZero() {
+		if b.liveKilled {
 			res.FailoverBoards++
 			if b.failedOver {
 				res.FailoverRecovered++
 				failover = append(failover, b.failover)
+			}
+		}
+		if b.failedOver {
+			res.KillRecovered++
+			if b.failover > feltAfter {
+				felt = append(felt, b.failover)
 			}
 		}
 		b.mu.Unlock()
@@ -216,16 +243,25 @@ func (r *run) result(steerStart time.Time, steered time.Duration, readback int, 
 	if r.cfg.Scenario == Failover {
 		if k := int(r.killed.Load()); k > 0 {
 			res.KilledNode = r.nodes.names[k-1]
-			if r.leaderKnown.Load() {
-				led := r.killedWasLeader.Load()
+			res.StateStreams, res.KilledLedStreams = int(r.stateStreams.Load()), int(r.killedLed.Load())
+			if res.StateStreams > 0 {
+				led := res.KilledLedStreams > 0
 				res.KilledLedBoardState = &led
+			}
+			if m := r.killedMeta.Load(); m >= 0 {
+				meta := m == 1
+				res.KilledMetaLeader = &meta
 			}
 		}
 		p50, _, p99, pmax := quantiles(failover)
 		res.FailoverP50Ms, res.FailoverP99Ms, res.FailoverMaxMs = &p50, &p99, &pmax
-		if res.FailoverRecovered < res.FailoverBoards {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d boards of the killed node never received a change sent after the kill",
-				res.FailoverBoards-res.FailoverRecovered, res.FailoverBoards))
+		res.FeltBoards = len(felt)
+		res.FeltShare = round(float64(len(felt)) / float64(len(r.boards)))
+		fp50, _, fp99, fmax := quantiles(felt)
+		res.FeltP50Ms, res.FeltP99Ms, res.FeltMaxMs = &fp50, &fp99, &fmax
+		if res.KilledNode != "" && res.KillRecovered < res.Boards {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d boards never received the change made at the kill",
+				res.Boards-res.KillRecovered, res.Boards))
 		}
 	}
 	if res.UpdatesUndelivered > 0 {
@@ -365,11 +401,17 @@ func (res *Result) WriteTable(w io.Writer) error {
 	if res.Scenario == Failover {
 		led := "unknown"
 		if res.KilledLedBoardState != nil {
-			led = fmt.Sprint(*res.KilledLedBoardState)
+			led = fmt.Sprint(res.KilledLedStreams)
 		}
-		row("killed", "%s (led the board-state stream: %s), %d boards were connected to it, %d received the change sent at the kill",
-			res.KilledNode, led, res.FailoverBoards, res.FailoverRecovered)
-		row("failover (kill -> board)", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", deref(res.FailoverP50Ms), deref(res.FailoverP99Ms), deref(res.FailoverMaxMs))
+		meta := "unknown"
+		if res.KilledMetaLeader != nil {
+			meta = fmt.Sprint(*res.KilledMetaLeader)
+		}
+		row("killed", "%s (led %s of %d board-state streams; meta leader: %s), %d boards were connected to it, %d received the change sent at the kill",
+			res.KilledNode, led, res.StateStreams, meta, res.FailoverBoards, res.FailoverRecovered)
+		row("failover (kill -> board)", "boards connected to it: p50 %.2f ms  p99 %.2f ms  max %.2f ms", deref(res.FailoverP50Ms), deref(res.FailoverP99Ms), deref(res.FailoverMaxMs))
+		row("felt the kill", "%d of %d boards (%.0f%%) got the change made at the kill later than %v: p50 %.2f ms  p99 %.2f ms  max %.2f ms; %d received it",
+			res.FeltBoards, res.Boards, 100*res.FeltShare, feltAfter, deref(res.FeltP50Ms), deref(res.FeltP99Ms), deref(res.FeltMaxMs), res.KillRecovered)
 	}
 	if len(res.Warnings) > 0 {
 		row("SHORTFALL", "%s", strings.Join(res.Warnings, "; "))

@@ -31,7 +31,8 @@ type run struct {
 	reconnectErrors, moves        atomic.Int64
 	errorsShown                   atomic.Int64
 	killed                        atomic.Int32 // index of the killed node + 1; 0 before the kill
-	killedWasLeader, leaderKnown  atomic.Bool
+	killedLed, stateStreams       atomic.Int32 // board-state streams the killed node led; such streams known
+	killedMeta                    atomic.Int32 // 1: the killed node was the meta leader, 0: it was not, -1: unknown
 	connectStart, connectFinished atomic.Int64 // unix nanoseconds
 }
 
@@ -239,9 +240,12 @@ func (r *run) connectAll(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 }
 
-// killLater kills one node KillAfter into the steering, and makes each
-// board connected to it change at once: the teacher clicks as the node
-// dies, and the time until the board shows it is the failover time.
+// killLater kills one node KillAfter into the steering, and makes every
+// board change at once: the teachers click as the node dies, and the time
+// until a board shows it is its failover time. Boards whose live
+// connection was on the killed node must reconnect first; boards whose
+// state's stream the node led must wait for a new leader; the others
+// should not notice.
 func (r *run) killLater(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
@@ -252,50 +256,68 @@ func (r *run) killLater(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var affected []*board
+	on := 0
 	for _, b := range r.boards {
 		if int(b.liveNode.Load()) == victim {
-			affected = append(affected, b)
+			on++
 		}
 	}
-	r.setPhase("kill", fmt.Sprintf("kill -9 %s (%d boards connected to it)", r.nodes.names[victim], len(affected)))
+	r.setPhase("kill", fmt.Sprintf("kill -9 %s (%d boards connected to it, it led %d of %d board-state streams; meta leader: %d)",
+		r.nodes.names[victim], on, r.killedLed.Load(), r.stateStreams.Load(), r.killedMeta.Load()))
 	at := time.Now()
-	for _, b := range affected {
-		b.markKilled(at)
+	for _, b := range r.boards {
+		b.markKilled(at, int(b.liveNode.Load()) == victim)
 	}
 	if err := r.nodes.kill(victim); err != nil {
 		return err
 	}
 	r.killed.Store(int32(victim + 1))
-	for _, b := range affected {
+	for _, b := range r.boards {
 		b.requestWrite()
 	}
 	return nil
 }
 
-// pickVictim returns the index of the node to kill.
+// pickVictim returns the index of the node to kill: for KillLeader the
+// node leading the most board-state streams, for KillFollower the one
+// leading the fewest (none, while the streams' leaders are not spread).
 func (r *run) pickVictim() (int, error) {
-	leader := r.nodes.leaderIndex()
-	r.leaderKnown.Store(leader >= 0)
+	leads, streams := r.nodes.stateLeads()
+	r.stateStreams.Store(int32(streams))
 	victim := -1
 	switch r.cfg.Kill {
-	case KillLeader:
-		if leader < 0 {
+	case KillLeader, KillFollower:
+		if streams == 0 {
 			return 0, fmt.Errorf("no node's log named the leader of %s; kill a node by name instead", boardStateStream)
 		}
-		victim = leader
-	case KillFollower:
-		if leader < 0 {
-			return 0, fmt.Errorf("no node's log named the leader of %s; kill a node by name instead", boardStateStream)
+		most := 0
+		for i := range leads {
+			if leads[i] > leads[most] {
+				most = i
+			}
 		}
-		victim = (leader + 1) % len(r.nodes.names)
+		victim = most
+		if r.cfg.Kill == KillFollower {
+			victim = (most + 1) % len(leads)
+			for i := range leads {
+				if i != most && leads[i] < leads[victim] {
+					victim = i
+				}
+			}
+		}
 	default:
 		victim = slices.Index(r.nodes.names, r.cfg.Kill)
 		if victim < 0 {
 			return 0, fmt.Errorf("no node named %q (nodes: %v)", r.cfg.Kill, r.nodes.names)
 		}
 	}
-	r.killedWasLeader.Store(victim == leader)
+	r.killedLed.Store(int32(leads[victim]))
+	switch meta := r.nodes.metaLeaderIndex(); {
+	case meta < 0:
+		r.killedMeta.Store(-1)
+	case meta == victim:
+		r.killedMeta.Store(1)
+	}
 	return victim, nil
 }
 

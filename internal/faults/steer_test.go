@@ -23,6 +23,7 @@ type steering struct {
 
 	mu     sync.Mutex
 	acked  map[string][]classboard.BoardState // per board, in order
+	took   []time.Duration                    // each acknowledged write, from sending to its answer
 	failed int
 }
 
@@ -35,7 +36,9 @@ func (s *steering) run(ctx context.Context, t *testing.T) {
 		wg.Go(func() {
 			for slide := 1; ctx.Err() == nil; slide++ {
 				opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*testcluster.ElectionBudget)
+				sent := time.Now()
 				st, err := s.cr.Steer(opCtx, b.ID, slide%s.cr.Slides)
+				took := time.Since(sent)
 				cancel()
 				s.mu.Lock()
 				switch {
@@ -44,6 +47,7 @@ func (s *steering) run(ctx context.Context, t *testing.T) {
 					t.Logf("steering failed: %v", err)
 				default:
 					s.acked[b.ID] = append(s.acked[b.ID], *st)
+					s.took = append(s.took, took)
 				}
 				s.mu.Unlock()
 				select {
@@ -54,6 +58,22 @@ func (s *steering) run(ctx context.Context, t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// startSteering starts a teacher steering every board of cr, a write
+// every 200 ms per board, until stop (called at the end of the test too)
+// ends it and waits for the writes under way.
+func startSteering(t *testing.T, cr *testcluster.Classroom) (s *steering, stop func()) {
+	s = &steering{cr: cr, pace: 200 * time.Millisecond, acked: map[string][]classboard.BoardState{}}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx, t)
+	}()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return s, stop
 }
 
 // last returns the newest acknowledged state of each board.
@@ -97,14 +117,7 @@ func TestKillWhileSteering(t *testing.T) {
 	cr := testcluster.NewClassroom(t, c.Origins(), 9, 20)
 	boards := openBoards(t, c, cr, func(i int) int { return i % len(c.Nodes) })
 
-	s := &steering{cr: cr, pace: 200 * time.Millisecond, acked: map[string][]classboard.BoardState{}}
-	ctx, stop := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.run(ctx, t)
-	}()
-	t.Cleanup(func() { stop(); <-done })
+	s, stop := startSteering(t, cr)
 
 	kills := 1
 	if *soak {
@@ -156,7 +169,6 @@ func TestKillWhileSteering(t *testing.T) {
 		c.WaitReady(c.Nodes...)
 	}
 	stop()
-	<-done
 
 	if s.failed > 0 {
 		t.Errorf("%d steering actions failed from the teacher's point of view", s.failed)

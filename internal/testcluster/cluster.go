@@ -144,7 +144,7 @@ func (c *Cluster) WaitReady(nodes ...*Member) {
 func (c *Cluster) stopAll() {
 	var wg sync.WaitGroup
 	for _, m := range c.Nodes {
-		wg.Go(m.stop)
+		wg.Go(func() { m.stop(false) })
 	}
 	wg.Wait()
 	if c.t.Failed() {
@@ -182,8 +182,9 @@ func (m *Member) SetBinary(bin string) {
 type runner interface {
 	// kill stops the node abruptly: no leadership hand-over, no flush.
 	kill()
-	// stop shuts it down cleanly.
-	stop()
+	// stop shuts it down cleanly; planned, it first hands its stream
+	// leadership over, as on SIGTERM (a process always does).
+	stop(planned bool)
 }
 
 // URL is the node's API origin as clients see it (through its proxy).
@@ -232,18 +233,19 @@ func (m *Member) Kill() {
 	m.running = nil
 }
 
-// Stop shuts the node down cleanly (SIGTERM for a process).
+// Stop shuts the node down as on SIGTERM: it hands its stream leadership
+// over, moves its live clients, then stops.
 func (m *Member) Stop() {
-	m.stop()
+	m.stop(true)
 }
 
-func (m *Member) stop() {
+func (m *Member) stop(planned bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.running == nil {
 		return
 	}
-	m.running.stop()
+	m.running.stop(planned)
 	m.running = nil
 }
 

@@ -55,10 +55,14 @@ func (r *inProcess) kill() {
 	r.m.restoreNetwork()
 }
 
-func (r *inProcess) stop() {
+func (r *inProcess) stop(planned bool) {
 	ctx, cancel := stopContext()
 	defer cancel()
-	if err := r.n.Close(ctx); err != nil {
+	stop := r.n.Close
+	if planned {
+		stop = r.n.Shutdown
+	}
+	if err := stop(ctx); err != nil {
 		r.m.c.t.Errorf("close %s: %v", r.m.Name, err)
 	}
 }

@@ -79,8 +79,9 @@ func (p *process) kill() {
 	<-p.done
 }
 
-// stop sends SIGTERM and waits; after the grace period it kills.
-func (p *process) stop() {
+// stop sends SIGTERM (a planned stop, whatever planned says) and waits;
+// after the grace period it kills.
+func (p *process) stop(bool) {
 	p.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have exited
 	select {
 	case <-p.done:

@@ -73,7 +73,7 @@ export function activityOverlay(root, stage, fetchActivity) {
     panel.hidden = false;
     panel.dataset.status = act.status;
     panel.dataset.kind = act.kind;
-    const agg = act.aggregate || { pupils: 0, answers: 0 };
+    const agg = { pupils: 0, answers: 0, ...act };
     const on = placeLayer(); // hidden unless markers go over the slide's picture
     clear(panel);
     if (act.join_code && act.status === 'open') {

@@ -83,7 +83,7 @@ export function activityPanel(req, currentSlide) {
     shownJSON = json;
     act = a;
     el.dataset.status = a.status;
-    const agg = a.aggregate || { pupils: 0, answers: 0 };
+    const agg = { pupils: 0, answers: 0, ...a };
     clear(el).append(h('h2', {}, 'Class activity'));
     if (a.status === 'none') {
       el.append(...startForm(), note);

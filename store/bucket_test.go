@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// lostAnswer fails the first n requests with a timeout, as when a stream
+// leader dies: with send, the request lands and only its answer is lost.
+type lostAnswer struct {
+	n    atomic.Int64
+	send bool
+}
+
+func (l *lostAnswer) fail() bool { return l.n.Add(-1) >= 0 }
+
+// flakyJS and flakyKV put lostAnswer in front of the writes, the purge
+// and the key listing a bucket makes.
+type flakyJS struct {
+	jetstream.JetStream
+	lost *lostAnswer
+}
+
+func (f flakyJS) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	if !f.lost.fail() {
+		return f.JetStream.PublishMsg(ctx, m, opts...)
+	}
+	if f.lost.send {
+		f.JetStream.PublishMsg(ctx, m, opts...) //nolint:errcheck // its answer is what gets lost
+	}
+	return nil, context.DeadlineExceeded
+}
+
+type flakyKV struct {
+	jetstream.KeyValue
+	lost *lostAnswer
+}
+
+func (f flakyKV) Purge(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error {
+	if !f.lost.fail() {
+		return f.KeyValue.Purge(ctx, key, opts...)
+	}
+	if f.lost.send {
+		f.KeyValue.Purge(ctx, key, opts...) //nolint:errcheck // as above
+	}
+	return context.DeadlineExceeded
+}
+
+func (f flakyKV) ListKeysFiltered(ctx context.Context, filters ...string) (jetstream.KeyLister, error) {
+	if f.lost.fail() {
+		return nil, context.DeadlineExceeded
+	}
+	return f.KeyValue.ListKeysFiltered(ctx, filters...)
+}
+
+// Deletes and key listings go through the same retry as puts and gets: a
+// first attempt that got no answer (a stream leader that just died) is
+// sent again, and a compare-and-set delete whose first attempt landed is
+// recognised as done, not reported as a revision mismatch.
+func TestDeletesAndListingsRetry(t *testing.T) {
+	s := openTestStore(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	lost := &lostAnswer{}
+	bk := *s.config // a bucket no view of the node follows
+	bk.js = flakyJS{bk.js, lost}
+	bk.kv = flakyKV{bk.kv, lost}
+	put := func(key string) uint64 {
+		t.Helper()
+		rev, err := bk.put(ctx, key, []byte(`{}`), 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rev
+	}
+
+	lost.n.Store(1)
+	rev := put("t.a")
+	put("t.b")
+	lost.n.Store(1)
+	if keys, err := bk.keys(ctx, "t.*"); err != nil || !slices.Equal(keys, []string{"t.a", "t.b"}) {
+		t.Fatalf("listing after a lost answer: %v %v", keys, err)
+	}
+
+	lost.n.Store(1)
+	lost.send = true
+	if err := bk.delete(ctx, "t.a", rev); err != nil {
+		t.Fatalf("compare-and-set delete whose first answer was lost: %v", err)
+	}
+	var v any
+	if _, err := bk.get(ctx, "t.a", &v); !errors.Is(err, errNotFound) {
+		t.Fatalf("deleted key reads: %v", err)
+	}
+
+	lost.n.Store(1)
+	lost.send = false
+	if err := bk.delete(ctx, "t.b", 0); err != nil {
+		t.Fatalf("delete whose first attempt got no answer: %v", err)
+	}
+	if err := bk.delete(ctx, "t.b", rev); !errors.Is(err, errRevision) {
+		t.Fatalf("stale compare-and-set delete: %v, want errRevision", err)
+	}
+}
