@@ -83,7 +83,8 @@ type backupStreamHeader struct {
 }
 
 // backedUp reports whether a stream belongs in a backup. A node's health
-// stream and the presence bucket describe the nodes running now, not data.
+// stream and the presence bucket of releases before issue 10 describe the
+// nodes running then, not data.
 func backedUp(name string) bool {
 	return !strings.HasPrefix(name, healthStreamPrefix) && name != "KV_presence"
 }
