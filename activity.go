@@ -154,7 +154,7 @@ func validText(s string, max int, emptyOK bool) string {
 		return "is required"
 	case n > max:
 		return "is longer than " + strconv.Itoa(max) + " characters"
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, isControl):
+	case !ValidLine(s):
 		return "contains control characters"
 	}
 	return ""

@@ -89,7 +89,7 @@ func ValidateBoardName(name string) string {
 		return "is required"
 	case n > MaxBoardNameLength:
 		return "is longer than 60 characters"
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, isControl):
+	case !ValidLine(name):
 		return "contains control characters"
 	}
 	return ""

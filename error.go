@@ -35,6 +35,7 @@ const (
 	EINTERNAL            = "internal"               // anything else; details only in the log
 	EMETHODNOTALLOWED    = "method_not_allowed"
 	EUNSUPPORTEDENCODING = "unsupported_content_type" // a JSON endpoint got another Content-Type
+	ETIMEOUT             = "request_timeout"          // the body did not arrive in time
 )
 
 // Error is an error a client may see. Its Message is written for people and
@@ -48,6 +49,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Current is the current document for a revision mismatch.
 	Current any
+	// Rule names the limit or check that refused a request (a security
+	// event, logged at WARN under this name); empty for other errors.
+	Rule string
 }
 
 func (e *Error) Error() string {

@@ -181,8 +181,12 @@ func ValidateLinkURL(u string) string {
 	}
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" ||
-		strings.ContainsFunc(u, func(r rune) bool { return isControl(r) || r == ' ' }) {
+		strings.ContainsFunc(u, func(r rune) bool { return isControl(r) || isBidiControl(r) || r == ' ' }) {
 		return "must be an http or https address"
+	}
+	// https://school.example@evil.example/ reads as the school's site.
+	if p.User != nil {
+		return "must not contain a user name or password"
 	}
 	return ""
 }
@@ -192,7 +196,7 @@ func checkLine(s string, max int, required bool) string {
 	switch {
 	case s == "" && required:
 		return "is required"
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, isControl):
+	case !ValidLine(s):
 		return "contains control characters"
 	case utf8.RuneCountInString(s) > max:
 		return fmt.Sprintf("is longer than %d characters", max)

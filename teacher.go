@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/classboard/classboard/internal/password"
 )
 
 // Limits on account fields.
@@ -51,7 +53,7 @@ func (s *SignUp) Validate() error {
 		v.Add("name", "is required")
 	case n > MaxNameLength:
 		v.Add("name", "is longer than 100 characters")
-	case !utf8.ValidString(s.Name) || strings.ContainsFunc(s.Name, isControl):
+	case !ValidLine(s.Name):
 		v.Add("name", "contains control characters")
 	}
 	return v.Err()
@@ -84,16 +86,79 @@ func ValidatePassword(p, email string) string {
 	case strings.EqualFold(strings.TrimSpace(p), strings.TrimSpace(email)):
 		return "must not be your e-mail address"
 	}
-	return ""
+	return password.Guessable(p, email)
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f }
+
+// isBidiControl reports the characters that reorder text around them
+// (embeddings, overrides, isolates, marks): in a name or a title shown to
+// others they make one text look like another.
+func isBidiControl(r rune) bool {
+	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
+}
+
+// ValidLine reports whether s is valid UTF-8 without control characters
+// (NUL, ESC, C1 ...) and bidi controls: what one-line texts (names, device
+// labels, titles) must be.
+func ValidLine(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return isControl(r) || isBidiControl(r) })
+}
+
+// SignUpResult is the answer to a sign-up: the new teacher when accounts
+// are active at once, else nil and the confirmation goes by mail.
+type SignUpResult struct {
+	Teacher *Teacher
+}
+
+// SignUpService opens accounts.
+type SignUpService interface {
+	// SignUp opens an account. Without mail delivery the account is active
+	// at once (EEMAILTAKEN when the e-mail has one). With mail, it queues a
+	// confirmation link to the address, or to the owner of a taken address
+	// a note that someone tried, and answers the same in both cases.
+	// Returns EINVALID for bad input and ERATELIMITED when clientAddr, or
+	// everyone together, signed up too often lately.
+	SignUp(ctx context.Context, in SignUp, clientAddr string) (*SignUpResult, error)
+	// ConfirmSignUp opens the account of a confirmation link. Returns
+	// EINVALIDTOKEN for a token that is wrong, used or expired, and
+	// EEMAILTAKEN when the address got an account meanwhile.
+	ConfirmSignUp(ctx context.Context, token string) (*Teacher, error)
+}
 
 // Login is the input of POST /api/v1/sessions.
 type Login struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Device   string `json:"device,omitempty"`
+	// DeviceToken is what an earlier login on this device returned: it
+	// marks the client as one the teacher used before, which an attack on
+	// the account does not slow down (OWASP's "device cookies").
+	DeviceToken string `json:"device_token,omitempty"`
+}
+
+// Validate trims the e-mail and device label and returns EINVALID with
+// per-field reasons.
+func (in *Login) Validate() error {
+	v := ValidationErrors{}
+	in.Email = strings.TrimSpace(in.Email)
+	in.Device = strings.TrimSpace(in.Device)
+	if in.Email == "" || len(in.Email) > MaxEmailBytes {
+		v.Add("email", "is required")
+	}
+	if in.Password == "" || len(in.Password) > MaxPasswordBytes {
+		v.Add("password", "is required")
+	}
+	switch {
+	case len([]rune(in.Device)) > MaxDeviceLength:
+		v.Add("device", "is longer than 60 characters")
+	case !ValidLine(in.Device):
+		v.Add("device", "contains control characters")
+	}
+	if len(in.DeviceToken) > 64 {
+		v.Add("device_token", "is not a device token")
+	}
+	return v.Err()
 }
 
 // MaxDeviceLength bounds the device label a session keeps.
@@ -105,6 +170,9 @@ type Session struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Teacher   *Teacher  `json:"teacher"`
+	// DeviceToken is sent with later logins from this device (Login). It
+	// outlives the session and signing out; it grants nothing by itself.
+	DeviceToken string `json:"device_token,omitempty"`
 }
 
 // AccountService manages teachers and their sessions.
@@ -112,9 +180,17 @@ type AccountService interface {
 	// CreateTeacher creates an account. Returns EINVALID for bad input and
 	// EEMAILTAKEN when an account with this e-mail (any case) exists.
 	CreateTeacher(ctx context.Context, in SignUp) (*Teacher, error)
+	// LoginDelay returns how long a login must wait before Login checks
+	// its password: zero, unless the account had many failed logins lately
+	// and the client is not a device the teacher used before. The caller
+	// waits outside any store operation, so the wait never turns into an
+	// EUNAVAILABLE. Returns ERATELIMITED as Login would, so that a refused
+	// client does not wait first.
+	LoginDelay(ctx context.Context, in Login, clientAddr string) (time.Duration, error)
 	// Login checks the password and starts a session. Returns
 	// EINVALIDCREDENTIALS for an unknown e-mail and a wrong password alike,
-	// and ERATELIMITED when too many attempts failed from clientAddr.
+	// and ERATELIMITED when too many attempts failed from clientAddr (a
+	// device the teacher used before is limited on its own instead).
 	Login(ctx context.Context, in Login, clientAddr string) (*Session, error)
 	// Authenticate returns who holds token, refreshing its idle expiry at
 	// most once a day. Returns EUNAUTHORIZED for an unknown, expired or

@@ -41,7 +41,18 @@ func teacherToken(t *testing.T, c *apitest.Client, name, device string) string {
 
 func registerBoard(t *testing.T, c *apitest.Client) newBoard {
 	t.Helper()
-	res := c.Do(t, "POST", "/api/v1/boards", nil)
+	return registerBoardFrom(t, c, "")
+}
+
+// registerBoardFrom registers a board from a client address (through a
+// trusted proxy; "" for none).
+func registerBoardFrom(t *testing.T, c *apitest.Client, addr string) newBoard {
+	t.Helper()
+	var headers []string
+	if addr != "" {
+		headers = []string{"X-Forwarded-For", addr}
+	}
+	res := c.Do(t, "POST", "/api/v1/boards", nil, headers...)
 	if res.Status != 201 {
 		t.Fatalf("register board: %d %s", res.Status, res.Body)
 	}
@@ -278,19 +289,33 @@ func TestPairingRateLimits(t *testing.T) {
 		scs = append(scs, named(guess(c, tokens[2], b.PairingCode), "the address is refused", 429, "rate_limited"))
 		apitest.Run(t, c, scs)
 	})
-	t.Run("global budget: typed codes refused, QR pairing keeps working", func(t *testing.T) {
-		n := testcluster.StartNode(t, withPairing(store.PairingLimits{FailsGlobalPerMinute: 3, FailsPerAddrMinute: high}), stoppedClock())
+	t.Run("global budget: spent by attackers, it refuses typed codes from elsewhere but not the board's own network", func(t *testing.T) {
+		n := testcluster.StartNode(t, behindProxy, withPairing(store.PairingLimits{FailsGlobalPerMinute: 3, FailsPerAddrMinute: high}), stoppedClock())
 		c := apitest.New(n.URL())
 		tokens := []string{teacherToken(t, c, "Ada Lovelace", "laptop"), teacherToken(t, c, "Bob Other", "laptop"), teacherToken(t, c, "Cy Third", "laptop")}
-		fresh := teacherToken(t, c, "Dee Fresh", "laptop")
-		b := registerBoard(t, c)
-		wrong := wrongCode(b.PairingCode)
+		fresh, away := teacherToken(t, c, "Dee Fresh", "laptop"), teacherToken(t, c, "Eve Away", "phone")
+		const school, attacker, elsewhere = "198.51.100.10", "203.0.113.5", "192.0.2.77"
+		at := func(sc apitest.Scenario, addr string) apitest.Scenario {
+			sc.Headers = []string{"X-Forwarded-For", addr}
+			return sc
+		}
+		b := registerBoardFrom(t, c, school)
+		other, third := registerBoardFrom(t, c, school), registerBoardFrom(t, c, school)
+		wrong := wrongCode(b.PairingCode, other.PairingCode, third.PairingCode)
 		apitest.Run(t, c, []apitest.Scenario{
-			named(guess(c, tokens[0], wrong), "failure 1", 404, "unknown_code"),
-			named(guess(c, tokens[1], wrong), "failure 2", 404, "unknown_code"),
-			named(guess(c, tokens[2], wrong), "failure 3", 404, "unknown_code"),
-			named(guess(c, fresh, b.PairingCode), "a fresh account's typed code is refused", 429, "rate_limited"),
-			{Name: "the same board pairs by QR", Method: "POST", Path: "/api/v1/pairings", Token: fresh, Body: map[string]string{"claim_token": b.ClaimToken, "name": "Room"}, Status: 201},
+			named(at(guess(c, tokens[0], wrong), attacker), "failure 1", 404, "unknown_code"),
+			named(at(guess(c, tokens[1], wrong), attacker), "failure 2", 404, "unknown_code"),
+			named(at(guess(c, tokens[2], wrong), attacker), "failure 3", 404, "unknown_code"),
+			named(at(guess(c, tokens[0], b.PairingCode), attacker), "the attacker is refused even the right code", 429, "rate_limited"),
+			named(at(guess(c, away, other.PairingCode), elsewhere), "a right code from another network is refused", 429, "rate_limited"),
+			named(at(guess(c, fresh, b.PairingCode), school), "a fresh teacher on the board's network pairs by code", 201, ""),
+			// Refused guesses still count against the guesser: no free looks.
+			named(at(guess(c, tokens[0], wrong), school), "a wrong code on the network, refused", 429, "rate_limited"),
+			named(at(guess(c, tokens[0], wrong), school), "another, refused", 429, "rate_limited"),
+			named(at(guess(c, tokens[0], wrong), school), "a third, refused", 429, "rate_limited"),
+			named(at(guess(c, tokens[0], third.PairingCode), school), "then the guesser's own limit refuses even a right code", 429, "rate_limited"),
+			{Name: "the other board pairs by QR from anywhere", Method: "POST", Path: "/api/v1/pairings", Token: away, Headers: []string{"X-Forwarded-For", elsewhere},
+				Body: map[string]string{"claim_token": other.ClaimToken, "name": "Room"}, Status: 201},
 		})
 	})
 	t.Run("board registration per client address", func(t *testing.T) {

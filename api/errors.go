@@ -34,6 +34,7 @@ var statusOf = map[string]int{
 	classboard.EIDEMPOTENCYREUSED:   http.StatusUnprocessableEntity,
 	classboard.EPRECONDITION:        http.StatusPreconditionRequired,
 	classboard.ERATELIMITED:         http.StatusTooManyRequests,
+	classboard.ETIMEOUT:             http.StatusRequestTimeout,
 	classboard.EUNAVAILABLE:         http.StatusServiceUnavailable,
 	classboard.EINTERNAL:            http.StatusInternalServerError,
 }
@@ -60,6 +61,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, ok := statusOf[e.Code]
 	if !ok {
 		status = http.StatusInternalServerError
+	}
+	if e.Rule != "" {
+		s.securityEvent(r, e.Rule, slog.String("code", e.Code))
 	}
 	// A herd's refusals are answers by design (thousands a second), not failures.
 	if status >= 500 && !errors.Is(err, live.ErrBusy) {

@@ -57,17 +57,30 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	conn, err := s.svc.Live.Register(id, a.Teacher == nil)
+	session := a.SessionID
+	if a.Teacher == nil {
+		session = "board " + a.BoardID
+	}
+	release, err := s.liveCounts.acquire(session, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	conn, err := s.svc.Live.Register(id, a.Teacher == nil)
+	if err != nil {
+		release()
+		s.writeError(w, r, err)
+		return
+	}
+	// The connection outlives this handler (its goroutine takes it over):
+	// its place in the live counts is given back when it ends.
+	end := func() { conn.Close(); release() }
 	// Registered before reading the state: a change made meanwhile is
 	// queued too, and OfferState keeps only the newer of the two.
 	if b.Paired {
 		st, err := s.svc.Boards.State(ctx, id)
 		if err != nil {
-			conn.Close()
+			end()
 			s.writeError(w, r, err)
 			return
 		}
@@ -79,10 +92,10 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 	conn.OfferPresence()
 	setUp()
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		s.serveSSE(w, r, conn)
+		s.serveSSE(w, r, conn, end)
 		return
 	}
-	s.serveWebsocket(w, r, conn)
+	s.serveWebsocket(w, r, conn, end)
 }
 
 // liveAuth accepts a single-use ticket (browsers) or a bearer token, and
@@ -155,20 +168,21 @@ func pump(ctx context.Context, conn *live.Conn, write func([]byte) error, tick f
 // drops what it keeps for a request (its 4 KiB write buffer, the
 // response's 2 KiB one, the handler's deep stack), and an idle board
 // connection costs a few KiB (docs/benchmarks.md). s.liveConns owns the
-// goroutine; the hub ends it (Close) or the client does.
-func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request, conn *live.Conn) {
+// goroutine; the hub ends it (Close) or the client does, and end (which
+// closes conn) runs once it has.
+func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request, conn *live.Conn, end func()) {
 	// The Origin was checked above against the apps' origins, which the
 	// library's own same-host check would refuse when they differ.
 	c, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
-		conn.Close()
+		end()
 		return // Accept answered the client
 	}
 	// The request's context ends when the handler returns; the values
 	// (request id) stay useful.
 	ctx := context.WithoutCancel(r.Context())
 	s.liveConns.Go(func() {
-		defer conn.Close()
+		defer end()
 		runWebsocket(ctx, c, conn)
 	})
 }
@@ -244,8 +258,9 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // takes the connection over and writes the response itself, for the same
 // reason serveWebsocket does (an idle connection holds a few KiB instead
 // of the HTTP server's buffers and a handler); over HTTP/2, which cannot be
-// taken over, it streams through the server.
-func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Conn) {
+// taken over, it streams through the server. end (which closes conn) runs
+// once the stream has ended.
+func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Conn, end func()) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -256,18 +271,18 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Con
 			ctx := context.WithoutCancel(r.Context())
 			head := h.Clone()
 			s.liveConns.Go(func() {
-				defer conn.Close()
+				defer end()
 				runSSE(ctx, nc, brw, head, conn)
 			})
 			return
 		}
 		if !errors.Is(err, http.ErrNotSupported) {
-			conn.Close()
+			end()
 			s.log.Warn("take over event stream", "err", err)
 			return
 		}
 	}
-	defer conn.Close()
+	defer end()
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	if rc.Flush() != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -95,6 +96,9 @@ func (s *Server) createMedia(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &maxErr):
 		s.writeError(w, r, tooLarge)
+		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.writeError(w, r, classboard.Errorf(classboard.ETIMEOUT, "The upload took too long to arrive."))
 		return
 	case err != nil:
 		s.writeError(w, r, classboard.Errorf(classboard.EBADJSON, "The upload could not be read."))

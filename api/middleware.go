@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -111,6 +112,11 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
+		if s.overTLS(r) {
+			// A year; not includeSubDomains, which would bind a school's
+			// other sites too.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox")
 			h.Set("Cache-Control", "no-store")
@@ -128,6 +134,64 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// overTLS reports whether the client reached us over TLS: directly, or
+// through a trusted proxy that says so.
+func (s *Server) overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && s.trusted(addr) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// Body read limits: a body must arrive within DefaultBodyReadTimeout plus
+// a second per BodyMinRate bytes it announces, so that a client trickling
+// a byte every few seconds cannot hold a connection and a handler for ever.
+const (
+	DefaultBodyReadTimeout = 30 * time.Second
+	BodyMinRate            = 16 << 10 // bytes per second: a slow school uplink
+)
+
+// withBodyDeadline sets a read deadline for the request body and lifts it
+// once the body is read, so that the connection's own idle handling
+// takes over again.
+func (s *Server) withBodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		size := r.ContentLength
+		if size < 0 {
+			size = s.cfg.MaxMediaBytes // chunked: allow for the largest body
+		}
+		rc := http.NewResponseController(w)
+		d := s.cfg.BodyReadTimeout + time.Duration(size/BodyMinRate)*time.Second
+		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody lifts the read deadline at the end of the body.
+type deadlineBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.rc.SetReadDeadline(time.Time{}) //nolint:errcheck // set once above, so supported
+	}
+	return n, err
 }
 
 // uiCSP allows scripts only from the page's own origin (no inline script)

@@ -20,12 +20,11 @@ func withResets(l store.ResetLimits) testcluster.Option {
 	return func(c *node.Config) { c.Store.Resets = l }
 }
 
-// signUp creates an account and returns a session token for it.
-func signUp(t *testing.T, c *apitest.Client, email, password string) string {
+// signUp creates an account (in the store: a node with SMTP confirms
+// sign-ups by mail) and returns a session token for it.
+func signUp(t *testing.T, n *node.Node, c *apitest.Client, email, password string) string {
 	t.Helper()
-	if res := c.Do(t, "POST", "/api/v1/accounts", map[string]string{"email": email, "password": password, "name": "Teacher " + email}); res.Status != 201 {
-		t.Fatalf("sign up %s: %d %s", email, res.Status, res.Body)
-	}
+	testcluster.CreateTeacher(t, n, email, password, "Teacher "+email)
 	res := c.Do(t, "POST", "/api/v1/sessions", map[string]string{"email": email, "password": password})
 	if res.Status != 201 {
 		t.Fatalf("log in %s: %d %s", email, res.Status, res.Body)
@@ -64,7 +63,7 @@ func TestPasswordReset(t *testing.T) {
 	smtp := smtptest.Start(t)
 	n := testcluster.StartNode(t, testcluster.WithSMTP(smtp.Addr))
 	c := apitest.New(n.URL())
-	oldSession := signUp(t, c, "ada@school.example", "analytical engine")
+	oldSession := signUp(t, n, c, "ada@school.example", "analytical engine")
 
 	// Any case of the e-mail finds the account.
 	requestReset(t, c, "ADA@School.example")
@@ -106,7 +105,7 @@ func TestPasswordReset(t *testing.T) {
 func TestPasswordResetRequestScenarios(t *testing.T) {
 	n := testcluster.StartNode(t)
 	c := apitest.New(n.URL())
-	signUp(t, c, "ada@school.example", "analytical engine")
+	signUp(t, n, c, "ada@school.example", "analytical engine")
 	path := "/api/v1/password-resets"
 	apitest.Run(t, c, []apitest.Scenario{
 		{Name: "malformed json", Method: "POST", Path: path, Body: `{"email":`, Status: 400, Code: "invalid_json"},
@@ -127,7 +126,7 @@ func TestPasswordResetRequestScenarios(t *testing.T) {
 func TestPasswordResetWithoutSMTP(t *testing.T) {
 	n := testcluster.StartNode(t)
 	c := apitest.New(n.URL())
-	signUp(t, c, "ada@school.example", "analytical engine")
+	signUp(t, n, c, "ada@school.example", "analytical engine")
 	requestReset(t, c, "ada@school.example")
 	poll.CheckFor(t, mailWait, 20*time.Millisecond, func() error {
 		if s := n.Mail().Stats(); s.Delivered != 1 {
@@ -141,7 +140,7 @@ func TestPasswordResetRateLimits(t *testing.T) {
 	t.Run("per account", func(t *testing.T) {
 		n := testcluster.StartNode(t, withResets(store.ResetLimits{PerAccount: 2, PerAddr: 100}))
 		c := apitest.New(n.URL())
-		signUp(t, c, "ada@school.example", "analytical engine")
+		signUp(t, n, c, "ada@school.example", "analytical engine")
 		for range 4 {
 			requestReset(t, c, "ada@school.example")
 		}
@@ -152,8 +151,8 @@ func TestPasswordResetRateLimits(t *testing.T) {
 	t.Run("per address", func(t *testing.T) {
 		n := testcluster.StartNode(t, withResets(store.ResetLimits{PerAccount: 100, PerAddr: 2}))
 		c := apitest.New(n.URL())
-		signUp(t, c, "ada@school.example", "analytical engine")
-		signUp(t, c, "bob@school.example", "difference engine")
+		signUp(t, n, c, "ada@school.example", "analytical engine")
+		signUp(t, n, c, "bob@school.example", "difference engine")
 		requestReset(t, c, "nobody@school.example") // counts for the address too
 		requestReset(t, c, "ada@school.example")
 		requestReset(t, c, "bob@school.example")
@@ -167,7 +166,7 @@ func TestPasswordResetRateLimits(t *testing.T) {
 func TestPasswordResetIdempotencyKey(t *testing.T) {
 	n := testcluster.StartNode(t)
 	c := apitest.New(n.URL())
-	signUp(t, c, "ada@school.example", "analytical engine")
+	signUp(t, n, c, "ada@school.example", "analytical engine")
 	requestReset(t, c, "ada@school.example", "Idempotency-Key", "k1")
 	res := c.Do(t, "POST", "/api/v1/password-resets", map[string]string{"email": "ada@school.example"}, "Idempotency-Key", "k1")
 	if res.Status != 202 || res.Header.Get("Idempotent-Replayed") != "true" {
@@ -182,7 +181,7 @@ func TestPasswordResetTokenExpires(t *testing.T) {
 	smtp := smtptest.Start(t)
 	n := testcluster.StartNode(t, testcluster.WithSMTP(smtp.Addr), withResets(store.ResetLimits{TTL: time.Second}))
 	c := apitest.New(n.URL())
-	signUp(t, c, "ada@school.example", "analytical engine")
+	signUp(t, n, c, "ada@school.example", "analytical engine")
 	requestReset(t, c, "ada@school.example")
 	_, token, err := smtp.WaitMessages(t, 1, mailWait)[0].ResetLink()
 	if err != nil {
@@ -213,7 +212,7 @@ func TestPasswordResetLinkIgnoresRequestHost(t *testing.T) {
 		c.TrustedProxies = append(c.TrustedProxies, netip.MustParsePrefix("127.0.0.0/8"))
 	})
 	c := apitest.New(n.URL())
-	signUp(t, c, "ada@school.example", "analytical engine")
+	signUp(t, n, c, "ada@school.example", "analytical engine")
 
 	res := c.Do(t, "POST", "/api/v1/password-resets", `{"email":"ada@school.example"}`,
 		"Host", "evil.example",

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/imaging"
@@ -29,7 +30,14 @@ type Config struct {
 	MaxBodyBytes   int64
 	// MaxMediaBytes bounds one picture upload (classboard.DefaultMaxMediaBytes when 0).
 	MaxMediaBytes int64
-	Logger        *slog.Logger
+	// MaxLivePerSession and MaxLivePerBoard cap this node's live
+	// connections (DefaultMaxLivePerSession and DefaultMaxLivePerBoard
+	// when 0).
+	MaxLivePerSession, MaxLivePerBoard int
+	// BodyReadTimeout is how long a request body may take to arrive, plus
+	// a second per BodyMinRate bytes (DefaultBodyReadTimeout when 0).
+	BodyReadTimeout time.Duration
+	Logger          *slog.Logger
 }
 
 // Health tells whether the node can serve reads and writes.
@@ -42,6 +50,7 @@ type Health interface {
 type Services struct {
 	Health      Health
 	Accounts    classboard.AccountService
+	SignUps     classboard.SignUpService
 	Idempotency classboard.IdempotencyStore
 	Boards      classboard.BoardService
 	Lessons     classboard.LessonService
@@ -73,6 +82,9 @@ type Server struct {
 	signingKey atomic.Pointer[[]byte]
 
 	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
+
+	liveCounts *liveCounts
+	strength   chan struct{} // one password strength estimate at a time
 }
 
 // New returns the handler with every route.
@@ -86,11 +98,15 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.MaxMediaBytes <= 0 {
 		cfg.MaxMediaBytes = classboard.DefaultMaxMediaBytes
 	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
-		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2)}
+		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
+		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(mux))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
 	return s
 }
 
@@ -104,6 +120,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/config", s.config)
 
 	mux.HandleFunc("POST /api/v1/accounts", s.ready(s.createAccount))
+	mux.HandleFunc("POST /api/v1/accounts/confirm", s.ready(s.confirmAccount))
+	mux.HandleFunc("POST /api/v1/password-strength", s.ready(s.passwordStrength))
 	mux.HandleFunc("POST /api/v1/sessions", s.ready(s.createSession))
 	mux.HandleFunc("DELETE /api/v1/sessions/current", s.allow(teachers, s.deleteSession))
 	mux.HandleFunc("GET /api/v1/me", s.allow(teachers, s.me))

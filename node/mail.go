@@ -24,7 +24,8 @@ func linkBase(cfg Config, self string) string {
 // startMail runs this node's mail workers until ctx ends.
 func (n *Node) startMail(ctx context.Context, sender mail.Sender) {
 	if n.cfg.Mail.Addr == "" {
-		n.log.Warn("no SMTP server configured (--smtp-addr): mail, password reset links included, is written to this log")
+		n.log.Warn("no SMTP server configured (--smtp-addr): mail, password reset links included, is written to this log, " +
+			"and sign-ups are active at once instead of confirmed by mail (their answer tells whether an address has an account)")
 	} else {
 		n.log.Info("mail goes through SMTP", "smtp_addr", n.cfg.Mail.Addr, "from", n.cfg.Mail.From)
 	}

@@ -33,8 +33,16 @@ type Config struct {
 	TLSCert    string
 	TLSKey     string
 
+	// RedirectHTTPAddr, with TLS, is a second listen address that sends
+	// plain HTTP requests to HTTPS ("" for none).
+	RedirectHTTPAddr string
+
 	TrustedProxies []netip.Prefix
 	Version        string
+	// MaxLivePerSession, MaxLivePerBoard and BodyReadTimeout: see
+	// api.Config (0: the API's defaults).
+	MaxLivePerSession, MaxLivePerBoard int
+	BodyReadTimeout                    time.Duration
 	// MaxMediaBytes bounds one picture upload (0: the API's default).
 	MaxMediaBytes int64
 	// LiveAdmitRate is how many new live connections a second the node
@@ -55,8 +63,11 @@ type Node struct {
 	live  *live.Hub
 	srv   *http.Server
 	ln    net.Listener
-	url   string
-	mail  *mail.Worker
+	// redirect sends plain HTTP to HTTPS (nil unless RedirectHTTPAddr).
+	redirect *http.Server
+	redirLn  net.Listener
+	url      string
+	mail     *mail.Worker
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -124,9 +135,14 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		TrustedProxies: cfg.TrustedProxies,
 		MaxMediaBytes:  cfg.MaxMediaBytes,
 		Logger:         log,
+
+		MaxLivePerSession: cfg.MaxLivePerSession,
+		MaxLivePerBoard:   cfg.MaxLivePerBoard,
+		BodyReadTimeout:   cfg.BodyReadTimeout,
 	}, api.Services{
 		Health:       n.store,
 		Accounts:     n.store.Accounts(),
+		SignUps:      n.store.SignUps(cfg.Mail.Addr != "", resetLinks),
 		Idempotency:  n.store.Idempotency(),
 		Boards:       boards,
 		Lessons:      n.store.Lessons(),
@@ -156,6 +172,14 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 			return nil, fmt.Errorf("load TLS certificate: %w", err)
 		}
 		n.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	if cfg.RedirectHTTPAddr != "" {
+		if err := n.listenRedirect(); err != nil {
+			n.store.Close(context.Background())
+			ln.Close()
+			return nil, err
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -252,6 +276,9 @@ func (n *Node) Close(ctx context.Context) error {
 	// them. Tell their clients to reconnect elsewhere first.
 	n.live.Close()
 	n.cancel()
+	if n.redirect != nil {
+		n.redirect.Close()
+	}
 	err := n.srv.Shutdown(ctx)
 	if err != nil {
 		n.srv.Close()

@@ -15,15 +15,43 @@ import (
 )
 
 // Login limits. Failures are counted per account-and-address pair and per
-// address, which answer 429; the account as a whole only slows down, so a
-// pupil who types wrong passwords cannot lock a teacher out.
+// address, which answer 429. The account as a whole only slows down, and
+// only for clients it has not seen before: a device that signed in to the
+// account earlier carries a device token (OWASP's "device cookies") and is
+// limited on its own instead, so whoever hammers a teacher's account from
+// many addresses never keeps the teacher out on their own laptop or phone.
 const (
 	loginWindow      = 15 * time.Minute
 	loginPairLimit   = 5  // failures per e-mail and address per window
 	loginAddrLimit   = 50 // failures per address per window (a school shares one address)
-	loginSlowAfter   = 5  // failures per account before answers slow down
+	loginDeviceLimit = 5  // failures per device token per window, then it counts as a new device
+	loginSlowAfter   = 5  // failures per account before new devices slow down
 	loginMaxSlowdown = 5 * time.Second
+	// deviceTokenTTL is how long a device is remembered after the login
+	// that made its token.
+	deviceTokenTTL = 365 * 24 * time.Hour
 )
+
+// loginSlowdown is the wait before a new device's password is checked
+// after failures failed logins to the account in the window: 0.25 s,
+// doubling, at most loginMaxSlowdown.
+func loginSlowdown(failures int) time.Duration {
+	if failures < loginSlowAfter {
+		return 0
+	}
+	return min(loginMaxSlowdown, 250*time.Millisecond<<min(failures-loginSlowAfter, 10))
+}
+
+// deviceDoc remembers a device that signed in to an account, under
+// "device.<hash of its token>" in the sessions bucket.
+type deviceDoc struct {
+	V         int       `json:"v"`
+	TeacherID string    `json:"teacher_id"`
+	Email     string    `json:"email"` // lower case, as the limits count it
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func deviceKey(tok string) string { return "device." + token.Hash(tok) }
 
 // teacherDoc is how a teacher is stored. V is the schema version; readers
 // accept every older version.
@@ -83,19 +111,24 @@ func (a *Accounts) CreateTeacher(ctx context.Context, in classboard.SignUp) (*cl
 		return nil, err
 	}
 	defer cancel()
+	return a.createTeacher(ctx, in.Email, in.Name, hash)
+}
+
+// createTeacher stores a teacher with a password hash; see CreateTeacher.
+func (a *Accounts) createTeacher(ctx context.Context, email, name, hash string) (*classboard.Teacher, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new teacher id: %w", err)
 	}
 	doc := teacherDoc{
 		V:            1,
-		Teacher:      classboard.Teacher{ID: id.String(), Email: in.Email, Name: in.Name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)},
+		Teacher:      classboard.Teacher{ID: id.String(), Email: email, Name: name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)},
 		PasswordHash: hash,
 	}
 	if _, err := a.s.teachers.create(ctx, doc.ID, doc, 0); err != nil {
 		return nil, storeErr(fmt.Errorf("create teacher: %w", err))
 	}
-	if _, err := a.s.emails.create(ctx, emailKey(in.Email), doc.ID, 0); err != nil {
+	if _, err := a.s.emails.create(ctx, emailKey(email), doc.ID, 0); err != nil {
 		if derr := a.s.teachers.delete(context.WithoutCancel(ctx), doc.ID, 0); derr != nil {
 			a.s.log.Error("remove teacher after failed sign-up", "teacher", doc.ID, "err", derr)
 		}
@@ -183,62 +216,109 @@ func (s *Store) teacherByEmail(ctx context.Context, email string) (*teacherDoc, 
 	return s.teacherDoc(ctx, id)
 }
 
-// Login checks the password and creates a session.
+// knownDevice reports whether tok is a device token of the account with
+// this e-mail that has not failed too often lately.
+func (a *Accounts) knownDevice(ctx context.Context, email, tok string) (bool, error) {
+	if !token.Valid(tok) {
+		return false, nil
+	}
+	var d deviceDoc
+	if _, err := a.s.sessions.get(ctx, deviceKey(tok), &d); errors.Is(err, errNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, storeErr(fmt.Errorf("load device: %w", err))
+	}
+	if d.Email != strings.ToLower(email) {
+		return false, nil
+	}
+	n, _, err := a.s.count(ctx, "login-device", tok, loginWindow)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return n < loginDeviceLimit, nil
+}
+
+// LoginDelay returns the wait before in's password is checked: see
+// loginSlowdown. A known device never waits; a client over its address
+// limits gets Login's ERATELIMITED at once instead of waiting first.
+func (a *Accounts) LoginDelay(ctx context.Context, in classboard.Login, clientAddr string) (time.Duration, error) {
+	if err := in.Validate(); err != nil {
+		return 0, err
+	}
+	ctx, cancel, err := a.s.opContext(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	if known, err := a.knownDevice(ctx, in.Email, in.DeviceToken); err != nil || known {
+		return 0, err
+	}
+	if err := a.addressLimits(ctx, in.Email, clientAddr); err != nil {
+		return 0, err
+	}
+	n, _, err := a.s.count(ctx, "login-account", strings.ToLower(in.Email), loginWindow)
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	return loginSlowdown(n), nil
+}
+
+// addressLimits refuses a login from a client that failed too often for
+// this e-mail, or for any, lately.
+func (a *Accounts) addressLimits(ctx context.Context, email, clientAddr string) error {
+	for _, c := range []struct {
+		scope, subject string
+		limit          int
+	}{{"login-pair", loginPair(email, clientAddr), loginPairLimit}, {"login-addr", clientAddr, loginAddrLimit}} {
+		n, wait, err := a.s.count(ctx, c.scope, c.subject, loginWindow)
+		if err != nil {
+			return storeErr(err)
+		}
+		if n >= c.limit {
+			return rateLimited(c.scope, wait)
+		}
+	}
+	return nil
+}
+
+func loginPair(email, clientAddr string) string { return strings.ToLower(email) + "\x00" + clientAddr }
+
+// Login checks the password and creates a session. Each store step has its
+// own time budget: the password hash may wait for a slot under load, and
+// that wait must not turn the writes after it into a 503.
 func (a *Accounts) Login(ctx context.Context, in classboard.Login, clientAddr string) (*classboard.Session, error) {
-	v := classboard.ValidationErrors{}
-	in.Email = strings.TrimSpace(in.Email)
-	in.Device = strings.TrimSpace(in.Device)
-	if in.Email == "" || len(in.Email) > classboard.MaxEmailBytes {
-		v.Add("email", "is required")
-	}
-	if in.Password == "" || len(in.Password) > classboard.MaxPasswordBytes {
-		v.Add("password", "is required")
-	}
-	if len([]rune(in.Device)) > classboard.MaxDeviceLength {
-		v.Add("device", "is longer than 60 characters")
-	}
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	opCtx, cancel, err := a.s.opContext(ctx)
+	email := strings.ToLower(in.Email)
+	pair := loginPair(email, clientAddr)
+	doc, known, err := a.loginCheck(ctx, in, clientAddr)
 	if err != nil {
 		return nil, err
 	}
-	defer cancel()
-
-	pair := strings.ToLower(in.Email) + "\x00" + clientAddr
-	if n, wait, err := a.s.count(opCtx, "login-pair", pair, loginWindow); err != nil {
-		return nil, storeErr(err)
-	} else if n >= loginPairLimit {
-		return nil, rateLimited(wait)
-	}
-	if n, wait, err := a.s.count(opCtx, "login-addr", clientAddr, loginWindow); err != nil {
-		return nil, storeErr(err)
-	} else if n >= loginAddrLimit {
-		return nil, rateLimited(wait)
-	}
-	if n, _, err := a.s.count(opCtx, "login-account", strings.ToLower(in.Email), loginWindow); err != nil {
-		return nil, storeErr(err)
-	} else if n >= loginSlowAfter {
-		delay := min(loginMaxSlowdown, 250*time.Millisecond<<min(n-loginSlowAfter, 10))
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-
-	doc, _, err := a.s.teacherByEmail(opCtx, in.Email)
 	switch {
-	case err == nil:
+	case doc != nil && known:
+		err = a.s.hasher.VerifyPriority(ctx, doc.PasswordHash, in.Password)
+	case doc != nil:
 		err = a.s.hasher.Verify(ctx, doc.PasswordHash, in.Password)
-	case classboard.ErrorCode(err) == classboard.ENOTFOUND:
+	default:
 		// The same work as for a real account, so that neither the answer
 		// nor its timing tells whether the e-mail has an account.
 		err = a.s.hasher.VerifyDummy(ctx, in.Password)
 	}
+	opCtx, cancel, oerr := a.s.opContext(ctx)
+	if oerr != nil {
+		return nil, oerr
+	}
+	defer cancel()
 	if errors.Is(err, password.ErrMismatch) {
-		for _, c := range [][2]string{{"login-pair", pair}, {"login-addr", clientAddr}, {"login-account", strings.ToLower(in.Email)}} {
+		counters := [][2]string{{"login-account", email}}
+		if known {
+			counters = append(counters, [2]string{"login-device", in.DeviceToken})
+		} else {
+			counters = append(counters, [2]string{"login-pair", pair}, [2]string{"login-addr", clientAddr})
+		}
+		for _, c := range counters {
 			if _, herr := a.s.hit(opCtx, c[0], c[1], loginWindow); herr != nil {
 				a.s.log.Warn("count failed login", "scope", c[0], "err", herr)
 			}
@@ -259,7 +339,40 @@ func (a *Accounts) Login(ctx context.Context, in classboard.Login, clientAddr st
 		return nil, storeErr(fmt.Errorf("create session: %w", err))
 	}
 	t := doc.Teacher
-	return &classboard.Session{Token: tok, ExpiresAt: sess.expiry(), Teacher: &t}, nil
+	out := &classboard.Session{Token: tok, ExpiresAt: sess.expiry(), Teacher: &t, DeviceToken: in.DeviceToken}
+	if !known {
+		// A failure to remember the device costs the teacher nothing now.
+		dev := deviceDoc{V: 1, TeacherID: doc.ID, Email: email, CreatedAt: now}
+		out.DeviceToken = token.New()
+		if _, err := a.s.sessions.create(opCtx, deviceKey(out.DeviceToken), dev, deviceTokenTTL); err != nil {
+			a.s.log.Warn("remember device", "err", err)
+			out.DeviceToken = ""
+		}
+	}
+	return out, nil
+}
+
+// loginCheck applies the limits and loads the teacher (nil for an unknown
+// e-mail). known tells whether the client is a device the account knows.
+func (a *Accounts) loginCheck(ctx context.Context, in classboard.Login, clientAddr string) (doc *teacherDoc, known bool, err error) {
+	ctx, cancel, err := a.s.opContext(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer cancel()
+	if known, err = a.knownDevice(ctx, in.Email, in.DeviceToken); err != nil {
+		return nil, false, err
+	}
+	if !known {
+		if err := a.addressLimits(ctx, in.Email, clientAddr); err != nil {
+			return nil, false, err
+		}
+	}
+	doc, _, err = a.s.teacherByEmail(ctx, in.Email)
+	if classboard.ErrorCode(err) == classboard.ENOTFOUND {
+		return nil, known, nil
+	}
+	return doc, known, err
 }
 
 func (d sessionDoc) expiry() time.Time {
@@ -269,8 +382,9 @@ func (d sessionDoc) expiry() time.Time {
 	return d.ExpiresAt
 }
 
-func rateLimited(wait time.Duration) error {
-	return &classboard.Error{Code: classboard.ERATELIMITED, Message: "Too many attempts; wait a little and try again.", RetryAfter: wait}
+// rateLimited is the refusal of a request over the limit named rule.
+func rateLimited(rule string, wait time.Duration) error {
+	return &classboard.Error{Code: classboard.ERATELIMITED, Message: "Too many attempts; wait a little and try again.", RetryAfter: wait, Rule: rule}
 }
 
 var errBadToken = classboard.Errorf(classboard.EUNAUTHORIZED, "Sign in again.")

@@ -149,7 +149,7 @@ func (b *Boards) Activities() *Activities {
 }
 
 var (
-	errUnknownJoinCode = classboard.Errorf(classboard.EUNKNOWNCODE, "This code is wrong or the activity has ended. Check the code on the board.")
+	errUnknownJoinCode = &classboard.Error{Code: classboard.EUNKNOWNCODE, Message: "This code is wrong or the activity has ended. Check the code on the board.", Rule: "join-failed"}
 	errBadPupil        = classboard.Errorf(classboard.EUNAUTHORIZED, "You are no longer in this activity; join again with the code on the board.")
 	errNoRoom          = classboard.Errorf(classboard.ENOTFOUND, "No such activity.")
 	errClosed          = classboard.Errorf(classboard.EACTIVITYCLOSED, "The teacher has closed this question; no more answers.")
@@ -316,7 +316,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 			return nil, storeErr(err)
 		} else if n > a.limits.RoomsPerHour {
 			return nil, &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: now.Truncate(time.Hour).Add(time.Hour).Sub(now),
-				Message: "You started too many activities this hour; wait a little."}
+				Message: "You started too many activities this hour; wait a little.", Rule: "rooms-started"}
 		}
 		doc = activityDoc{V: 1, TeacherID: teacherID, Kind: in.Kind, Slide: in.Slide, Options: in.Options,
 			HideResults: in.HideResults, Anonymous: in.Anonymous, Status: in.Status, RoomID: uuid.NewString(),
@@ -551,7 +551,7 @@ func (a *Activities) Join(ctx context.Context, in classboard.JoinRequest, client
 			return nil, storeErr(err)
 		}
 		if n >= l.limit {
-			return nil, rateLimited(wait)
+			return nil, rateLimited(l.scope, wait)
 		}
 	}
 	j, doc, err := a.openRoom(ctx, in.Code)
@@ -721,7 +721,7 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 	if n, err := a.s.hit(ctx, "pupil-answers", roomID+"/"+t.PupilID, time.Second); err != nil {
 		return storeErr(err)
 	} else if n > a.limits.AnswersPerSecond {
-		return &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: time.Second, Message: "Slow down a little, then try again."}
+		return &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: time.Second, Message: "Slow down a little, then try again.", Rule: "pupil-answers"}
 	}
 	// A removed pupil's token is gone before their pupil record, so a
 	// pupil record read here means the pupil is still in the room.

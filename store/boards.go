@@ -33,6 +33,9 @@ type boardDoc struct {
 	CreatedAt   time.Time `json:"created_at"`
 	Code        string    `json:"code,omitempty"`
 	ClaimHash   string    `json:"claim_hash,omitempty"`
+	// Network is the hash of the address the board registered from; its
+	// codes carry it (see Claim).
+	Network string `json:"network,omitempty"`
 	// StateShard is the bucket of the board's state (stateBucketName),
 	// chosen when it is paired.
 	StateShard int `json:"state_shard,omitempty"`
@@ -72,7 +75,7 @@ func (b *Boards) CreateBoard(ctx context.Context, clientAddr string) (*classboar
 	if n, wait, err := b.s.count(ctx, "board-create", clientAddr, time.Hour); err != nil {
 		return nil, storeErr(err)
 	} else if n >= b.limits.CreatesPerHour {
-		return nil, rateLimited(wait)
+		return nil, rateLimited("board-create", wait)
 	}
 	if _, err := b.s.hit(ctx, "board-create", clientAddr, time.Hour); err != nil {
 		return nil, storeErr(err)
@@ -82,8 +85,9 @@ func (b *Boards) CreateBoard(ctx context.Context, clientAddr string) (*classboar
 		return nil, fmt.Errorf("new board id: %w", err)
 	}
 	secret := token.New()
-	doc := boardDoc{V: 1, ID: id.String(), SecretHash: token.Hash(secret), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	code, claimHash, err := b.issueCode(ctx, doc.ID)
+	doc := boardDoc{V: 1, ID: id.String(), SecretHash: token.Hash(secret), CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		Network: hashKey(clientAddr)}
+	code, claimHash, err := b.issueCode(ctx, doc.ID, doc.Network)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +119,7 @@ func (b *Boards) NewPairingCode(ctx context.Context, id string) (*classboard.Pai
 	if doc.TeacherID != "" {
 		return nil, classboard.Errorf(classboard.ECONFLICT, "This board is paired already.")
 	}
-	code, claimHash, err := b.issueCode(ctx, id)
+	code, claimHash, err := b.issueCode(ctx, id, doc.Network)
 	if err != nil {
 		return nil, err
 	}

@@ -27,14 +27,17 @@ type PairingLimits struct {
 }
 
 // DefaultPairingLimits: a school behind one address registers a few dozen
-// boards at most, and an attacker guessing one of a million codes gets a
-// few hundred tries a minute at most, cluster-wide.
+// boards at most, and an attacker guessing one of a million codes gets 30
+// tries a minute at most, cluster-wide (docs/operations.md works out the
+// odds). Teachers' typos stay far below that; when it is spent anyway, a
+// right code typed on the board's own network and every QR code still
+// pair.
 var DefaultPairingLimits = PairingLimits{
 	CreatesPerHour:       60,
 	FailsPer10Min:        5,
 	FailsPerDay:          20,
 	FailsPerAddrMinute:   10,
-	FailsGlobalPerMinute: 300,
+	FailsGlobalPerMinute: 30,
 }
 
 func (l PairingLimits) withDefaults() PairingLimits {
@@ -61,6 +64,7 @@ type codeDoc struct {
 	BoardID   string    `json:"board_id"`
 	ClaimHash string    `json:"claim_hash"`
 	ExpiresAt time.Time `json:"expires_at"`
+	Network   string    `json:"network,omitempty"` // the board's, see boardDoc
 }
 
 type claimDoc struct {
@@ -81,13 +85,13 @@ func randomCode() string {
 
 // issueCode stores a fresh code and claim token for boardID. A code is
 // taken with a KV create, so two boards never hold the same code.
-func (b *Boards) issueCode(ctx context.Context, boardID string) (*classboard.PairingCode, string, error) {
+func (b *Boards) issueCode(ctx context.Context, boardID, network string) (*classboard.PairingCode, string, error) {
 	expires := b.s.cfg.Now().UTC().Add(b.limits.CodeTTL).Truncate(time.Millisecond)
 	claim := token.New()
 	claimHash := token.Hash(claim)
 	for range 20 {
 		code := randomCode()
-		_, err := b.s.pairing.create(ctx, codeKey(code), codeDoc{BoardID: boardID, ClaimHash: claimHash, ExpiresAt: expires}, b.limits.CodeTTL)
+		_, err := b.s.pairing.create(ctx, codeKey(code), codeDoc{BoardID: boardID, ClaimHash: claimHash, ExpiresAt: expires, Network: network}, b.limits.CodeTTL)
 		if errors.Is(err, errExists) {
 			continue
 		}
@@ -116,9 +120,10 @@ func (b *Boards) dropCode(ctx context.Context, code, claimHash string) {
 	}
 }
 
-var errUnknownCode = classboard.Errorf(classboard.EUNKNOWNCODE, "This code is wrong, used or expired. Check the code on the board.")
+var errUnknownCode = &classboard.Error{Code: classboard.EUNKNOWNCODE, Message: "This code is wrong, used or expired. Check the code on the board.", Rule: "pairing-failed"}
 
-// Failure counters of code claims; see PairingLimits.
+// Failure counters of code claims; see PairingLimits. The names are also
+// the rules a refusal is logged under.
 const (
 	scopeFailAccount10  = "pair-fail-account-10m"
 	scopeFailAccountDay = "pair-fail-account-day"
@@ -126,41 +131,70 @@ const (
 	scopeFailGlobal     = "pair-fail-global"
 )
 
-// checkClaimLimits refuses a typed code when its caller, its address or
-// everyone together failed too often lately.
-func (b *Boards) checkClaimLimits(ctx context.Context, teacherID, addr string) error {
-	for _, c := range []struct {
-		scope, subject string
-		window         time.Duration
-		limit          int
-	}{
-		{scopeFailGlobal, "all", time.Minute, b.limits.FailsGlobalPerMinute},
+type claimLimit struct {
+	scope, subject string
+	window         time.Duration
+	limit          int
+}
+
+// claimLimits are the failure counters of a typed code by teacherID from
+// addr; the global one comes last.
+func (b *Boards) claimLimits(teacherID, addr string) []claimLimit {
+	return []claimLimit{
 		{scopeFailAccount10, teacherID, 10 * time.Minute, b.limits.FailsPer10Min},
 		{scopeFailAccountDay, teacherID, 24 * time.Hour, b.limits.FailsPerDay},
 		{scopeFailAddr, addr, time.Minute, b.limits.FailsPerAddrMinute},
-	} {
+		{scopeFailGlobal, "all", time.Minute, b.limits.FailsGlobalPerMinute},
+	}
+}
+
+// checkClaimLimits refuses a typed code when its caller or its address
+// failed too often lately, or when everyone together did and the code is
+// not the one of a board on the caller's own network.
+//
+// The global budget bounds what many accounts on many addresses can guess
+// together; counted alone it let such an attacker refuse every teacher's
+// right code. A teacher pairing a board stands next to it, nearly always
+// on the school's network, which the board registered from: a right code
+// typed from the board's own address is taken even when the global budget
+// is spent. That reveals nothing to an attacker elsewhere, who is still
+// refused before the code is looked at; one on the school's network can
+// read the code off the board anyway.
+func (b *Boards) checkClaimLimits(ctx context.Context, code, teacherID, addr string) error {
+	limits := b.claimLimits(teacherID, addr)
+	for i, c := range limits {
 		n, wait, err := b.s.count(ctx, c.scope, c.subject, c.window)
 		if err != nil {
 			return storeErr(err)
 		}
-		if n >= c.limit {
-			return rateLimited(wait)
+		if n < c.limit {
+			continue
 		}
+		if i == len(limits)-1 {
+			if b.boardNetwork(ctx, code) == hashKey(addr) {
+				return nil
+			}
+			// Counted as a failure of the guesser, so that a guess the
+			// spent budget refuses is no free look at the answer either.
+			b.countFailedClaim(ctx, teacherID, addr)
+		}
+		return rateLimited(c.scope, wait)
 	}
 	return nil
 }
 
+// boardNetwork is the network of the board holding code, or "".
+func (b *Boards) boardNetwork(ctx context.Context, code string) string {
+	var d codeDoc
+	if _, err := b.s.pairing.get(ctx, codeKey(code), &d); err != nil {
+		return ""
+	}
+	return d.Network
+}
+
 // countFailedClaim adds a failed typed code to every counter.
 func (b *Boards) countFailedClaim(ctx context.Context, teacherID, addr string) {
-	for _, c := range []struct {
-		scope, subject string
-		window         time.Duration
-	}{
-		{scopeFailGlobal, "all", time.Minute},
-		{scopeFailAccount10, teacherID, 10 * time.Minute},
-		{scopeFailAccountDay, teacherID, 24 * time.Hour},
-		{scopeFailAddr, addr, time.Minute},
-	} {
+	for _, c := range b.claimLimits(teacherID, addr) {
 		if _, err := b.s.hit(ctx, c.scope, c.subject, c.window); err != nil {
 			b.s.log.Warn("count failed pairing", "scope", c.scope, "err", err)
 		}
@@ -226,7 +260,7 @@ func (b *Boards) Claim(ctx context.Context, in classboard.Claim, clientAddr stri
 	}
 	defer cancel()
 	if in.Code != "" {
-		if err := b.checkClaimLimits(ctx, a.Teacher.ID, clientAddr); err != nil {
+		if err := b.checkClaimLimits(ctx, in.Code, a.Teacher.ID, clientAddr); err != nil {
 			return nil, err
 		}
 	}

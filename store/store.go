@@ -63,6 +63,9 @@ type Config struct {
 	// zero fields take the defaults (tests lower them).
 	Resets ResetLimits
 
+	// SignUps sets the sign-up limits; zero fields take the defaults.
+	SignUps SignUpLimits
+
 	// Activities sets the limits of activities and their rooms; zero
 	// fields take the defaults (tests lower them).
 	Activities ActivityLimits

@@ -1,5 +1,6 @@
 // Command classboard runs a classboard node (`classboard serve`, the
-// default) and its tools: `backup`, `restore`, `keygen`, `version`. Every flag can also be set by an
+// default) and its tools: `check` (the same flags: what a production
+// deployment should change), `backup`, `restore`, `keygen`, `version`. Every flag can also be set by an
 // environment variable: --node-name is CLASSBOARD_NODE_NAME.
 package main
 
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "check":
+		return check(args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
@@ -54,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "keygen":
 		return keygenCmd(args, getenv, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, backup, restore, keygen, version)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, check, backup, restore, keygen, version)", cmd)
 }
 
 // options are the parsed flags of serve.
@@ -64,6 +67,7 @@ type options struct {
 	clusterAdvertise                string
 	natsURL, publicURLs, uiURL      string
 	tlsCert, tlsKey, trustedProxies string
+	redirectHTTPAddr                string
 	maxStore, maxMemory             int64
 	maxMediaBytes, mediaQuota       int64
 	replicas                        int
@@ -94,6 +98,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.uiURL, "ui-url", "", "origin the apps are served from (default: this node)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (serve HTTPS)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS key file")
+	fs.StringVar(&o.redirectHTTPAddr, "redirect-http-addr", "", "with TLS: also listen here for plain HTTP and redirect it to HTTPS, e.g. :80")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed, comma-separated")
 	fs.Int64Var(&o.maxStore, "max-store", 10<<30, "JetStream disk limit in bytes")
 	fs.Int64Var(&o.maxMemory, "max-memory", 256<<20, "JetStream memory limit in bytes")
@@ -150,19 +155,24 @@ func splitList(s string) []string {
 // nodeConfig checks the options and turns them into a node.Config.
 func (o *options) nodeConfig() (node.Config, error) {
 	cfg := node.Config{
-		Addr:          o.addr,
-		PublicURLs:    splitList(o.publicURLs),
-		UIURL:         strings.TrimRight(o.uiURL, "/"),
-		TLSCert:       o.tlsCert,
-		TLSKey:        o.tlsKey,
-		Version:       version,
-		MaxMediaBytes: o.maxMediaBytes,
+		Addr:       o.addr,
+		PublicURLs: splitList(o.publicURLs),
+		UIURL:      strings.TrimRight(o.uiURL, "/"),
+		TLSCert:    o.tlsCert,
+		TLSKey:     o.tlsKey,
+		Version:    version,
+
+		RedirectHTTPAddr: o.redirectHTTPAddr,
+		MaxMediaBytes:    o.maxMediaBytes,
 	}
 	for i, u := range cfg.PublicURLs {
 		cfg.PublicURLs[i] = strings.TrimRight(u, "/")
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return cfg, errors.New("--tls-cert and --tls-key go together")
+	}
+	if o.redirectHTTPAddr != "" && o.tlsCert == "" {
+		return cfg, errors.New("--redirect-http-addr needs --tls-cert and --tls-key")
 	}
 	for _, c := range splitList(o.trustedProxies) {
 		p, err := netip.ParsePrefix(c)

@@ -35,7 +35,8 @@ func (r *run) setup(ctx context.Context) error {
 		t.origin.Store(int32(i % len(r.nodes.urls)))
 		base := r.nodes.urls[i%len(r.nodes.urls)]
 		if err := r.api.call(ctx, "POST", base+"/api/v1/accounts", "",
-			map[string]string{"email": t.email, "password": benchPassword, "name": fmt.Sprintf("Teacher %d", i)}, http.StatusCreated, nil); err != nil {
+			map[string]string{"email": t.email, "password": benchPassword, "name": fmt.Sprintf("Teacher %d", i)}, http.StatusCreated, nil,
+			"X-Forwarded-For", t.addr); err != nil { // sign-ups are limited per address
 			return fmt.Errorf("sign up: %w", err)
 		}
 		var sess struct {

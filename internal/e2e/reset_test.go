@@ -6,7 +6,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/browsertest"
 	"github.com/classboard/classboard/internal/smtptest"
 	"github.com/classboard/classboard/internal/testcluster"
@@ -17,11 +16,7 @@ import (
 func TestBrowserPasswordReset(t *testing.T) {
 	smtp := smtptest.Start(t)
 	n := testcluster.StartNode(t, testcluster.WithSMTP(smtp.Addr))
-	if res := apitest.New(n.URL()).Do(t, "POST", "/api/v1/accounts", map[string]string{
-		"email": "ada@school.example", "password": "analytical engine", "name": "Ada Lovelace",
-	}); res.Status != 201 {
-		t.Fatalf("sign up: %d %s", res.Status, res.Body)
-	}
+	testcluster.CreateTeacher(t, n, "ada@school.example", "analytical engine", "Ada Lovelace")
 	b := browsertest.Start(t)
 	p := b.NewPage()
 

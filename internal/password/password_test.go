@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHashVerify(t *testing.T) {
@@ -51,5 +52,37 @@ func TestConcurrencyBoundHonoursContext(t *testing.T) {
 	cancel()
 	if _, err := h.Hash(ctx, "some password"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled while every slot is busy", err)
+	}
+}
+
+// A device the teacher used before gets a hash slot even when every
+// ordinary slot is taken by guesses.
+func TestPriorityTakesTheReservedSlot(t *testing.T) {
+	h := NewHasher(Params{MemoryKiB: 64, Time: 1, Threads: 1}, 1)
+	release, err := h.acquire(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := h.acquire(ctx, false); err == nil {
+		t.Fatal("an ordinary hash got a slot while the only one was taken")
+	}
+	enc := h.encode(make([]byte, 16), "correct horse battery")
+	if err := h.VerifyPriority(context.Background(), enc, "correct horse battery"); err != nil {
+		t.Fatalf("priority verify while the ordinary slot is taken: %v", err)
+	}
+}
+
+func TestGuessable(t *testing.T) {
+	for pw, want := range map[string]bool{
+		"password123": true, "qwertyuiop": true, "Summer2024!": true, "margaret1969": true,
+		"hamilton2024":          true, // the e-mail's name and a year
+		"correct horse battery": false, "analytical engine": false,
+	} {
+		if got := Guessable(pw, "margaret.hamilton@school.example") != ""; got != want {
+			t.Errorf("%q: guessable %v, want %v", pw, got, want)
+		}
 	}
 }

@@ -165,15 +165,20 @@ func (s *Server) WaitMessages(t testing.TB, n int, timeout time.Duration) []Mess
 	return msgs
 }
 
-var linkRE = regexp.MustCompile(`(\S+)/reset#token=([A-Za-z0-9_-]+)`)
+var linkRE = regexp.MustCompile(`(\S+)/(\w+)#token=([A-Za-z0-9_-]+)`)
 
 // ResetLink returns the base URL and token of the reset link in m.
-func (m Message) ResetLink() (base, token string, err error) {
-	match := linkRE.FindStringSubmatch(m.Body)
-	if match == nil {
-		return "", "", fmt.Errorf("no reset link in %q", m.Body)
+func (m Message) ResetLink() (base, token string, err error) { return m.Link("reset") }
+
+// Link returns the base URL and token of the link to page (reset,
+// confirm) in m.
+func (m Message) Link(page string) (base, token string, err error) {
+	for _, match := range linkRE.FindAllStringSubmatch(m.Body, -1) {
+		if match[2] == page {
+			return match[1], match[3], nil
+		}
 	}
-	return match[1], match[2], nil
+	return "", "", fmt.Errorf("no %s link in %q", page, m.Body)
 }
 
 // gate holds connections while the server hangs and hands the others to

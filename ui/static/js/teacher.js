@@ -2,7 +2,7 @@
 // (ctx) => element; ctx carries the API client and the session.
 import { Client, Unreachable } from './client.js';
 import { h, clear } from './dom.js';
-import { loginView, signupView, homeView } from './teacher/account.js';
+import { loginView, signupView, homeView, confirmView } from './teacher/account.js';
 import { register as registerLessons } from './teacher/lessons.js';
 import { forgotView, resetView } from './teacher/reset.js';
 import { register as registerBoards } from './teacher/boards.js';
@@ -38,6 +38,8 @@ const routes = [
   { pattern: /^#\/login$/, view: loginView, public: true },
   { pattern: /^#\/signup$/, view: signupView, public: true },
   { pattern: /^#\/forgot$/, view: forgotView, public: true },
+  // The link in the sign-up mail: <base>/confirm#token=...
+  { pattern: /^#token=([A-Za-z0-9_-]+)$/, path: '/confirm', view: confirmView, public: true },
   // The link in the reset mail: <base>/reset#token=...
   { pattern: /^#token=([A-Za-z0-9_-]+)$/, view: resetView, public: true },
   { pattern: /^#?\/?$/, view: homeView },
@@ -69,7 +71,7 @@ function renderNav() {
 
 async function render() {
   const hash = location.hash || '#/';
-  const route = routes.find((r) => r.pattern.test(hash)) || routes[routes.length - 1];
+  const route = routes.find((r) => r.pattern.test(hash) && (!r.path || location.pathname === r.path)) || routes[routes.length - 1];
   if (!route.public && !ctx.teacher) {
     ctx.go('#/login');
     return;

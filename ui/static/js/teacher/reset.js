@@ -1,7 +1,7 @@
 // Forgotten passwords: ask for a reset link (#/forgot), and the page the
 // link opens (<base>/reset#token=...) to choose a new password.
 import { h } from '../dom.js';
-import { form, field } from './account.js';
+import { form, field, strengthMeter } from './account.js';
 
 export function forgotView(ctx) {
   const f = form('Forgot your password?', [
@@ -23,9 +23,9 @@ export function forgotView(ctx) {
 
 export function resetView(ctx, match) {
   const token = match[1];
-  const f = form('Choose a new password', [
-    field('New password (at least 10 characters)', 'password', 'password', { autocomplete: 'new-password', id: 'reset-password', minlength: 10 }),
-  ], 'Set password', async (v) => {
+  const password = field('New password (at least 10 characters, hard to guess)', 'password', 'password', { autocomplete: 'new-password', id: 'reset-password', minlength: 10 });
+  password.append(strengthMeter(ctx, password.querySelector('input')));
+  const f = form('Choose a new password', [password], 'Set password', async (v) => {
     // Not retried elsewhere: the token works once, so a second try of a
     // request that went through would only report it as used.
     await ctx.client.request('POST', '/api/v1/password-resets/confirm', {
