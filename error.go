@@ -35,6 +35,9 @@ const (
 	EINTERNAL            = "internal"               // anything else; details only in the log
 	EMETHODNOTALLOWED    = "method_not_allowed"
 	EUNSUPPORTEDENCODING = "unsupported_content_type" // a JSON endpoint got another Content-Type
+	EINVALIDFILE         = "invalid_file"             // an imported file is damaged or unsafe (traversal, DOCTYPE, nesting)
+	EUNSUPPORTEDFILE     = "unsupported_file"         // an imported file is not a .pptx or a lesson file
+	EFILETOOLARGE        = "file_too_large"           // an imported file unpacks to more than its limits (zip bomb)
 	ETIMEOUT             = "request_timeout"          // the body did not arrive in time
 )
 

@@ -16,9 +16,19 @@ const (
 	MaxSlideTitleLength  = 200        // characters
 	MaxSlideBodyLength   = 5000       // characters of Markdown
 	MaxCaptionLength     = 300        // characters
+	MaxNotesLength       = 5000       // characters of speaker notes
 	MaxLinkURLLength     = 2000       // bytes
 	MaxLessonBytes       = 512 * 1024 // the stored document, encoded
-	LessonSchemaVersion  = 1          // "v" of stored lessons; readers accept every older one
+	// LessonSchemaVersion is "v" of stored lessons; readers accept every
+	// older one. Version 2 added notes, pictures on text slides and links
+	// in text.
+	LessonSchemaVersion = 2
+)
+
+// Layouts of a text slide with a picture.
+const (
+	LayoutBeside = "beside" // text left, picture right (the default)
+	LayoutBelow  = "below"  // picture above, text below
 )
 
 // Slide kinds.
@@ -35,20 +45,24 @@ const (
 )
 
 // Slide is one slide of a lesson. Which fields a slide has depends on its
-// kind: text (Title, Body in Markdown), image (MediaID, Caption) or link
-// (Title, URL).
+// kind: text (Title, Body in Markdown, optionally a picture MediaID shown
+// as Layout says), image (MediaID, Caption) or link (Title, URL). Every
+// kind may carry speaker Notes, which only the teacher sees.
 type Slide struct {
 	Kind    string `json:"kind"`
 	Title   string `json:"title,omitempty"`
 	Body    string `json:"body,omitempty"`
 	MediaID string `json:"media_id,omitempty"`
+	Layout  string `json:"layout,omitempty"`
 	Caption string `json:"caption,omitempty"`
 	URL     string `json:"url,omitempty"`
+	Notes   string `json:"notes,omitempty"`
 
 	// Output only, added by the API to what it sends and ignored in what
 	// it receives, so a client may send back a slide as it got it:
-	// HTML is a text slide's body rendered and sanitized, Src an image
-	// slide's signed media URL, QR a link slide's QR code (a data: URL).
+	// HTML is a text slide's body rendered and sanitized, Src a slide's
+	// picture as a signed media URL, QR a link slide's QR code or that of
+	// a text slide's featured link (a data: URL).
 	HTML string `json:"html,omitempty"`
 	Src  string `json:"src,omitempty"`
 	QR   string `json:"qr,omitempty"`
@@ -98,6 +112,10 @@ func (in *LessonInput) Normalize() {
 		s.Caption = strings.TrimSpace(s.Caption)
 		s.URL = strings.TrimSpace(s.URL)
 		s.MediaID = strings.TrimSpace(s.MediaID)
+		s.Layout = strings.TrimSpace(s.Layout)
+		if s.Kind == SlideText && s.MediaID != "" && s.Layout == "" {
+			s.Layout = LayoutBeside
+		}
 		s.HTML, s.Src, s.QR = "", "", ""
 	}
 	if in.Slides == nil {
@@ -130,6 +148,9 @@ func (s Slide) validate(v ValidationErrors, name string) {
 			v.Add(name+"."+field, "does not belong to a "+s.Kind+" slide")
 		}
 	}
+	if reason := checkText(s.Notes, MaxNotesLength); reason != "" {
+		v.Add(name+".notes", reason)
+	}
 	switch s.Kind {
 	case SlideText:
 		if s.Title == "" && strings.TrimSpace(s.Body) == "" {
@@ -141,7 +162,14 @@ func (s Slide) validate(v ValidationErrors, name string) {
 		if reason := checkText(s.Body, MaxSlideBodyLength); reason != "" {
 			v.Add(name+".body", reason)
 		}
-		foreign("media_id", s.MediaID)
+		switch {
+		case s.MediaID == "":
+			foreign("layout", s.Layout)
+		case !ValidMediaID(s.MediaID):
+			v.Add(name+".media_id", "is not a media id")
+		case s.Layout != LayoutBeside && s.Layout != LayoutBelow:
+			v.Add(name+".layout", "must be beside or below")
+		}
 		foreign("caption", s.Caption)
 		foreign("url", s.URL)
 	case SlideImage:
@@ -154,6 +182,7 @@ func (s Slide) validate(v ValidationErrors, name string) {
 		foreign("title", s.Title)
 		foreign("body", s.Body)
 		foreign("url", s.URL)
+		foreign("layout", s.Layout)
 	case SlideLink:
 		if reason := checkLine(s.Title, MaxSlideTitleLength, true); reason != "" {
 			v.Add(name+".title", reason)
@@ -164,6 +193,7 @@ func (s Slide) validate(v ValidationErrors, name string) {
 		foreign("body", s.Body)
 		foreign("media_id", s.MediaID)
 		foreign("caption", s.Caption)
+		foreign("layout", s.Layout)
 	case "":
 		v.Add(name+".kind", "is required")
 	default:

@@ -2,16 +2,19 @@ package classboard
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
 // Media limits and defaults.
 const (
-	DefaultMaxMediaBytes = 10 << 20   // one upload, as sent
-	DefaultMediaQuota    = 1 << 30    // everything one teacher keeps
-	MaxImagePixels       = 40_000_000 // width × height; refused before decoding
-	MaxSignedURLLifetime = time.Hour  // a signed media URL is valid at most this long
-	MediaSchemaVersion   = 1          // "v" of stored media records
+	DefaultMaxMediaBytes  = 10 << 20   // one upload, as sent
+	DefaultMaxImportBytes = 100 << 20  // one imported .pptx or lesson file, as sent
+	DefaultMediaQuota     = 1 << 30    // everything one teacher keeps
+	MaxImagePixels        = 40_000_000 // width × height; refused before decoding
+	MaxSignedURLLifetime  = time.Hour  // a signed media URL is valid at most this long
+	MediaSchemaVersion    = 1          // "v" of stored media records
 )
 
 // ErrNoMedia is the answer about a picture that does not exist or that the
@@ -52,6 +55,12 @@ type MediaContent struct {
 	ContentType string
 	Data        []byte
 	ModTime     time.Time
+}
+
+// MediaIDOf returns the id of a picture whose stored bytes are data.
+func MediaIDOf(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // ValidMediaID reports whether id looks like a media id (lower-case hex

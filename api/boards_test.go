@@ -26,7 +26,7 @@ type newBoard struct {
 }
 
 // teacherToken signs a teacher up and logs them in from a device.
-func teacherToken(t *testing.T, c *apitest.Client, name, device string) string {
+func teacherToken(t testing.TB, c *apitest.Client, name, device string) string {
 	t.Helper()
 	email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@school.example"
 	if res := c.Do(t, "POST", "/api/v1/accounts", map[string]string{"email": email, "password": "correct horse battery", "name": name}); res.Status != 201 {

@@ -37,6 +37,9 @@ var statusOf = map[string]int{
 	classboard.ETIMEOUT:             http.StatusRequestTimeout,
 	classboard.EUNAVAILABLE:         http.StatusServiceUnavailable,
 	classboard.EINTERNAL:            http.StatusInternalServerError,
+	classboard.EINVALIDFILE:         http.StatusBadRequest,
+	classboard.EUNSUPPORTEDFILE:     http.StatusUnsupportedMediaType,
+	classboard.EFILETOOLARGE:        http.StatusRequestEntityTooLarge,
 }
 
 type errorBody struct {

@@ -122,34 +122,53 @@ func (s *Server) renderCurrent(ctx context.Context, err error) error {
 }
 
 // renderLesson adds the output-only fields of each slide, in place: a text
-// slide's body as sanitized HTML, an image slide's signed URL, a link
-// slide's QR code. The teacher's preview and the board both show these, so
-// the preview is what the board shows. A signed URL is a capability, so it
-// is made only for media the caller in ctx may read: a deleted picture, or
-// one that is not the caller's, gets none and shows as a placeholder.
+// slide's body as sanitized HTML (and the QR code of its featured link),
+// a slide's picture as a signed URL, a link slide's QR code. The teacher's
+// preview and the board both show these, so the preview is what the board
+// shows. A signed URL is a capability, so it is made only for media the
+// caller in ctx may read: a deleted picture, or one that is not the
+// caller's, gets none and shows as a placeholder.
 func (s *Server) renderLesson(ctx context.Context, l *classboard.Lesson) *classboard.Lesson {
 	for i := range l.Slides {
 		sl := &l.Slides[i]
 		switch sl.Kind {
 		case classboard.SlideText:
 			sl.HTML = s.markdown.Render(sl.Body)
+			if sl.MediaID != "" {
+				sl.Src = s.readableMediaURL(ctx, sl.MediaID)
+			} else if link := s.markdown.FeaturedLink(sl.Body); link != "" {
+				sl.QR = s.qrCode(link)
+			}
 		case classboard.SlideImage:
-			switch err := s.svc.Media.MayReadMedia(ctx, sl.MediaID); classboard.ErrorCode(err) {
-			case "":
-				sl.Src = s.signedMediaURL(ctx, sl.MediaID)
-			case classboard.ENOTFOUND:
-			default:
-				s.log.Warn("check media of a slide", "request_id", requestID(ctx), "err", err)
-			}
+			sl.Src = s.readableMediaURL(ctx, sl.MediaID)
 		case classboard.SlideLink:
-			// Only a URL too long for any QR code fails; validation keeps
-			// URLs far below that, and the board shows the URL as text too.
-			if png, err := qrcode.Encode(sl.URL, qrcode.Medium, 512); err == nil {
-				sl.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
-			} else {
-				s.log.Warn("make link QR code", "err", err)
-			}
+			sl.QR = s.qrCode(sl.URL)
 		}
 	}
 	return l
+}
+
+// readableMediaURL returns a signed URL of a picture the caller in ctx may
+// read, or "".
+func (s *Server) readableMediaURL(ctx context.Context, id string) string {
+	switch err := s.svc.Media.MayReadMedia(ctx, id); classboard.ErrorCode(err) {
+	case "":
+		return s.signedMediaURL(ctx, id)
+	case classboard.ENOTFOUND:
+	default:
+		s.log.Warn("check media of a slide", "request_id", requestID(ctx), "err", err)
+	}
+	return ""
+}
+
+// qrCode returns a QR code of u as a data: URL. Only a URL too long for
+// any QR code fails; validation keeps URLs far below that, and the board
+// shows the URL as text too.
+func (s *Server) qrCode(u string) string {
+	png, err := qrcode.Encode(u, qrcode.Medium, 512)
+	if err != nil {
+		s.log.Warn("make link QR code", "err", err)
+		return ""
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
 }

@@ -82,26 +82,33 @@ func (s *Server) checkSignedURL(ctx context.Context, mediaID, expText, sig strin
 	return nil
 }
 
-// createMedia takes a picture as the raw body. The size limit is enforced
-// while reading; the bytes decide the format, never the Content-Type.
-func (s *Server) createMedia(w http.ResponseWriter, r *http.Request) {
-	limit := s.cfg.MaxMediaBytes
-	tooLarge := classboard.Errorf(classboard.ETOOLARGE, "The picture is larger than %d MiB.", limit>>20)
+// readUpload reads a raw upload of at most limit bytes: 413 too_large at
+// once from Content-Length, or while reading when there is none. what
+// names the upload in the message ("picture", "file").
+func readUpload(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
+	tooLarge := classboard.Errorf(classboard.ETOOLARGE, "The %s is larger than %d MiB.", what, limit>>20)
 	if r.ContentLength > limit {
-		s.writeError(w, r, tooLarge)
-		return
+		return nil, tooLarge
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
-		s.writeError(w, r, tooLarge)
-		return
+		return nil, tooLarge
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		s.writeError(w, r, classboard.Errorf(classboard.ETIMEOUT, "The upload took too long to arrive."))
-		return
+		return nil, classboard.Errorf(classboard.ETIMEOUT, "The upload took too long to arrive.")
 	case err != nil:
-		s.writeError(w, r, classboard.Errorf(classboard.EBADJSON, "The upload could not be read."))
+		return nil, classboard.Errorf(classboard.EBADJSON, "The upload could not be read.")
+	}
+	return data, nil
+}
+
+// createMedia takes a picture as the raw body. The size limit is enforced
+// while reading; the bytes decide the format, never the Content-Type.
+func (s *Server) createMedia(w http.ResponseWriter, r *http.Request) {
+	data, err := readUpload(w, r, s.cfg.MaxMediaBytes, "picture")
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	img, err := s.images.Process(r.Context(), data)

@@ -30,6 +30,9 @@ type Config struct {
 	MaxBodyBytes   int64
 	// MaxMediaBytes bounds one picture upload (classboard.DefaultMaxMediaBytes when 0).
 	MaxMediaBytes int64
+	// MaxImportBytes bounds one imported file, .pptx or lesson file
+	// (classboard.DefaultMaxImportBytes when 0).
+	MaxImportBytes int64
 	// MaxLivePerSession and MaxLivePerBoard cap this node's live
 	// connections (DefaultMaxLivePerSession and DefaultMaxLivePerBoard
 	// when 0).
@@ -80,6 +83,7 @@ type Server struct {
 	images   *imaging.Processor // uploads
 	// signingKey is the media URL signing key once loaded (mediaKey).
 	signingKey atomic.Pointer[[]byte]
+	imports    chan struct{} // imports running (importSlots)
 
 	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
 
@@ -98,12 +102,16 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.MaxMediaBytes <= 0 {
 		cfg.MaxMediaBytes = classboard.DefaultMaxMediaBytes
 	}
+	if cfg.MaxImportBytes <= 0 {
+		cfg.MaxImportBytes = classboard.DefaultMaxImportBytes
+	}
 	if cfg.BodyReadTimeout <= 0 {
 		cfg.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
 		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
-		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1)}
+		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1),
+		imports: make(chan struct{}, importSlots)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
@@ -143,6 +151,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/lessons", s.allow(teachers, s.listLessons))
 	mux.HandleFunc("POST /api/v1/lessons", s.allow(teachers, s.idempotent(s.cfg.MaxBodyBytes, s.createLesson)))
 	mux.HandleFunc("GET /api/v1/lessons/{id}", s.allow(teachers, s.getLesson))
+	mux.HandleFunc("POST /api/v1/lessons/import", s.allow(teachers, s.idempotent(s.cfg.MaxImportBytes, s.importLesson)))
+	mux.HandleFunc("GET /api/v1/lessons/{id}/export", s.allow(teachers, s.exportLesson))
 	mux.HandleFunc("POST /api/v1/lessons/preview", s.allow(teachers, s.previewSlide))
 	mux.HandleFunc("PUT /api/v1/lessons/{id}", s.allow(teachers, s.putLesson))
 	mux.HandleFunc("DELETE /api/v1/lessons/{id}", s.allow(teachers, s.deleteLesson))

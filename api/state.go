@@ -84,6 +84,11 @@ func (s *Server) getBoardLesson(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Speaker notes are the teacher's alone: the board's copy has none,
+	// also when the owner asks for it.
+	for i := range l.Slides {
+		l.Slides[i].Notes = ""
+	}
 	w.Header().Set("ETag", etag(l.Revision))
 	writeJSON(w, http.StatusOK, s.renderLesson(owner, l))
 }

@@ -45,6 +45,9 @@ type Config struct {
 	BodyReadTimeout                    time.Duration
 	// MaxMediaBytes bounds one picture upload (0: the API's default).
 	MaxMediaBytes int64
+	// MaxImportBytes bounds one imported .pptx or lesson file (0: the
+	// API's default).
+	MaxImportBytes int64
 	// LiveAdmitRate is how many new live connections a second the node
 	// takes in (0: live.DefaultAdmitRatePerCPU per CPU).
 	LiveAdmitRate float64
@@ -134,6 +137,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		UIOrigins:      appOrigins(cfg.UIURL, cfg.PublicURLs),
 		TrustedProxies: cfg.TrustedProxies,
 		MaxMediaBytes:  cfg.MaxMediaBytes,
+		MaxImportBytes: cfg.MaxImportBytes,
 		Logger:         log,
 
 		MaxLivePerSession: cfg.MaxLivePerSession,

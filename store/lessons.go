@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/markdown"
 )
 
 // lessonKey is "<teacherID>.<lessonID>", so that a teacher's lessons are a
@@ -28,6 +29,22 @@ type lessonDoc struct {
 	Slides    []classboard.Slide `json:"slides"`
 	CreatedAt time.Time          `json:"created_at"`
 	UpdatedAt time.Time          `json:"updated_at"`
+}
+
+// migrate brings a document read from the store up to
+// classboard.LessonSchemaVersion, in memory; it is written back in the new
+// version when the teacher next saves it.
+func (d *lessonDoc) migrate() {
+	if d.V < 2 {
+		// Version 1 showed a link in a text slide as its text only;
+		// version 2 shows links. Keep what the class always saw.
+		for i := range d.Slides {
+			if d.Slides[i].Kind == classboard.SlideText {
+				d.Slides[i].Body = markdown.UnlinkText(d.Slides[i].Body)
+			}
+		}
+	}
+	d.V = classboard.LessonSchemaVersion
 }
 
 func (d *lessonDoc) lesson(rev uint64) *classboard.Lesson {
@@ -110,6 +127,12 @@ func (s *Store) lessonDoc(ctx context.Context, teacherID, id string) (*lessonDoc
 	if err != nil {
 		return nil, 0, storeErr(fmt.Errorf("load lesson: %w", err))
 	}
+	if doc.V > classboard.LessonSchemaVersion {
+		// Written by a newer node during a rolling upgrade: refuse rather
+		// than drop fields this node does not know on the next save.
+		return nil, 0, fmt.Errorf("lesson %s has schema version %d, newer than %d", id, doc.V, classboard.LessonSchemaVersion)
+	}
+	doc.migrate()
 	return &doc, rev, nil
 }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -115,8 +113,7 @@ func (m Media) record(ctx context.Context, teacherID, id string) (*mediaRecord, 
 // records, so it never drifts; uploads running at the same moment may
 // together pass it by what they add.
 func (m Media) CreateMedia(ctx context.Context, in classboard.NewMedia) (*classboard.Media, error) {
-	sum := sha256.Sum256(in.Data)
-	id := hex.EncodeToString(sum[:])
+	id := classboard.MediaIDOf(in.Data)
 	ctx, cancel, tid, err := m.s.teacherOp(ctx)
 	if err != nil {
 		return nil, err

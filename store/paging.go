@@ -76,6 +76,12 @@ func newestFirst(t time.Time, id string) string {
 }
 
 func padded(n int64) string {
+	// A time before what UnixNano represents (a zero time in a damaged
+	// document) overflows n negative; it sorts as the oldest instead of
+	// panicking in the view's watch goroutine, which would stop the node.
+	if n < 0 {
+		n = math.MaxInt64
+	}
 	s := strconv.FormatInt(n, 10)
 	return strings.Repeat("0", 19-len(s)) + s
 }

@@ -72,3 +72,12 @@ func TestPaginate(t *testing.T) {
 		}
 	}
 }
+
+// A zero time (a damaged document) sorts after every real one instead of
+// panicking.
+func TestNewestFirstZeroTime(t *testing.T) {
+	zero, now := newestFirst(time.Time{}, "a"), newestFirst(time.Now(), "b")
+	if len(zero) != len(now) || zero < now {
+		t.Fatalf("zero time key %q, now %q", zero, now)
+	}
+}

@@ -70,6 +70,7 @@ type options struct {
 	redirectHTTPAddr                string
 	maxStore, maxMemory             int64
 	maxMediaBytes, mediaQuota       int64
+	maxImportBytes                  int64
 	replicas                        int
 	logLevel, logFormat             string
 	opTimeout                       time.Duration
@@ -103,6 +104,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.Int64Var(&o.maxStore, "max-store", 10<<30, "JetStream disk limit in bytes")
 	fs.Int64Var(&o.maxMemory, "max-memory", 256<<20, "JetStream memory limit in bytes")
 	fs.Int64Var(&o.maxMediaBytes, "max-media-bytes", classboard.DefaultMaxMediaBytes, "largest picture upload in bytes")
+	fs.Int64Var(&o.maxImportBytes, "max-import-bytes", classboard.DefaultMaxImportBytes, "largest imported .pptx or lesson file in bytes")
 	fs.Int64Var(&o.mediaQuota, "media-quota", classboard.DefaultMediaQuota, "bytes of pictures one teacher may keep")
 	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Second, "longest one store operation may take before it fails with 503 (a request may make several)")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 0, "bytes of memory the node may use (Go's GOMEMLIMIT; default: 90% of the container's limit, if any)")
@@ -164,6 +166,7 @@ func (o *options) nodeConfig() (node.Config, error) {
 
 		RedirectHTTPAddr: o.redirectHTTPAddr,
 		MaxMediaBytes:    o.maxMediaBytes,
+		MaxImportBytes:   o.maxImportBytes,
 	}
 	for i, u := range cfg.PublicURLs {
 		cfg.PublicURLs[i] = strings.TrimRight(u, "/")
@@ -181,8 +184,8 @@ func (o *options) nodeConfig() (node.Config, error) {
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
 	}
-	if o.maxMediaBytes <= 0 || o.mediaQuota <= 0 {
-		return cfg, errors.New("--max-media-bytes and --media-quota must be positive")
+	if o.maxMediaBytes <= 0 || o.mediaQuota <= 0 || o.maxImportBytes <= 0 {
+		return cfg, errors.New("--max-media-bytes, --max-import-bytes and --media-quota must be positive")
 	}
 	if l := o.teacherLimits; l.Lessons <= 0 || l.Media <= 0 || l.Boards <= 0 || o.viewMaxKeys <= 0 || o.admitRate < 0 {
 		return cfg, errors.New("--max-lessons-per-teacher, --max-media-per-teacher, --max-boards-per-teacher and --view-max-keys must be positive, --live-admit-rate not negative")

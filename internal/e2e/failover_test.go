@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -22,11 +23,18 @@ type clientResult struct {
 	Moves   int      `json:"moves"`
 }
 
+// appModule is a script expression for the URL of one of the app's modules
+// (its path under static/js), beside the page's own module at its hashed
+// URL.
+func appModule(name string) string {
+	return "new URL(" + strconv.Quote("./"+name) + ", document.querySelector('script[type=module]').src).href"
+}
+
 // clientScript runs body with c, a fresh client of the app's own module
 // (origins from local storage), starting at origin index start.
 func clientScript(start int, body string) string {
 	return fmt.Sprintf(`(async () => {
-		const { Client } = await import('/static/js/client.js');
+		const { Client } = await import(`+appModule("client.js")+`);
 		const c = new Client();
 		if (!localStorage.getItem('classboard.origins')) await c.init();
 		c.index = %d;

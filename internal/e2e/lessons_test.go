@@ -18,7 +18,7 @@ import (
 
 // signedIn signs a teacher up over the API and puts the session token
 // where the teacher app keeps it.
-func signedIn(t *testing.T, p *browsertest.Page, base string) string {
+func signedIn(t testing.TB, p *browsertest.Page, base string) string {
 	t.Helper()
 	c := apitest.New(base)
 	body := map[string]string{"email": "ada@school.example", "password": "analytical engine", "name": "Ada Lovelace"}

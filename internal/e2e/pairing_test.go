@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -67,11 +65,7 @@ func TestBrowserPairByCodeAndSteer(t *testing.T) {
 	board.Screenshot("board-paired", browsertest.Board)
 
 	// The teacher picks the lesson and presses next; the board follows live.
-	teacher.Do(chromedp.WaitVisible(chromedp.CSS("#link.ok")), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Evaluate[any](`(() => { const s = document.getElementById('lesson'); s.value = `+strconv.Quote(lessonID)+`;
-			s.dispatchEvent(new Event('change')); return null; })()`)(ctx, tg)
-		return err
-	}))
+	present(teacher, lessonID)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"] .slide-frame`)))
 	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)))
 	browsertest.Get(teacher, chromedp.Evaluate[any](`(() => { window.draws = 0;

@@ -34,7 +34,7 @@ func TestBrowserUploadAbortAndRetryAfter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(p.Ctx(), 30*time.Second)
 	defer cancel()
 	r, err := chromedp.Run(ctx, chromedp.Evaluate[uploadResult](`(async () => {
-		const { Client } = await import('/static/js/client.js');
+		const { Client } = await import(`+appModule("client.js")+`);
 		const c = new Client();
 		const upload = (signal) => c.request('POST', '/api/v1/boards', {
 			body: new Blob(['a picture'], { type: 'image/png' }), onProgress: () => {}, auth: false, signal });

@@ -20,6 +20,7 @@ import (
 func TestRevocationsReachEveryNode(t *testing.T) {
 	smtp := smtptest.Start(t)
 	c := testcluster.StartCluster(t, 3, testcluster.NodeOptions(testcluster.WithSMTP(smtp.Addr)))
+	testcluster.CreateTeacher(t, c.Nodes[0].Node(), "teacher@school.example", password, "Ada")
 	cr := testcluster.NewClassroom(t, c.Origins(), 1, 3)
 	board := cr.Boards[0]
 	through := apitest.New(c.Nodes[0].URL())
@@ -92,7 +93,15 @@ func TestRevocationsReachEveryNode(t *testing.T) {
 		if err := status(http.StatusAccepted, through.Do(t, "POST", "/api/v1/password-resets", map[string]string{"email": "teacher@school.example"})); err != nil {
 			t.Fatal(err)
 		}
-		_, tok, err := smtp.WaitMessages(t, 1, 30*time.Second)[0].ResetLink()
+		// The first message told the teacher of NewClassroom's sign-up
+		// with a taken address; the reset link is in the second.
+		var tok string
+		var err error
+		for _, m := range smtp.WaitMessages(t, 2, 30*time.Second) {
+			if _, tok, err = m.ResetLink(); err == nil {
+				break
+			}
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,15 +2,26 @@
 // a code (and a QR code for phones) until a teacher pairs it; from then on
 // it keeps its secret in local storage and shows what the teacher steers,
 // through reloads, reboots and reconnects.
-import { Client, ApiError } from './client.js';
+//
+// With every node down it keeps showing the lesson (kept in the browser's
+// cache with its pictures), says "offline" in a corner, and can be stepped
+// on the board itself (arrow keys, a clicker's PageUp/PageDown, a swipe).
+// When a node answers, the server's state is the truth again.
+import { Client, ApiError, Unreachable } from './client.js';
 import { h, clear } from './dom.js';
 import { Live } from './live.js';
 import { renderSlide } from './slide.js';
+import { Pictures } from './pictures.js';
+import { registerWorker, keep, kept, keepOnly, forget } from './offline.js';
 import { activityOverlay } from './activity-board.js';
 
 const CREDS_KEY = 'classboard.board';
 const root = document.getElementById('board');
 const client = new Client();
+const pictures = new Pictures(client, { offline: true });
+// The mark shows after this long without a live connection: moving to
+// another node after one dies takes about a second and is not "offline".
+const OFFLINE_AFTER_MS = 4000;
 
 let creds = null; // {board_id, board_secret}
 let live = null;
@@ -20,12 +31,17 @@ let codeTimer = null;
 let clockTimer = null;
 let unpairTimer = null;
 let showingCode = false; // the code is on screen: the board waits to be paired
+let offline = false; // no live connection for a while: the board may be stepped here
+let offlineTimer = null;
+let local = null; // {slide}: the slide stepped to on the board while offline
+let backTimer = null;
 
 const indicator = h('div', { id: 'conn', class: 'conn connecting', title: 'Connecting' });
 const stage = h('div', { id: 'stage', class: 'stage' });
 const banner = h('div', { id: 'banner', class: 'board-banner', hidden: true });
 const timerEl = h('div', { id: 'timer', class: 'timer', hidden: true });
-clear(root).append(stage, banner, timerEl, indicator);
+const offlineMark = h('div', { id: 'offline', class: 'offline-mark', role: 'status', hidden: true }, 'offline');
+clear(root).append(stage, banner, timerEl, indicator, offlineMark);
 const activity = activityOverlay(root, stage, () => api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/activity`));
 
 function api(method, path, opts = {}) {
@@ -34,8 +50,12 @@ function api(method, path, opts = {}) {
 
 function saveCreds(c) {
   creds = c;
-  if (c) localStorage.setItem(CREDS_KEY, JSON.stringify(c));
-  else localStorage.removeItem(CREDS_KEY);
+  if (c) {
+    localStorage.setItem(CREDS_KEY, JSON.stringify(c));
+  } else {
+    localStorage.removeItem(CREDS_KEY);
+    forget().catch(() => {}); // a forgotten board keeps no lesson
+  }
 }
 
 function message(text, cls = 'hint') {
@@ -53,6 +73,12 @@ async function start() {
       try {
         board = await api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}`);
       } catch (err) {
+        if (err instanceof Unreachable && await showKept()) {
+          // Every node is down: show the kept lesson; the live connection
+          // keeps trying and lands on the server's state when one answers.
+          follow();
+          return;
+        }
         if (!(err instanceof ApiError) || (err.status !== 401 && err.status !== 404)) throw err;
         saveCreds(null); // forgotten, or expired unpaired: register again
       }
@@ -68,9 +94,20 @@ async function start() {
     }
     follow();
   } catch (err) {
-    message(err.message || 'Cannot reach classboard. Trying again…', 'hint error');
+    message(err instanceof Unreachable ? 'Cannot reach classboard right now. Retrying…' : err.message, 'hint error');
     setTimeout(start, 5000 + Math.random() * 5000);
   }
+}
+
+// showKept puts the kept lesson and state on screen, when there are some
+// of this board's.
+async function showKept() {
+  const [l, s] = await Promise.all([kept('lesson'), kept('state')]).catch(() => [null, null]);
+  if (!s || s.board_id !== creds.board_id) return false;
+  lesson = l && l.id === s.lesson_id ? l : null;
+  shown = s;
+  paint();
+  return true;
 }
 
 function stopAll() {
@@ -85,6 +122,7 @@ function stopAll() {
   showingCode = false;
   banner.hidden = true;
   timerEl.hidden = true;
+  local = null;
 }
 
 // newCode asks for a fresh code for this unpaired board.
@@ -123,6 +161,7 @@ function follow() {
       indicator.className = `conn ${s}`;
       indicator.dataset.transport = transport;
       indicator.title = { live: 'Connected', connecting: 'Connecting', offline: 'Offline: showing the last state' }[s];
+      setOnline(s === 'live');
     },
     onMessage: onLive,
     onAuthLost: () => start(),
@@ -209,43 +248,112 @@ async function show(state) {
 }
 
 async function draw(state) {
-  if (shown && shown.revision >= state.revision) return;
+  // The server's state replaces a slide stepped here, even one of the
+  // same revision (the state a reconnect brings).
+  if (shown && shown.revision >= state.revision && !local) return;
   if (!lesson || lesson.id !== state.lesson_id) {
     lesson = null;
     if (state.lesson_id) {
       try {
-        lesson = await api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/lesson`);
+        // Retried until a node answers: the board has nothing better to do.
+        lesson = await api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/lesson`, { retry: true });
       } catch (err) {
         message(err.message, 'hint error');
         return;
       }
+      // Every picture now, so a node's death later costs nothing on screen;
+      // and the lesson kept for a full outage.
+      pictures.retain(lesson.slides);
+      pictures.preload(lesson.slides);
+      keep('lesson', lesson).catch(() => {});
+      keepOnly(lesson.slides.map((sl) => sl.media_id).filter(Boolean)).catch(() => {});
     }
   }
+  if (local) backOnline();
   shown = state;
-  stage.dataset.slide = String(state.slide);
+  keep('state', state).catch(() => {});
+  paint();
+}
+
+// paint shows the state on screen: the server's, or a slide stepped here.
+function paint() {
+  const state = shown;
+  const slideIndex = local ? local.slide : state.slide;
+  stage.dataset.slide = String(slideIndex);
   stage.dataset.revision = String(state.revision);
-  if (state.blank) {
+  stage.dataset.local = String(Boolean(local));
+  if (state.blank && !local) {
     clear(stage).append(h('div', { id: 'blank', class: 'blank' }));
   } else if (!lesson) {
     message('Waiting for the teacher to pick a lesson…');
-  } else if (state.slide >= lesson.slides.length) {
+  } else if (slideIndex >= lesson.slides.length) {
     message('This slide no longer exists.');
   } else {
-    const slide = lesson.slides[state.slide];
-    clear(stage).append(h('div', { class: 'slide-frame' }, renderSlide(slide, { board: true, mediaURL: () => slide.src })));
-    preload(lesson.slides[state.slide + 1]);
+    // Markers go over the slide's picture, which comes after the slide.
+    const onPicture = () => activity.redraw();
+    clear(stage).append(h('div', { class: 'slide-frame' }, renderSlide(lesson.slides[slideIndex], { board: true, pictures, onPicture })));
     activity.redraw();
   }
   showTimer(state.timer);
 }
 
-// preload fetches the next slide's picture, so "next" shows it at once.
-function preload(slide) {
-  if (slide && slide.src) {
-    const img = new Image();
-    img.src = slide.src;
+// setOnline shows the offline mark once the live connection has been down
+// for a while, and lets the board be stepped here meanwhile.
+function setOnline(isLive) {
+  clearTimeout(offlineTimer);
+  if (isLive) {
+    offline = false;
+    offlineMark.hidden = true;
+    // The server sends its state first on every connection; one of the
+    // revision already shown is not passed on, so the board returns to it
+    // here.
+    if (local && shown) {
+      backOnline();
+      paint();
+    }
+    return;
   }
+  offlineTimer = setTimeout(() => {
+    offline = true;
+    offlineMark.hidden = false;
+  }, OFFLINE_AFTER_MS);
 }
+
+// backOnline ends local stepping and says on the board what happened.
+function backOnline() {
+  const was = local;
+  local = null;
+  // The teacher's state may still change as the connection catches up:
+  // the banner names only what the board showed.
+  clear(banner).append(h('span', { id: 'back-online' },
+    `Back online: showing the teacher's slide again (slide ${was.slide + 1} was shown here while offline).`));
+  banner.hidden = false;
+  clearTimeout(backTimer);
+  backTimer = setTimeout(() => { banner.hidden = true; }, 10000);
+}
+
+// step moves the board by itself while no node answers.
+function step(delta) {
+  if (!offline || !shown || !lesson) return;
+  const from = local ? local.slide : shown.slide;
+  const to = Math.max(0, Math.min(lesson.slides.length - 1, from + delta));
+  if (to === from && local) return;
+  local = { slide: to };
+  paint();
+}
+
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowRight' || e.key === 'PageDown' || e.key === ' ') { e.preventDefault(); step(1); }
+  if (e.key === 'ArrowLeft' || e.key === 'PageUp') { e.preventDefault(); step(-1); }
+});
+let touchX = null;
+document.addEventListener('touchstart', (e) => { touchX = e.changedTouches[0].clientX; }, { passive: true });
+document.addEventListener('touchend', (e) => {
+  if (touchX === null) return;
+  const dx = e.changedTouches[0].clientX - touchX;
+  touchX = null;
+  if (Math.abs(dx) > 60) step(dx < 0 ? 1 : -1);
+}, { passive: true });
 
 // showTimer counts down against the server's clock.
 function showTimer(timer) {
@@ -253,7 +361,8 @@ function showTimer(timer) {
   if (!timer) { timerEl.hidden = true; return; }
   const ends = Date.parse(timer.ends_at);
   const tick = () => {
-    const left = Math.max(0, Math.round((ends - live.serverNow()) / 1000));
+    // Before the live connection (a board started offline) its own clock.
+    const left = Math.max(0, Math.round((ends - (live ? live.serverNow() : Date.now())) / 1000));
     timerEl.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
     timerEl.classList.toggle('done', left === 0);
     if (left === 0) clearInterval(clockTimer);
@@ -263,4 +372,5 @@ function showTimer(timer) {
   clockTimer = setInterval(tick, 250);
 }
 
+registerWorker();
 start();

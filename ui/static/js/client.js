@@ -25,6 +25,7 @@
  * @property {AbortSignal} [signal] cancels the request and its retries
  * @property {boolean} [idempotent] a POST that is harmless twice
  * @property {boolean} [retry] keep trying after every origin failed
+ * @property {boolean} [raw] answer the body as a Blob (pictures, downloads)
  */
 
 /**
@@ -210,7 +211,8 @@ export class Client {
 
   /**
    * request sends one API call. opts: body (object, or a Blob/File with
-   * contentType), headers, idempotencyKey (true makes one), auth (false to
+   * contentType), raw (answer a Blob, not JSON: pictures, downloads),
+   * headers, idempotencyKey (true makes one), auth (false to
    * omit the token), onProgress for uploads, signal to cancel, idempotent
    * (a POST that is harmless twice, such as signing in), and retry:
    * when every origin failed, wait (full-jitter exponential backoff) and
@@ -219,7 +221,7 @@ export class Client {
    * @param {string} method
    * @param {string} path from /api/v1
    * @param {RequestOptions} [opts]
-   * @returns {Promise<any>} the decoded JSON answer, null for 204
+   * @returns {Promise<any>} the decoded JSON answer (a Blob with raw), null for 204
    */
   async request(method, path, opts = {}) {
     /** @type {Record<string, string>} */
@@ -287,7 +289,7 @@ export class Client {
       }
       this.latency.add(performance.now() - started);
       this.emit({ type: 'ok', origin });
-      return this.parse(res);
+      return this.parse(res, opts.raw);
     }
     this.emit({ type: 'unreachable' });
     throw new Unreachable(last, retriable, busy === tries ? retryAfter : 0);
@@ -359,9 +361,13 @@ export class Client {
     });
   }
 
-  /** @param {Response} res */
-  async parse(res) {
+  /**
+   * @param {Response} res
+   * @param {boolean} [raw] the body as a Blob rather than JSON
+   */
+  async parse(res, raw = false) {
     if (res.status === 204) return null;
+    if (raw && res.ok) return res.blob();
     const text = await res.text();
     let data = null;
     if (text) {

@@ -2,11 +2,15 @@
 // preview and the board app both call it, so the preview is the board.
 //
 // slide: a slide as the API returns it (text slides carry `html`, the
-// server's sanitized rendering of the Markdown body; link slides carry
-// `qr`, a data: URL of a PNG; image slides carry `src`, a signed URL
-// relative to the API origin, absent when the picture was deleted).
-// opts.mediaURL(mediaId, slide) -> absolute URL of an image slide's picture
-// ('' for none); opts.board: size for a full screen instead of a preview.
+// server's sanitized rendering of the Markdown body, and `qr` when the body
+// is about one link; link slides carry `qr`, a data: URL of a PNG; image
+// slides and text slides with a picture carry `src`, a signed URL relative
+// to the API origin, absent when the picture was deleted). A text slide
+// with a picture shows it beside the text or above it (`layout`).
+// opts.pictures: a Pictures (pictures.js) that loads pictures with
+// failover; opts.board: size for a full screen instead of a preview, and
+// links shown as text (nobody clicks a board), not as links that open in a
+// new tab as on the teacher's screens.
 // @ts-check
 import { h } from './dom.js';
 
@@ -16,17 +20,20 @@ import { h } from './dom.js';
  * @property {'text' | 'image' | 'link' | string} kind
  * @property {string} [title]
  * @property {string} [html] text: the sanitized body
- * @property {string} [media_id] image
+ * @property {string} [media_id] image, or a text slide's picture
+ * @property {'beside' | 'below' | string} [layout] text with a picture
  * @property {string} [caption] image
- * @property {string} [src] image: a signed URL relative to the API origin
+ * @property {string} [src] image or text with a picture: a signed URL relative to the API origin
  * @property {string} [url] link
- * @property {string} [qr] link: a data: URL of a PNG
+ * @property {string} [qr] link, or text about one link: a data: URL of a PNG
+ * @property {string} [notes] speaker notes (the teacher's copy only)
  */
 
 /**
  * @typedef {object} RenderOptions
- * @property {(mediaId: string | undefined, slide: Slide) => string} [mediaURL]
+ * @property {import('./pictures.js').Pictures} [pictures] loads the pictures (required for a slide with one)
  * @property {boolean} [board]
+ * @property {() => void} [onPicture] called when a picture is on screen (it loads after the slide is drawn)
  */
 
 // The only elements a text slide's body may contain. The server sanitizes
@@ -34,32 +41,56 @@ import { h } from './dom.js';
 // server text to innerHTML.
 const BODY_TAGS = new Set(['P', 'EM', 'STRONG', 'UL', 'OL', 'LI', 'BR']);
 
+// httpURL returns href when it is an absolute http or https URL, else ''.
+/** @param {string} href */
+function httpURL(href) {
+  try {
+    const u = new URL(href);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : '';
+  } catch {
+    return '';
+  }
+}
+
 /**
  * @param {Node} from
  * @param {Element} to
+ * @param {boolean | undefined} board
  */
-function copyAllowed(from, to) {
+function copyAllowed(from, to, board) {
   for (const n of from.childNodes) {
     if (n.nodeType === Node.TEXT_NODE) {
       to.append(document.createTextNode(n.textContent || ''));
     } else if (n instanceof Element) {
+      const href = n.tagName === 'A' ? httpURL(n.getAttribute('href') || '') : '';
       if (BODY_TAGS.has(n.tagName)) {
         const el = document.createElement(n.tagName.toLowerCase());
-        copyAllowed(n, el);
+        copyAllowed(n, el, board);
+        to.append(el);
+      } else if (href && !board) {
+        const a = h('a', { href, target: '_blank', rel: 'noopener noreferrer' });
+        copyAllowed(n, a, board);
+        to.append(a);
+      } else if (href) {
+        const el = h('span', { class: 'slide-linktext' });
+        copyAllowed(n, el, board);
         to.append(el);
       } else {
-        copyAllowed(n, to); // keep the text of anything else
+        copyAllowed(n, to, board); // keep the text of anything else
       }
     }
   }
 }
 
-/** @param {string | undefined} html */
-function body(html) {
+/**
+ * @param {string | undefined} html
+ * @param {boolean | undefined} board
+ */
+function body(html, board) {
   const el = h('div', { class: 'slide-body' });
   // DOMParser documents run no scripts and load nothing.
   const doc = new DOMParser().parseFromString(`<body>${html || ''}</body>`, 'text/html');
-  copyAllowed(doc.body, el);
+  copyAllowed(doc.body, el, board);
   return el;
 }
 
@@ -69,20 +100,44 @@ function placeholder(text) {
 }
 
 /**
+ * picture shows a picture that opts.pictures (pictures.js) loads with
+ * failover: it says so while it retries, and "removed" only when a server
+ * said so.
  * @param {Slide} slide
  * @param {RenderOptions} opts
  */
 function picture(slide, opts) {
-  const url = opts.mediaURL ? opts.mediaURL(slide.media_id, slide) : slide.src;
-  const frame = h('div', { class: 'slide-picture' });
-  if (!url) {
-    frame.append(placeholder('Picture removed'));
+  const frame = h('div', { class: 'slide-picture' }, placeholder('Loading picture…'));
+  if (!opts.pictures) {
+    frame.replaceChildren(placeholder('Picture unavailable'));
     return frame;
   }
-  const img = h('img', { src: url, alt: slide.caption || '' });
-  img.addEventListener('error', () => img.replaceWith(placeholder('Picture removed')), { once: true });
-  frame.append(img);
+  opts.pictures.load(slide, () => frame.replaceChildren(placeholder('Picture unavailable, retrying…')))
+    .then((url) => {
+      frame.replaceChildren(h('img', { src: url, alt: slide.caption || '' }));
+      if (opts.onPicture) opts.onPicture();
+    })
+    .catch((/** @type {Error} */ err) => frame.replaceChildren(placeholder(err.message)));
   return frame;
+}
+
+/**
+ * @param {Slide} slide
+ * @param {RenderOptions} opts
+ * @param {string} cls
+ */
+function textSlide(slide, opts, cls) {
+  const title = slide.title ? h('h2', { class: 'slide-title' }, slide.title) : null;
+  const text = body(slide.html, opts.board);
+  if (slide.media_id) {
+    const layout = slide.layout === 'below' ? 'below' : 'beside';
+    const pic = picture(slide, opts);
+    return h('section', { class: `${cls} slide-with-picture slide-${layout}` },
+      title, h('div', { class: 'slide-columns' }, layout === 'below' ? [pic, text] : [text, pic]));
+  }
+  return h('section', { class: cls }, title,
+    slide.qr ? h('div', { class: 'slide-columns slide-featured' }, text,
+      h('img', { class: 'slide-qr', src: slide.qr, alt: 'QR code of the link' })) : text);
 }
 
 /**
@@ -94,9 +149,7 @@ export function renderSlide(slide, opts = {}) {
   const cls = `slide slide-${slide.kind}${opts.board ? ' slide-board' : ''}`;
   switch (slide.kind) {
     case 'text':
-      return h('section', { class: cls },
-        slide.title ? h('h2', { class: 'slide-title' }, slide.title) : null,
-        body(slide.html));
+      return textSlide(slide, opts, cls);
     case 'image':
       return h('section', { class: cls },
         picture(slide, opts),

@@ -1,7 +1,8 @@
 // The teacher app: a small hash router over views. Each view is a function
 // (ctx) => element; ctx carries the API client and the session.
-import { Client, Unreachable } from './client.js';
+import { Client, Unreachable, backoff } from './client.js';
 import { h, clear } from './dom.js';
+import { registerWorker, forget } from './offline.js';
 import { loginView, signupView, homeView, confirmView } from './teacher/account.js';
 import { register as registerLessons } from './teacher/lessons.js';
 import { forgotView, resetView } from './teacher/reset.js';
@@ -26,6 +27,8 @@ const ctx = {
   async signOut() {
     try { await client.request('DELETE', '/api/v1/sessions/current'); } catch { /* gone anyway */ }
     localStorage.removeItem(TOKEN_KEY);
+    // Nothing of the teacher's stays in this browser's caches either.
+    await forget().catch(() => {});
     client.token = null;
     ctx.teacher = null;
     renderNav();
@@ -51,7 +54,9 @@ ctx.addRoute = addRoute;
 
 client.onEvent((ev) => {
   if (ev.type === 'unreachable') {
-    banner.textContent = 'We cannot reach classboard right now. Your changes are not lost; try again in a moment.';
+    // The app retries by itself where it can: the banner says so, and
+    // does not ask the teacher to.
+    banner.textContent = 'Cannot reach the classboard servers right now. Retrying…';
     banner.hidden = false;
   } else if (ev.type === 'ok') {
     banner.hidden = true;
@@ -69,6 +74,8 @@ function renderNav() {
   }
 }
 
+let viewRetries = 0;
+
 async function render() {
   const hash = location.hash || '#/';
   const route = routes.find((r) => r.pattern.test(hash) && (!r.path || location.pathname === r.path)) || routes[routes.length - 1];
@@ -80,7 +87,16 @@ async function render() {
   try {
     const el = await route.view(ctx, match);
     clear(app).append(el);
+    viewRetries = 0;
   } catch (err) {
+    if (err instanceof Unreachable) {
+      // No server answered: load the view again by itself, a little later
+      // each time; the banner says what is going on.
+      clear(app).append(h('p', { class: 'muted', id: 'view-retrying' }, 'Loading… (retrying until a server answers)'));
+      const again = hash;
+      setTimeout(() => { if ((location.hash || '#/') === again) render(); }, backoff(viewRetries++, 1000, 15000));
+      return;
+    }
     if (err.status === 401) {
       localStorage.removeItem(TOKEN_KEY);
       ctx.teacher = null;
@@ -102,7 +118,8 @@ async function start() {
       ctx.teacher = await client.request('GET', '/api/v1/me');
     } catch (err) {
       if (err instanceof Unreachable) {
-        clear(app).append(h('div', { class: 'card' }, h('p', {}, err.message), h('button', { onclick: start }, 'Try again')));
+        clear(app).append(h('p', { class: 'muted', id: 'view-retrying' }, 'Loading… (retrying until a server answers)'));
+        setTimeout(start, backoff(viewRetries++, 1000, 15000));
         return;
       }
       localStorage.removeItem(TOKEN_KEY);
@@ -114,6 +131,7 @@ async function start() {
   await render();
 }
 
+registerWorker();
 // Feature modules (lessons, boards) register their routes before start.
 export const ready = Promise.resolve().then(async () => {
   registerLessons(ctx);

@@ -1,18 +1,37 @@
 // The lesson editor: title, slides (add, reorder, delete), picture upload
-// with progress, a preview rendered by the server exactly as the board
-// renders it, and a clear choice when a save conflicts with another edit.
+// with progress (a text slide may have a picture too, beside or above its
+// text), speaker notes, a preview rendered by the server exactly as the
+// board renders it, export as one file, and a clear choice when a save
+// conflicts with another edit.
 import { h, clear, showError } from '../dom.js';
 import { renderSlide } from '../slide.js';
+import { Pictures } from '../pictures.js';
 
 const KINDS = { text: 'Text', image: 'Picture', link: 'Link' };
-const FIELDS = { text: ['title', 'body'], image: ['media_id', 'caption'], link: ['title', 'url'] };
+const FIELDS = {
+  text: ['title', 'body', 'media_id', 'layout', 'notes'],
+  image: ['media_id', 'caption', 'notes'],
+  link: ['title', 'url', 'notes'],
+};
+const LAYOUTS = [['beside', 'Picture beside the text'], ['below', 'Picture above the text']];
 
 // forAPI keeps the fields a slide of its kind has: what the server renders
-// (html, qr, src) is not sent back.
+// (html, qr, src) is not sent back; a layout only goes with a picture.
 function forAPI(slide) {
   const out = { kind: slide.kind };
   for (const f of FIELDS[slide.kind] || []) if (slide[f]) out[f] = slide[f];
+  if (!out.media_id) delete out.layout;
   return out;
+}
+
+// download saves a Blob under a file name.
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 // unfinished says whether a slide still lacks what the server requires of
@@ -44,21 +63,21 @@ export async function editorView(ctx, id) {
     Object.assign(st, { title: l.title, slides: l.slides, revision: l.revision });
     remember(l.slides);
   }
-  const mediaURL = (mediaId, slide) => {
-    const src = slide.src || srcs.get(mediaId);
-    return src ? ctx.client.origin() + src : '';
-  };
+  // Pictures load through the client, failing over like every API call.
+  const pictures = new Pictures(ctx.client);
+  const withSrc = (slide) => (slide.src || !slide.media_id ? slide : { ...slide, src: srcs.get(slide.media_id) });
 
   const title = h('input', { id: 'lesson-title', name: 'title', value: st.title, placeholder: 'Lesson title', 'aria-label': 'Lesson title' });
   const status = h('span', { class: 'muted', id: 'save-status', role: 'status' });
   const save = h('button', { class: 'save', id: 'save-lesson' }, 'Save');
+  const exportButton = h('button', { id: 'export-lesson', title: 'Download this lesson as one file, to keep or to give to a colleague' }, 'Export');
   const errorBox = h('div', { class: 'form-error', role: 'alert' });
   const conflict = h('div', { class: 'conflict', id: 'conflict', hidden: true });
   const list = h('ol', { class: 'slide-list', id: 'slide-list' });
   const fields = h('div', { class: 'slide-fields', id: 'slide-fields' });
   const preview = h('div', { class: 'lesson-preview', id: 'preview' });
   const form = h('div', { class: 'editor' },
-    h('div', { class: 'editor-head' }, title, save, status),
+    h('div', { class: 'editor-head' }, title, save, exportButton, status),
     errorBox, conflict,
     h('div', { class: 'editor-main' },
       h('div', { class: 'editor-slides' }, list,
@@ -123,7 +142,7 @@ export async function editorView(ctx, id) {
     return h('label', {}, label, el);
   }
 
-  function uploader(slide) {
+  function uploader(slide, optional = false) {
     const file = h('input', { type: 'file', id: 'slide-file', accept: 'image/png,image/jpeg,image/gif,image/webp' });
     const bar = h('progress', { id: 'upload-progress', max: '1', value: '0', hidden: true });
     const note = h('span', { class: 'muted', id: 'upload-status' });
@@ -140,18 +159,36 @@ export async function editorView(ctx, id) {
         });
         srcs.set(m.id, m.url);
         slide.media_id = m.id;
+        if (slide.kind === 'text' && !slide.layout) slide.layout = 'beside';
         delete slide.src;
         note.textContent = 'Uploaded.';
         changed();
         renderList();
-        refreshPreview();
+        renderFields();
       } catch (err) {
         note.textContent = err.message;
       } finally {
         bar.hidden = true;
       }
     });
-    return h('div', { class: 'uploader' }, h('label', {}, slide.media_id ? 'Replace the picture' : 'Choose a picture', file), bar, note);
+    const label = slide.media_id ? 'Replace the picture' : optional ? 'Add a picture (optional)' : 'Choose a picture';
+    return h('div', { class: 'uploader' }, h('label', {}, label, file), bar, note);
+  }
+
+  // pictureFields lets a text slide have a picture and say where it goes.
+  function pictureFields(slide) {
+    const out = [uploader(slide, true)];
+    if (slide.media_id) {
+      const layout = h('select', { name: 'layout', id: 'slide-layout' },
+        LAYOUTS.map(([v, label]) => h('option', { value: v, selected: (slide.layout || 'beside') === v }, label)));
+      layout.addEventListener('change', () => { slide.layout = layout.value; changed(); refreshPreview(0); });
+      out.push(h('div', { class: 'row' }, h('label', {}, 'Layout', layout),
+        h('button', { id: 'remove-picture', class: 'link', onclick: () => {
+          delete slide.media_id; delete slide.layout; delete slide.src;
+          changed(); renderFields();
+        } }, 'Remove the picture')));
+    }
+    return out;
   }
 
   function renderFields() {
@@ -163,12 +200,14 @@ export async function editorView(ctx, id) {
     }
     if (slide.kind === 'text') {
       fields.append(input(slide, 'title', 'Title'),
-        input(slide, 'body', 'Text (blank line: new paragraph; *emphasis*; lines starting with - make a list)', 'textarea', { rows: 8 }));
+        input(slide, 'body', 'Text (blank line: new paragraph; *emphasis*; lines starting with - make a list; [words](https://…) make a link, and a link on a line of its own gets a QR code on the board)', 'textarea', { rows: 8 }),
+        ...pictureFields(slide));
     } else if (slide.kind === 'image') {
       fields.append(uploader(slide), input(slide, 'caption', 'Caption (optional)'));
     } else if (slide.kind === 'link') {
       fields.append(input(slide, 'title', 'Title'), input(slide, 'url', 'Address (https://…)', 'input', { type: 'url' }));
     }
+    fields.append(input(slide, 'notes', 'Speaker notes (only you see them, while presenting)', 'textarea', { rows: 3 }));
     refreshPreview(0);
   }
 
@@ -189,7 +228,7 @@ export async function editorView(ctx, id) {
       let node;
       try {
         const rendered = await ctx.client.request('POST', '/api/v1/lessons/preview', { body: forAPI(slide) });
-        node = renderSlide(rendered, { mediaURL });
+        node = renderSlide(withSrc(rendered), { pictures });
       } catch (err) {
         node = h('div', { class: 'lesson-preview-empty muted' }, err.status === 400 ? 'Fill in the slide to see it here.' : err.message);
       }
@@ -263,6 +302,25 @@ export async function editorView(ctx, id) {
     errorBox.textContent = [err.message, ...lines].join(' ');
   }
   save.addEventListener('click', doSave);
+
+  async function doExport() {
+    if (!st.id || st.dirty) {
+      status.textContent = 'Save the lesson first, then export it.';
+      return;
+    }
+    exportButton.disabled = true;
+    status.textContent = 'Preparing the file…';
+    try {
+      const blob = await ctx.client.request('GET', `/api/v1/lessons/${encodeURIComponent(st.id)}/export`, { raw: true });
+      download(blob, `${(st.title || 'lesson').replace(/[\\/:*?"<>|]+/g, '-')}.classboard.zip`);
+      status.textContent = 'Exported.';
+    } catch (err) {
+      status.textContent = err.message;
+    } finally {
+      exportButton.disabled = false;
+    }
+  }
+  exportButton.addEventListener('click', doExport);
 
   renderList();
   renderFields();

@@ -1,6 +1,75 @@
-// The teacher's lessons: the list, and routes to the editor.
+// The teacher's lessons: the list, import (PDF, PowerPoint, a lesson
+// file), and routes to the editor.
 import { h, clear } from '../dom.js';
 import { editorView } from './editor.js';
+import { importPDF, ImportError } from './pdfimport.js';
+
+const PPTX = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
+
+// importer is the "Import" control: a file picker, progress and cancel.
+// A PDF is drawn page by page here; a .pptx or a lesson file goes to the
+// server whole. Every way ends in the new lesson's editor.
+function importer(ctx) {
+  const file = h('input', { type: 'file', id: 'import-file', class: 'visually-hidden',
+    accept: '.pdf,.pptx,.zip,application/pdf,application/zip,' + PPTX });
+  const pick = h('label', { class: 'button', for: 'import-file', id: 'import-pick' }, 'Import…');
+  const status = h('span', { id: 'import-status', role: 'status' });
+  const bar = h('progress', { id: 'import-progress', max: '1', value: '0' });
+  const cancel = h('button', { id: 'import-cancel', type: 'button' }, 'Cancel');
+  const panel = h('div', { class: 'import-panel', id: 'import-panel', hidden: true }, status, bar, cancel);
+  let ctl = null;
+
+  function show(text, { busy = false, value = null } = {}) {
+    panel.hidden = false;
+    status.textContent = text;
+    bar.hidden = value === null;
+    if (value !== null) bar.value = value;
+    cancel.hidden = !busy;
+  }
+  cancel.addEventListener('click', () => {
+    if (ctl) ctl.abort();
+    show('Cancelling: removing what was uploaded…');
+  });
+
+  file.addEventListener('change', async () => {
+    const f = file.files[0];
+    file.value = '';
+    if (!f || ctl) return;
+    const name = f.name.toLowerCase();
+    ctl = new AbortController();
+    pick.classList.add('disabled');
+    try {
+      let lesson;
+      if (name.endsWith('.pdf') || f.type === 'application/pdf') {
+        show(`Reading ${f.name}…`, { busy: true });
+        lesson = await importPDF(ctx.client, f, {
+          signal: ctl.signal,
+          onProgress: (done, total) => show(`Page ${Math.min(done + 1, total)} of ${total}`, { busy: true, value: done / total }),
+        });
+      } else if (name.endsWith('.pptx') || name.endsWith('.zip')) {
+        const pptx = name.endsWith('.pptx');
+        show(`Uploading ${f.name}…`, { value: 0 });
+        const title = pptx ? `?title=${encodeURIComponent(f.name.replace(/\.pptx$/i, '').slice(0, 200))}` : '';
+        lesson = await ctx.client.request('POST', '/api/v1/lessons/import' + title, {
+          body: f, contentType: pptx ? PPTX : 'application/zip', idempotencyKey: true,
+          onProgress: (p) => show(p < 1 ? `Uploading ${f.name}…` : `Reading the slides…`, { value: p }),
+        });
+      } else {
+        show('Choose a PDF, a PowerPoint file (.pptx) or a classboard lesson file (.zip).');
+        return;
+      }
+      show(`Imported ${lesson.slides.length} slides.`);
+      ctx.go(`#/lessons/${encodeURIComponent(lesson.id)}`);
+    } catch (err) {
+      if (ctl.signal.aborted) show('Import cancelled; nothing was kept.');
+      else show(err instanceof ImportError ? err.message : `Import failed: ${err.message}`);
+    } finally {
+      ctl = null;
+      pick.classList.remove('disabled');
+    }
+  });
+  return { controls: [file, pick], panel };
+}
 
 const ORDERS = [['updated_at', 'Recently changed'], ['title', 'Title']];
 
@@ -32,11 +101,12 @@ async function listView(ctx) {
   order.addEventListener('change', () => load(true));
   more.addEventListener('click', () => load(false));
   await load(true);
+  const imp = importer(ctx);
   return h('section', { class: 'card' },
     h('div', { class: 'row' },
-      h('h1', {}, 'Lessons'), h('span', { class: 'spacer' }), order,
+      h('h1', {}, 'Lessons'), h('span', { class: 'spacer' }), order, imp.controls,
       h('a', { class: 'button primary-link', href: '#/lessons/new', id: 'new-lesson' }, 'New lesson')),
-    list, more);
+    imp.panel, list, more);
 }
 
 function homeSection() {
