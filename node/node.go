@@ -86,6 +86,9 @@ type Node struct {
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
+	// unregister forgets the record that lets local tools find the node
+	// by its URL.
+	unregister func()
 }
 
 // Open starts the node: the store (in the background until it has its
@@ -136,6 +139,16 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		closeListeners()
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	n.unregister = func() {}
+	if cfg.Store.NATSURL == "" {
+		// Lets `classboard backup --from <this node's URL>` on this machine
+		// find the data directory.
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		if n.unregister, err = store.RegisterHTTP(port, cfg.Store.DataDir); err != nil {
+			log.Warn("tools cannot find this node by its URL; give them --data", "err", err)
+			n.unregister = func() {}
+		}
 	}
 	uiHandler, err := ui.NewHandler()
 	if err != nil {
@@ -310,6 +323,7 @@ func (n *Node) Close(ctx context.Context) error {
 	}
 	n.api.WaitLive() // the hub, closed above, ends them
 	n.wg.Wait()
+	n.unregister()
 	if cerr := n.store.Close(ctx); err == nil {
 		err = cerr
 	}

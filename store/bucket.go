@@ -144,17 +144,26 @@ func transient(err error) bool {
 // get decodes the value of key into v and returns its revision.
 func (b *bucket) get(ctx context.Context, key string, v any) (_ uint64, err error) {
 	defer b.observe("get", time.Now(), &err)
-	e, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return b.kv.Get(ctx, key) })
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return 0, errNotFound
-	}
+	e, err := b.entry(ctx, key, v)
 	if err != nil {
-		return 0, fmt.Errorf("get %s/%s: %w", b.name, key, err)
-	}
-	if err := json.Unmarshal(e.Value(), v); err != nil {
-		return 0, fmt.Errorf("decode %s/%s: %w", b.name, key, err)
+		return 0, err
 	}
 	return e.Revision(), nil
+}
+
+// entry is get returning the whole entry (its creation time too).
+func (b *bucket) entry(ctx context.Context, key string, v any) (jetstream.KeyValueEntry, error) {
+	e, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return b.kv.Get(ctx, key) })
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", b.name, key, err)
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return nil, fmt.Errorf("decode %s/%s: %w", b.name, key, err)
+	}
+	return e, nil
 }
 
 // put writes data to key if the key's last revision is still expect (0:

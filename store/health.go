@@ -9,6 +9,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// healthStreamPrefix starts the name of every node's health stream.
+const healthStreamPrefix = "HEALTH_"
+
 // prober answers "is this node on the majority side?" with a write. Each
 // node has a health stream of its own, replicated like every other, whose
 // leader it keeps on itself: a write to it then succeeds exactly when this
@@ -26,7 +29,7 @@ type prober struct {
 // ensureProber creates the node's health stream (idempotent).
 func ensureProber(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, node string, replicas int) (*prober, error) {
 	key := keyPart(node)
-	p := &prober{nc: nc, js: js, node: node, stream: "HEALTH_" + key, subject: "classboard.health." + key}
+	p := &prober{nc: nc, js: js, node: node, stream: healthStreamPrefix + key, subject: "classboard.health." + key}
 	err := ensureStream(ctx, js, jetstream.StreamConfig{
 		Name:              p.stream,
 		Subjects:          []string{p.subject},

@@ -130,7 +130,9 @@ func (s *Store) lessonDoc(ctx context.Context, teacherID, id string) (*lessonDoc
 	if doc.V > classboard.LessonSchemaVersion {
 		// Written by a newer node during a rolling upgrade: refuse rather
 		// than drop fields this node does not know on the next save.
-		return nil, 0, fmt.Errorf("lesson %s has schema version %d, newer than %d", id, doc.V, classboard.LessonSchemaVersion)
+		// 503 sends the app on to another node, an upgraded one.
+		return nil, 0, fmt.Errorf("%w: lesson %s has schema version %d, newer than %d", &classboard.Error{Code: classboard.EUNAVAILABLE,
+			Message: "This lesson was saved by a newer version of classboard; try again in a moment."}, id, doc.V, classboard.LessonSchemaVersion)
 	}
 	doc.migrate()
 	return &doc, rev, nil

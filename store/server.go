@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 // embedded is the NATS server a node runs in its own process.
 type embedded struct {
 	srv      *server.Server
+	lock     *os.File // held on the data directory while the server runs
 	user     string
 	password string
 }
@@ -27,7 +29,20 @@ type embedded struct {
 // startEmbedded starts nats-server with JetStream on cfg.DataDir and waits
 // until it accepts connections.
 func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
-	e := &embedded{user: "classboard", password: token.New()}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			lock.Close()
+		}
+	}()
+	// Whoever holds the lock owns the directory: an access file there is
+	// a killed process's.
+	removeLocalAccess(cfg.DataDir)
+	e := &embedded{user: "classboard", password: token.New(), lock: lock}
 	opts := &server.Options{
 		ServerName: cfg.NodeName,
 		// A client listener is kept (DontListen would also stop the routes
@@ -49,7 +64,7 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
 		// of NATS 2.12.1 lost acknowledged writes that way. An fsync per
 		// write costs about 0.5 ms on an R3 put, and nothing a teacher saved
 		// may be lost.
-		SyncAlways: true,
+		SyncAlways: !cfg.toolServer,
 		// Huge pings would delay noticing a dead peer.
 		PingInterval: 5 * time.Second,
 		MaxPingsOut:  3,
@@ -95,6 +110,7 @@ func startEmbedded(cfg Config, log *slog.Logger) (*embedded, error) {
 		return nil, fmt.Errorf("embedded nats-server not ready for connections after 60s")
 	}
 	e.srv = srv
+	started = true
 	return e, nil
 }
 
@@ -115,7 +131,13 @@ func (e *embedded) shutdown(ctx context.Context) {
 	go func() { e.srv.WaitForShutdown(); close(done) }()
 	select {
 	case <-done:
+		e.lock.Close()
 	case <-ctx.Done():
+		// The server may still write: the lock goes when it has stopped.
+		go func() {
+			<-done
+			e.lock.Close()
+		}()
 	}
 }
 

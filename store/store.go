@@ -90,6 +90,13 @@ type Config struct {
 	// expiry; nil means time.Now. Tests set it instead of waiting for a
 	// window to pass.
 	Now func() time.Time
+
+	// toolServer marks the server a tool runs on a stopped node's data
+	// directory. It syncs to disk when it stops rather than at every
+	// write: a restore writes every message again, and an fsync each made
+	// restoring a large store take many minutes (and the engine gives up
+	// on a restore chunk that takes over 5 s).
+	toolServer bool
 }
 
 func (c Config) clustered() bool { return c.ClusterAddr != "" }
@@ -230,6 +237,9 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	s.cancel()
 	s.wg.Wait()
+	if s.srv != nil {
+		removeLocalAccess(s.cfg.DataDir)
+	}
 	s.closeConn(ctx)
 	return nil
 }
@@ -328,6 +338,14 @@ func (s *Store) run(ctx context.Context) {
 		})
 	})
 	close(s.ready)
+	if err := s.writeLocalAccess(); err != nil {
+		s.log.Warn("local tools (backup, restore) cannot reach this node", "err", err)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.repairLoop(ctx)
+	}()
 	t := time.NewTicker(s.cfg.ProbeInterval)
 	defer t.Stop()
 	for {

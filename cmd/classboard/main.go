@@ -1,7 +1,7 @@
-// Command classboard runs a classboard node: `classboard serve` (the
-// default), `classboard check` (the same flags: what a production
-// deployment should change), `classboard version`, or `classboard
-// healthcheck` (for container health checks). Every flag can also be set
+// Command classboard runs a classboard node (`classboard serve`, the
+// default) and its tools: `check` (the same flags: what a production
+// deployment should change), `backup`, `restore`, `keygen`, `version`, and
+// `healthcheck` (for container health checks). Every flag can also be set
 // by an environment variable: --node-name is CLASSBOARD_NODE_NAME.
 package main
 
@@ -53,8 +53,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return restoreCmd(ctx, args, getenv, stdout, stderr)
+	case "keygen":
+		return keygenCmd(args, getenv, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, check, version, healthcheck)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, check, backup, restore, keygen, version, healthcheck)", cmd)
 }
 
 // defaultAddr is where serve listens, and healthcheck asks, by default.

@@ -167,6 +167,15 @@ type Member struct {
 
 	mu      sync.Mutex
 	running runner
+	bin     string // a process node's binary when not the cluster's
+}
+
+// SetBinary makes the node's next Start run bin (process nodes only): a
+// rolling upgrade replaces the binary of one stopped node at a time.
+func (m *Member) SetBinary(bin string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.bin = bin
 }
 
 // runner is a started node: in this process or a child process.
@@ -333,4 +342,12 @@ func (m *Member) restoreNetwork() {
 // stopContext bounds a clean stop in cleanup.
 func stopContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 15*time.Second)
+}
+
+// DataDir is the node's data directory.
+func (m *Member) DataDir() string {
+	if m.c.opts.processes {
+		return filepath.Join(m.dir, "data")
+	}
+	return m.dir
 }

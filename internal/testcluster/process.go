@@ -47,7 +47,11 @@ func (m *Member) startProcess() (runner, error) {
 		return nil, err
 	}
 	fmt.Fprintf(f, "--- start %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(m.c.bin, m.args()...)
+	bin := m.c.bin
+	if m.bin != "" {
+		bin = m.bin
+	}
+	cmd := exec.Command(bin, m.args()...)
 	cmd.Env = os.Environ()
 	var out io.Writer = f
 	if os.Getenv("CLASSBOARD_TEST_LOG") != "" {
