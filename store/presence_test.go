@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/poll"
 )
 
 // The view follows the nodes' heartbeats: a board is online while some
@@ -108,11 +110,12 @@ func TestPresenceIsTheStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	online := func(b *Boards) bool { return b.board(t.Context(), &boardDoc{ID: "b1"}).Online }
-	for deadline := time.Now().Add(10 * time.Second); !online(first); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the board never showed online")
+	poll.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if !online(first) {
+			return errors.New("the board is not online yet")
 		}
-	}
+		return nil
+	})
 	if !online(s.Boards()) {
 		t.Fatal("another board service of the same store says the board is offline")
 	}
