@@ -18,7 +18,7 @@ var (
 // not, so a board on a slow network fetches the whole chain in one round
 // trip instead of one round trip per level of imports.
 func TestPagesPreloadTheirModules(t *testing.T) {
-	for _, page := range []string{"board.html", "teacher.html"} {
+	for _, page := range []string{"board.html", "teacher.html", "join.html"} {
 		t.Run(page, func(t *testing.T) {
 			html := read(t, page)
 			entry := moduleScript.FindStringSubmatch(html)

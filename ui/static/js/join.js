@@ -6,41 +6,11 @@
 // @ts-check
 import { Client, ApiError } from './client.js';
 import { h, clear } from './dom.js';
+import { t, has } from './i18n.js';
 
 const PUPIL_KEY = 'classboard.pupil';
 const ROOM_POLL_MS = 3000;
 
-const nl = (navigator.language || '').toLowerCase().startsWith('nl');
-document.documentElement.lang = nl ? 'nl' : 'en';
-/** @type {Record<string, [string, string]>} English, Dutch */
-const STRINGS = {
-  title: ['Join the class', 'Doe mee met de klas'],
-  code: ['Code on the board', 'Code op het bord'],
-  name: ['Your first name or a nickname', 'Je voornaam of een bijnaam'],
-  join: ['Join', 'Meedoen'],
-  hello: ['You are in as', 'Je doet mee als'],
-  tap: ['Tap on the picture', 'Tik op de afbeelding'],
-  pick: ['Pick one', 'Kies er één'],
-  type: ['Your answer (80 characters at most)', 'Je antwoord (hoogstens 80 tekens)'],
-  send: ['Send', 'Versturen'],
-  saved: ['Saved. You can change it until the teacher closes the question.', 'Opgeslagen. Je kunt het nog veranderen tot de leraar de vraag sluit.'],
-  locked: ['The teacher has closed this question.', 'De leraar heeft deze vraag gesloten.'],
-  revealed: ['Look at the board!', 'Kijk naar het bord!'],
-  ended: ['This activity has ended. Thank you!', 'Deze activiteit is afgelopen. Bedankt!'],
-  again: ['Join another activity', 'Doe mee met een andere activiteit'],
-  leave: ['Leave', 'Stoppen'],
-  unknown_code: ['That code is not right, or the activity has ended. Check the code on the board.', 'Die code klopt niet, of de activiteit is afgelopen. Kijk nog eens naar de code op het bord.'],
-  room_full: ['This activity is full. Ask your teacher.', 'Deze activiteit is vol. Vraag het je leraar.'],
-  rate_limited: ['Too many tries. Wait a moment and try again.', 'Te vaak geprobeerd. Wacht even en probeer het opnieuw.'],
-  activity_closed: ['The teacher has closed this question; your answer was not sent.', 'De leraar heeft de vraag gesloten; je antwoord is niet verstuurd.'],
-  removed: ['You are no longer in this activity.', 'Je doet niet meer mee aan deze activiteit.'],
-  unreachable: ['No connection. We keep trying…', 'Geen verbinding. We blijven het proberen…'],
-  invalid: ['Please check what you entered.', 'Kijk nog eens wat je hebt ingevuld.'],
-  anonymous: ['a pupil without a name', 'een leerling zonder naam'],
-  name_required: ['Type your first name or a nickname.', 'Typ je voornaam of een bijnaam.'],
-};
-/** @param {string} key */
-const t = (key) => (STRINGS[key] || [key, key])[nl ? 1 : 0];
 
 const root = /** @type {HTMLElement} */ (document.getElementById('join'));
 // The client keeps its list of servers in memory only: a pupil's phone
@@ -66,12 +36,12 @@ let pollTimer = 0;
 /** @param {unknown} err */
 function explain(err) {
   if (err instanceof ApiError) {
-    if (err.code === 'unauthorized' || err.code === 'not_found') return t('removed');
-    if (err.code === 'invalid' && err.fields.name) return t('name_required');
-    if (STRINGS[err.code]) return t(err.code);
+    if (err.code === 'unauthorized' || err.code === 'not_found') return t('join.removed');
+    if (err.code === 'invalid' && err.fields.name) return t('join.name_required');
+    if (has(`error.${err.code}`)) return t(`error.${err.code}`);
     return err.message;
   }
-  return t('unreachable');
+  return t('join.unreachable');
 }
 
 function load() {
@@ -108,7 +78,7 @@ function showJoin(error = '') {
   // the server says when a name is needed.
   const name = h('input', { id: 'name', name: 'name', autocomplete: 'given-name', maxlength: '30' });
   const err = h('p', { id: 'join-error', class: 'error', role: 'alert' }, error);
-  const go = h('button', { id: 'join-go', class: 'primary', type: 'submit' }, t('join'));
+  const go = h('button', { id: 'join-go', class: 'primary', type: 'submit' }, t('join.join'));
   const form = h('form', {
     onsubmit: async (/** @type {Event} */ e) => {
       e.preventDefault();
@@ -127,9 +97,9 @@ function showJoin(error = '') {
       }
     },
   },
-  h('h1', {}, t('title')),
-  h('label', { for: 'code' }, t('code')), code,
-  h('label', { for: 'name' }, t('name')), name,
+  h('h1', {}, t('join.title')),
+  h('label', { for: 'code' }, t('join.code')), code,
+  h('label', { for: 'name' }, t('join.name')), name,
   err, go);
   clear(root).append(form);
   (fromLink ? name : code).focus();
@@ -150,7 +120,7 @@ async function refresh() {
     if (err instanceof ApiError && (err.status === 401 || err.status === 404)) {
       save(null);
       room = null;
-      showJoin(t('removed'));
+      showJoin(t('join.removed'));
       return;
     }
     note(explain(err), true);
@@ -168,15 +138,15 @@ function note(text, bad = false) {
 }
 
 function draw() {
-  const head = h('p', { class: 'who' }, `${t('hello')} `, h('strong', { id: 'me' }, room.name || t('anonymous')));
-  const leave = h('button', { class: 'leave', onclick: () => { save(null); room = null; showJoin(); } }, t('leave'));
+  const head = h('p', { class: 'who' }, `${t('join.hello')} `, h('strong', { id: 'me' }, room.name || t('join.anonymous')));
+  const leave = h('button', { class: 'leave', onclick: () => { save(null); room = null; showJoin(); } }, t('join.leave'));
   clear(root).append(head);
   root.dataset.status = room.status;
   root.dataset.kind = room.kind;
   if (room.status === 'ended') {
     save(null);
-    root.append(h('p', { id: 'status', class: 'status' }, t('ended')),
-      h('button', { class: 'primary', onclick: () => { room = null; showJoin(); } }, t('again')));
+    root.append(h('p', { id: 'status', class: 'status' }, t('join.ended')),
+      h('button', { class: 'primary', onclick: () => { room = null; showJoin(); } }, t('join.again')));
     return;
   }
   if (room.status !== 'open') root.append(h('p', { id: 'status', class: 'status' }, t(room.status)));
@@ -194,7 +164,7 @@ async function send(body) {
     // The same answer twice is harmless: keep trying through a failover.
     await api('PUT', `/api/v1/rooms/${encodeURIComponent(pupil ? pupil.room_id : '')}/answer`, { body, retry: true });
     room.answer = body;
-    note(t('saved'));
+    note(t('join.saved'));
     return true;
   } catch (err) {
     note(explain(err), true);
@@ -205,7 +175,7 @@ async function send(body) {
 
 /** @param {boolean} open */
 function drawPoll(open) {
-  const box = h('div', { class: 'options', role: 'group', 'aria-label': t('pick') });
+  const box = h('div', { class: 'options', role: 'group', 'aria-label': t('join.pick') });
   const mine = room.answer && room.answer.choice;
   room.options.forEach((/** @type {string} */ o, /** @type {number} */ i) => {
     const b = h('button', {
@@ -216,14 +186,14 @@ function drawPoll(open) {
     }, h('span', { class: 'letter' }, 'ABCDEF'[i]), o || null);
     box.append(b);
   });
-  root.append(h('h1', {}, t('pick')), box);
+  root.append(h('h1', {}, t('join.pick')), box);
 }
 
 /** @param {boolean} open */
 function drawMarkers(open) {
   // With a picture the area is exactly the picture, so a tap's position is
   // the same fraction of it as on the board.
-  const area = h('div', { id: 'tap', class: room.picture ? 'tap with-picture' : 'tap', role: 'button', 'aria-label': t('tap') });
+  const area = h('div', { id: 'tap', class: room.picture ? 'tap with-picture' : 'tap', role: 'button', 'aria-label': t('join.tap') });
   if (room.picture) area.append(h('img', { src: room.picture, alt: '' }));
   const pin = h('div', { id: 'pin', class: 'pin', hidden: true });
   area.append(pin);
@@ -239,15 +209,15 @@ function drawMarkers(open) {
       if (await send({ marker: m })) place(m);
     });
   }
-  root.append(h('h1', {}, t('tap')), area);
+  root.append(h('h1', {}, t('join.tap')), area);
 }
 
 /** @param {boolean} open */
 function drawAnswer(open) {
   const input = /** @type {HTMLInputElement} */ (h('input', { id: 'answer', name: 'text', maxlength: '80', autocomplete: 'off', disabled: !open, value: (room.answer && room.answer.text) || '' }));
   const form = h('form', { onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); send({ text: input.value }); } },
-    h('label', { for: 'answer' }, t('type')), input,
-    h('button', { id: 'send', class: 'primary', type: 'submit', disabled: !open }, t('send')));
+    h('label', { for: 'answer' }, t('join.type')), input,
+    h('button', { id: 'send', class: 'primary', type: 'submit', disabled: !open }, t('join.send')));
   root.append(form);
 }
 

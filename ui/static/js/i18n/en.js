@@ -1,0 +1,31 @@
+// English messages. The object is strict JSON (double quotes, no trailing
+// comma): ui's tests parse it to check that both languages have every key.
+export default {
+  "error.activity_closed": "The teacher has closed this question; your answer was not sent.",
+  "error.rate_limited": "Too many tries. Wait a moment and try again.",
+  "error.room_full": "This activity is full. Ask your teacher.",
+  "error.unknown_code": "That code is not right, or the activity has ended. Check the code on the board.",
+  "join.again": "Join another activity",
+  "join.anonymous": "a pupil without a name",
+  "join.code": "Code on the board",
+  "join.ended": "This activity has ended. Thank you!",
+  "join.hello": "You are in as",
+  "join.invalid": "Please check what you entered.",
+  "join.join": "Join",
+  "join.leave": "Leave",
+  "join.locked": "The teacher has closed this question.",
+  "join.name": "Your first name or a nickname",
+  "join.name_required": "Type your first name or a nickname.",
+  "join.pick": "Pick one",
+  "join.removed": "You are no longer in this activity.",
+  "join.revealed": "Look at the board!",
+  "join.saved": "Saved. You can change it until the teacher closes the question.",
+  "join.send": "Send",
+  "join.tap": "Tap on the picture",
+  "join.title": "Join the class",
+  "join.type": "Your answer (80 characters at most)",
+  "join.unreachable": "No connection. We keep trying…",
+  "lang.en": "English",
+  "lang.nl": "Nederlands",
+  "lang.switch": "Language"
+};

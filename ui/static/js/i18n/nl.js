@@ -1,0 +1,31 @@
+// Dutch messages. The object is strict JSON (double quotes, no trailing
+// comma): ui's tests parse it to check that both languages have every key.
+export default {
+  "error.activity_closed": "De leraar heeft de vraag gesloten; je antwoord is niet verstuurd.",
+  "error.rate_limited": "Te vaak geprobeerd. Wacht even en probeer het opnieuw.",
+  "error.room_full": "Deze activiteit is vol. Vraag het je leraar.",
+  "error.unknown_code": "Die code klopt niet, of de activiteit is afgelopen. Kijk nog eens naar de code op het bord.",
+  "join.again": "Doe mee met een andere activiteit",
+  "join.anonymous": "een leerling zonder naam",
+  "join.code": "Code op het bord",
+  "join.ended": "Deze activiteit is afgelopen. Bedankt!",
+  "join.hello": "Je doet mee als",
+  "join.invalid": "Kijk nog eens wat je hebt ingevuld.",
+  "join.join": "Meedoen",
+  "join.leave": "Stoppen",
+  "join.locked": "De leraar heeft deze vraag gesloten.",
+  "join.name": "Je voornaam of een bijnaam",
+  "join.name_required": "Typ je voornaam of een bijnaam.",
+  "join.pick": "Kies er één",
+  "join.removed": "Je doet niet meer mee aan deze activiteit.",
+  "join.revealed": "Kijk naar het bord!",
+  "join.saved": "Opgeslagen. Je kunt het nog veranderen tot de leraar de vraag sluit.",
+  "join.send": "Versturen",
+  "join.tap": "Tik op de afbeelding",
+  "join.title": "Doe mee met de klas",
+  "join.type": "Je antwoord (hoogstens 80 tekens)",
+  "join.unreachable": "Geen verbinding. We blijven het proberen…",
+  "lang.en": "English",
+  "lang.nl": "Nederlands",
+  "lang.switch": "Taal"
+};
