@@ -24,6 +24,7 @@ const (
 	TypePaired   = classboard.EventPaired
 	TypeUnpaired = classboard.EventUnpaired
 	TypePresence = classboard.EventPresence // the board's own connection came or went (teachers only)
+	TypePointer  = classboard.EventPointer  // where the teacher points (boards only)
 	TypeMove     = "move"                   // this node cannot serve you: reconnect elsewhere
 	TypePing     = "ping"                   // keep-alive, so clients notice a silent connection
 )
@@ -36,6 +37,7 @@ type Message struct {
 	TeacherName string                 `json:"teacher_name,omitempty"`
 	Online      *bool                  `json:"online,omitempty"` // presence
 	Activity    *classboard.Activity   `json:"activity,omitempty"`
+	Pointer     *classboard.Pointer    `json:"pointer,omitempty"`
 	ServerTime  time.Time              `json:"server_time"`
 }
 
@@ -287,6 +289,21 @@ func (c *Conn) offer(msg []byte) {
 	}
 }
 
+// offerLossy queues msg while the connection's buffer is less than half
+// full, and else drops it: for messages the next one replaces (a pointer
+// move), which must neither end a connection that is merely busy nor take
+// the room a state change needs.
+func (c *Conn) offerLossy(msg []byte) {
+	if len(c.send) >= cap(c.send)/2 {
+		return
+	}
+	select {
+	case c.send <- msg:
+		c.hub.cfg.Metrics.LiveQueued()
+	default:
+	}
+}
+
 // finish ends the connection once, queueing last (when it fits) as the
 // final message. It reports whether this call ended it.
 func (c *Conn) finish(reason string, last []byte) bool {
@@ -357,6 +374,13 @@ func (h *Hub) Dispatch(ev classboard.BoardEvent) {
 		for _, c := range conns {
 			if !c.isBoard {
 				c.offer(msg)
+			}
+		}
+	case classboard.EventPointer:
+		msg := Encode(Message{Type: TypePointer, Pointer: ev.Pointer})
+		for _, c := range conns {
+			if c.isBoard {
+				c.offerLossy(msg)
 			}
 		}
 	}

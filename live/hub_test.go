@@ -160,3 +160,38 @@ func TestMoveAndUnpaired(t *testing.T) {
 		t.Fatalf("register after close: %v", err)
 	}
 }
+
+// A pointer move goes to the board's own connection only, and a board that
+// does not read its messages loses pointer moves, never its connection or
+// the room its next state needs.
+func TestPointerGoesToTheBoardAndIsDroppedWhenBusy(t *testing.T) {
+	h := NewHub(Config{SendBuffer: 8})
+	board, err := h.Register("b", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	teacher, err := h.Register("b", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := 0.25, 0.75
+	for range 50 {
+		h.Dispatch(classboard.BoardEvent{Type: classboard.EventPointer, BoardID: "b", Pointer: &classboard.Pointer{X: &x, Y: &y}})
+	}
+	if n := len(teacher.Messages()); n != 0 {
+		t.Fatalf("the teacher's connection got %d pointer messages", n)
+	}
+	if n := len(board.Messages()); n != 4 {
+		t.Fatalf("the board queued %d of 50 pointer moves, want 4 (half its buffer)", n)
+	}
+	h.Dispatch(stateEvent("b", 1))
+	select {
+	case <-board.Done():
+		t.Fatalf("the busy board was closed (%s)", board.Reason())
+	default:
+	}
+	var m Message
+	if err := json.Unmarshal(<-board.Messages(), &m); err != nil || m.Type != TypePointer || *m.Pointer.X != x || *m.Pointer.Y != y {
+		t.Fatalf("first message %+v (%v)", m, err)
+	}
+}
