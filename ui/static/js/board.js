@@ -399,6 +399,7 @@ function point(p) {
   const box = root.getBoundingClientRect();
   pointerEl.style.left = `${r.left - box.left + p.x * r.width}px`;
   pointerEl.style.top = `${r.top - box.top + p.y * r.height}px`;
+  Object.assign(pointerEl.dataset, { x: String(p.x), y: String(p.y) });
   pointerEl.hidden = false;
   clearTimeout(pointerIdle);
   pointerIdle = setTimeout(hidePointer, POINTER_IDLE_MS);

@@ -312,6 +312,7 @@ export async function presentView(ctx, match) {
       timerShow.classList.toggle('done', !tm.paused && left === 0);
     };
     timerShow.classList.toggle('paused', Boolean(tm && tm.paused));
+    timerShow.classList.toggle('none', !tm);
     if (!tm) {
       timerShow.textContent = t('present.timer_none');
       timerShow.classList.remove('done');
