@@ -55,7 +55,7 @@ export async function presentView(ctx, match) {
   let base = null;
   let sending = false;
   let stuckTimer = null;
-  let stuck = false; // the teacher was told no server answers
+  let stuckNote = ''; // what the teacher was told when no server answered
   const leave = new AbortController();
   const pictures = new Pictures(ctx.client);
 
@@ -222,8 +222,8 @@ export async function presentView(ctx, match) {
   function armStuck() {
     if (stuckTimer) return;
     stuckTimer = setTimeout(() => {
-      stuck = true;
-      note.textContent = t('present.stuck', { seconds: STUCK_MS / 1000, shows: describe(state) });
+      stuckNote = t('present.stuck', { seconds: STUCK_MS / 1000, shows: describe(state) });
+      note.textContent = stuckNote;
     }, STUCK_MS);
   }
 
@@ -231,8 +231,9 @@ export async function presentView(ctx, match) {
   function reached() {
     clearTimeout(stuckTimer);
     stuckTimer = null;
-    if (stuck) note.textContent = '';
-    stuck = false;
+    // Only that message goes: news told since (the board is back) stays.
+    if (stuckNote && note.textContent === stuckNote) note.textContent = '';
+    stuckNote = '';
   }
 
   function settle() {
