@@ -24,7 +24,7 @@ type Browser struct {
 // Sizes tests take screenshots at.
 var (
 	Phone  = [2]int{390, 844}
-	Laptop = [2]int{1280, 800}
+	Laptop = [2]int{1366, 768}
 	Board  = [2]int{1920, 1080}
 )
 
