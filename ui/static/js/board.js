@@ -55,7 +55,7 @@ const stage = h('div', { id: 'stage', class: 'stage' });
 const banner = h('div', { id: 'banner', class: 'board-banner', hidden: true });
 const timerEl = h('div', { id: 'timer', class: 'timer', hidden: true });
 const fullscreenButton = h('button', { id: 'fullscreen', class: 'fullscreen', type: 'button', onclick: toggleFullscreen },
-  h('span', { class: 'fullscreen-icon', 'aria-hidden': 'true' }, '⛶'), h('span', { class: 'fullscreen-label' }));
+  fullscreenIcon(), h('span', { class: 'fullscreen-label' }));
 const overlays = h('div', { id: 'overlays', class: 'overlays' }, banner, timerEl, indicator, fullscreenButton);
 clear(root).append(stage, overlays);
 const activity = activityOverlay(root, stage, () => api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/activity`));
@@ -72,6 +72,23 @@ function saveCreds(c) {
     localStorage.removeItem(CREDS_KEY);
     forget().catch(() => {}); // a forgotten board keeps no lesson
   }
+}
+
+// fullscreenIcon draws four corners (no font on a board can be relied on
+// to have a full-screen glyph).
+function fullscreenIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'fullscreen-icon');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', 'M3 9V3h6M15 3h6v6M21 15v6h-6M9 21H3v-6');
+  path.setAttribute('fill', 'none');
+  path.setAttribute('stroke', 'currentColor');
+  path.setAttribute('stroke-width', '2.5');
+  svg.append(path);
+  return svg;
 }
 
 function message(text, cls = 'hint') {

@@ -146,6 +146,17 @@ function picture(slide, opts) {
 }
 
 /**
+ * frame is a slide's box: the section is the 16:9 container its sizes are
+ * relative to (1cqw is 1% of the slide's width, margins included), and
+ * the content inside keeps the margins free.
+ * @param {string} cls
+ * @param {...(import('./dom.js').Child | import('./dom.js').Child[])} children
+ */
+function frame(cls, ...children) {
+  return h('section', { class: cls }, h('div', { class: 'slide-content' }, ...children));
+}
+
+/**
  * @param {Slide} slide
  * @param {RenderOptions} opts
  * @param {string} cls
@@ -156,10 +167,10 @@ function textSlide(slide, opts, cls) {
   if (slide.media_id) {
     const layout = slide.layout === 'below' ? 'below' : 'beside';
     const pic = picture(slide, opts);
-    return h('section', { class: `${cls} slide-with-picture slide-${layout}` },
+    return frame(`${cls} slide-with-picture slide-${layout}`,
       title, h('div', { class: 'slide-columns' }, layout === 'below' ? [pic, text] : [text, pic]));
   }
-  return h('section', { class: cls }, title,
+  return frame(cls, title,
     slide.qr ? h('div', { class: 'slide-columns slide-featured' }, text,
       h('img', { class: 'slide-qr', src: slide.qr, alt: t('slide.qr_alt') })) : text);
 }
@@ -199,17 +210,17 @@ function build(slide, opts, cls) {
     case 'image':
       // The caption is the column's second row: below the picture, which
       // takes what is left, never under it.
-      return h('section', { class: cls },
+      return frame(cls,
         picture(slide, opts),
         slide.caption ? h('p', { class: 'slide-caption' }, slide.caption) : null);
     case 'link':
-      return h('section', { class: cls },
+      return frame(cls,
         h('h2', { class: 'slide-title' }, slide.title),
         h('div', { class: 'slide-link' },
           slide.qr ? h('img', { class: 'slide-qr', src: slide.qr, alt: t('slide.qr_alt') }) : null,
           h('p', { class: 'slide-url' }, slide.url)));
   }
-  return h('section', { class: cls }, placeholder(t('slide.cannot_show')));
+  return frame(cls, placeholder(t('slide.cannot_show')));
 }
 
 /**
@@ -218,7 +229,7 @@ function build(slide, opts, cls) {
  * @param {HTMLElement} el
  */
 function overflows(el) {
-  for (const box of [el, ...el.querySelectorAll('.slide-title, .slide-body, .slide-caption, .slide-url')]) {
+  for (const box of el.querySelectorAll('.slide-content, .slide-title, .slide-body, .slide-caption, .slide-url')) {
     if (box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1) return true;
   }
   return false;
