@@ -123,11 +123,13 @@ type Timer struct {
 func (t *Timer) validate(now time.Time, v ValidationErrors) {
 	switch {
 	case t.Paused && !t.EndsAt.IsZero():
-		v.Add("timer", "is either paused (remaining_ms) or running (ends_at), not both")
-	case t.Paused && (t.RemainingMS <= 0 || t.RemainingMS > MaxTimer.Milliseconds()):
-		v.Add("timer", "needs remaining_ms from 1 to 86400000 when paused")
+		v.Add("timer", "is paused or running, not both")
+	case t.Paused && t.RemainingMS <= 0:
+		v.Add("timer", "needs the time left when paused")
+	case t.Paused && t.RemainingMS > MaxTimer.Milliseconds():
+		v.Add("timer", "must end within 24 hours")
 	case !t.Paused && t.RemainingMS != 0:
-		v.Add("timer", "has remaining_ms only when paused")
+		v.Add("timer", "has the time left only when paused")
 	case !t.Paused && t.EndsAt.IsZero():
 		v.Add("timer", "needs ends_at")
 	case t.EndsAt.After(now.Add(MaxTimer)):
@@ -188,7 +190,7 @@ func (u *StateUpdate) Validate(now time.Time) error {
 		u.BlankColor = "" // the default, never stored
 	case "", BlankWhite:
 	default:
-		v.Add("blank_color", `must be "black" or "white"`)
+		v.Add("blank_color", "must be black or white")
 	}
 	if u.Timer != nil {
 		u.Timer.validate(now, v)
@@ -251,9 +253,9 @@ func (p *Pointer) Validate() error {
 	for name, c := range map[string]*float64{"x": p.X, "y": p.Y} {
 		switch {
 		case c == nil:
-			v.Add(name, "is required (or send hidden)")
+			v.Add(name, "is required")
 		case *c < 0 || *c > 1:
-			v.Add(name, "must be from 0 to 1")
+			v.Add(name, "must be 0 to 1")
 		}
 	}
 	return v.Err()

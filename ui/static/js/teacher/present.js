@@ -584,9 +584,12 @@ export async function presentView(ctx, match) {
       if (msg.type === 'state') adopt(msg.state);
       if (msg.type === 'presence') presence(Boolean(msg.online));
       if (msg.type === 'activity') activity.show(msg.activity);
-      if (msg.type === 'unpaired') ctx.go('#/boards');
+      // Unpaired here, by the teacher's own Forget, only after they confirmed.
+      if (msg.type === 'unpaired') { if (confirmForget.hidden) ctx.boardGone(board.name); else ctx.go('#/boards'); }
     },
-    onAuthLost: () => ctx.go('#/boards'),
+    // 404: the board went while this view was not connected; 401: the
+    // teacher's session ended, and the boards page sends them to log in.
+    onAuthLost: (err) => { if (err.status === 404) ctx.boardGone(board.name); else ctx.go('#/boards'); },
   });
   liveConn.start();
 
