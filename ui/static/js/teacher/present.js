@@ -57,7 +57,7 @@ export async function presentView(ctx, match) {
   const picker = h('select', { id: 'lesson', 'aria-label': 'Lesson' },
     h('option', { value: '' }, '— no lesson —'),
     ...lessons.items.map((l) => h('option', { value: l.id }, `${l.title} (${l.slide_count})`)));
-  const prev = h('button', { id: 'prev', class: 'big', onclick: () => go(-1), 'aria-label': 'Previous slide' }, '◀ Prev');
+  const prev = h('button', { id: 'prev', class: 'big', onclick: () => go(-1), 'aria-label': 'Previous slide' }, '◀ Previous');
   const next = h('button', { id: 'next', class: 'big primary-big', onclick: () => go(1), 'aria-label': 'Next slide' }, 'Next ▶');
   const blank = h('button', { id: 'blank-toggle', onclick: () => write({ blank: !want().blank }) }, 'Blank (B)');
   const timerSel = h('select', { id: 'timer-minutes', 'aria-label': 'Timer minutes' },
