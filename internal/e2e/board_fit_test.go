@@ -76,6 +76,13 @@ type slideMeasure struct {
 	Chips        []string `json:"chips"`
 }
 
+// boardSizes saves screenshots of the board at 1080p, laptop and phone size.
+func boardSizes(p *browsertest.Page, name string) {
+	for _, size := range [][2]int{browsertest.Board, laptop1366, browsertest.Phone} {
+		p.Screenshot(fmt.Sprintf("%s-%dx%d", name, size[0], size[1]), size)
+	}
+}
+
 func measure(t *testing.T, p *browsertest.Page, sel string) slideMeasure {
 	t.Helper()
 	var m slideMeasure
@@ -99,9 +106,7 @@ func TestBrowserBoardShowsEverySlideWhole(t *testing.T) {
 	if got, want := js[string](board, `document.getElementById('pair-address').textContent`), c.UIURL(); got != want {
 		t.Fatalf("the pairing screen says to go to %q, want %q (the teacher app's address)", got, want)
 	}
-	for _, size := range [][2]int{browsertest.Board, laptop1366, browsertest.Phone} {
-		board.Screenshot(fmt.Sprintf("board13-pairing-%dx%d", size[0], size[1]), size)
-	}
+	boardSizes(board, "board13-pairing")
 	board.Do(chromedp.EmulateViewport(1920, 1080))
 
 	api, token := teacherAPI(t, c.Origins())
@@ -133,9 +138,7 @@ func TestBrowserBoardShowsEverySlideWhole(t *testing.T) {
 		t.Fatalf("chips on screen %v; over the slide's content: %v", m.Chips, m.Overlaps)
 	}
 	t.Logf("12 items and a long title at 1920x1080: smallest text %.1f px (minimum %.1f px)", m.Smallest, m.Min)
-	for _, size := range [][2]int{browsertest.Board, laptop1366, browsertest.Phone} {
-		board.Screenshot(fmt.Sprintf("board13-12-items-%dx%d", size[0], size[1]), size)
-	}
+	boardSizes(board, "board13-12-items")
 	// A smaller screen: the slide is fitted again as it resizes.
 	board.Do(chromedp.EmulateViewport(1366, 768))
 	poll.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
@@ -157,9 +160,7 @@ func TestBrowserBoardShowsEverySlideWhole(t *testing.T) {
 	if m := measure(t, board, "#stage .slide"); len(m.Outside) > 0 || len(m.Overlaps) > 0 {
 		t.Fatalf("picture slide: outside the slide %q, chips over it %v", m.Outside, m.Overlaps)
 	}
-	for _, size := range [][2]int{browsertest.Board, laptop1366, browsertest.Phone} {
-		board.Screenshot(fmt.Sprintf("board13-caption-%dx%d", size[0], size[1]), size)
-	}
+	boardSizes(board, "board13-caption")
 	board.Do(chromedp.EmulateViewport(1920, 1080))
 
 	// More than fits at the smallest readable size is marked, not shrunk
@@ -196,9 +197,7 @@ func TestBrowserBoardShowsEverySlideWhole(t *testing.T) {
 	if m := measure(t, board, "#stage .slide"); m.Items != 12 || len(m.Overlaps) > 0 {
 		t.Fatalf("offline: %+v", m)
 	}
-	for _, size := range [][2]int{browsertest.Board, laptop1366, browsertest.Phone} {
-		board.Screenshot(fmt.Sprintf("board13-offline-%dx%d", size[0], size[1]), size)
-	}
+	boardSizes(board, "board13-offline")
 }
 
 // The board keeps the screen awake where the browser can: it asks for a
