@@ -231,6 +231,8 @@ func TestBrowserPresenterTimerBlankAndNotes(t *testing.T) {
 	}
 	board.Screenshot("board-timer-paused", browsertest.Board)
 	teacher.Screenshot("present-timer-paused-laptop", laptop1366)
+	teacher.CheckAccessible("presenter with notes and a paused timer", browsertest.Phone, laptop1366)
+	board.CheckAccessible("board with a paused timer", browsertest.Board)
 	teacher.Do(chromedp.Click(chromedp.CSS("#timer-pause")))
 	board.Do(chromedp.WaitVisible(chromedp.CSS("#timer:not(.paused)")))
 	poll.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
@@ -247,6 +249,7 @@ func TestBrowserPresenterTimerBlankAndNotes(t *testing.T) {
 		t.Fatalf("the white blank screen is %s", bg)
 	}
 	board.Screenshot("board-blank-white", browsertest.Board)
+	teacher.CheckAccessible("presenter with a white blank screen", laptop1366)
 	teacher.Screenshot("present-blank-white-laptop", laptop1366)
 	teacher.Do(chromedp.Click(chromedp.CSS("#blank-white")))
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage .slide-title`)))
