@@ -91,6 +91,7 @@ export async function presentView(ctx, match) {
     id: 'timer-minutes', type: 'number', min: '1', max: '1440', step: '1', value: '5', inputmode: 'numeric',
     list: 'timer-presets', 'aria-label': t('present.timer_minutes'),
   });
+  timerMinutes.addEventListener('keydown', (e) => { if (e.key === 'Enter') startTimer(); });
   const presets = h('datalist', { id: 'timer-presets' }, ...TIMER_PRESETS.map((m) => h('option', { value: m })));
   const timerStart = h('button', { id: 'timer-start', onclick: startTimer }, t('present.timer_start'));
   const timerPause = h('button', { id: 'timer-pause', onclick: pauseTimer }, t('present.timer_pause'));
