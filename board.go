@@ -165,7 +165,7 @@ type StateUpdate struct {
 	LessonID   string `json:"lesson_id"`
 	Slide      int    `json:"slide"`
 	Blank      bool   `json:"blank"`
-	BlankColor string `json:"blank_color,omitempty"` // "black" (the default) or "white"
+	BlankColor string `json:"blank_color,omitempty"` // "black" (the default) or "white"; kept only while Blank
 	Timer      *Timer `json:"timer"`
 }
 
@@ -191,6 +191,9 @@ func (u *StateUpdate) Validate(now time.Time) error {
 	case "", BlankWhite:
 	default:
 		v.Add("blank_color", "must be black or white")
+	}
+	if !u.Blank {
+		u.BlankColor = "" // a colour only while blank: no stale one to show later
 	}
 	if u.Timer != nil {
 		u.Timer.validate(now, v)

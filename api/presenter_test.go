@@ -71,6 +71,14 @@ func TestPresenterStateScenarios(t *testing.T) {
 		return nil
 	})
 	apitest.Run(t, c, []apitest.Scenario{black})
+	shown := put("the slide again: no colour is kept", map[string]any{"blank": false, "blank_color": "white"}, 200)
+	shown.Check = moved(func(t *testing.T, r *apitest.Response) error {
+		if _, m := timerKeys(t, r); m["blank"] != false || m["blank_color"] != nil {
+			return apitest.Errorf("state %s", r.Body)
+		}
+		return nil
+	})
+	apitest.Run(t, c, []apitest.Scenario{shown})
 	paused := put("pause the timer", map[string]any{"timer": map[string]any{"paused": true, "remaining_ms": 83000}}, 200)
 	paused.Check = moved(func(t *testing.T, r *apitest.Response) error {
 		if keys, m := timerKeys(t, r); !slices.Equal(keys, []string{"paused", "remaining_ms"}) || m["timer"].(map[string]any)["remaining_ms"] != 83000.0 {

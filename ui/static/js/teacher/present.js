@@ -117,7 +117,7 @@ export async function presentView(ctx, match) {
 
   function fields(s) {
     const f = { lesson_id: s.lesson_id, slide: s.slide, blank: s.blank, timer: s.timer };
-    if (s.blank_color) f.blank_color = s.blank_color;
+    if (s.blank && s.blank_color) f.blank_color = s.blank_color;
     return f;
   }
 
