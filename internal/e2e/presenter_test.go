@@ -265,22 +265,24 @@ func TestBrowserPresenterTimerBlankAndNotes(t *testing.T) {
 	}
 }
 
-// On a phone (a touch screen) the current slide is in view above the big
-// Prev and Next buttons, the buttons carry no keyboard hints, nothing runs
-// off the screen sideways, and a finger on the slide points on the board.
+// On a phone (a touch screen, in Dutch) the current slide is in view above
+// the big Prev and Next buttons, the buttons carry no keyboard hints,
+// nothing runs off the screen sideways, and a finger on the slide points
+// on the board.
 func TestBrowserPresenterOnAPhone(t *testing.T) {
 	n := testcluster.StartNode(t)
 	b := browsertest.Start(t)
 	board, teacher := b.NewPage(), b.NewPage()
 	presenting(t, board, teacher, n.URL(), n.URL(), []string{n.URL()}, 14)
 	phone := chromedp.EmulateViewport(int64(browsertest.Phone[0]), int64(browsertest.Phone[1]), chromedp.EmulateMobile, chromedp.EmulateTouch)
-	teacher.Do(phone, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#current[data-slide="0"] .slide`)))
+	teacher.Do(phone, evalVoid(`localStorage.setItem('classboard.lang', 'nl')`), chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`#current[data-slide="0"] .slide`)))
 	current, prev, next := rectOf(teacher, "#current"), rectOf(teacher, "#prev"), rectOf(teacher, "#next")
 	if current.H < 150 || current.Y+current.H > prev.Y || prev.Y+prev.H > float64(browsertest.Phone[1]) || next.Y != prev.Y {
 		t.Fatalf("on a phone the slide is at %+v and the buttons at %+v, %+v: want the slide above both, all on the first screen", current, prev, next)
 	}
-	if blank := browsertest.Get(teacher, chromedp.Text(chromedp.CSS("#blank-toggle"))); blank != "Blank" {
-		t.Fatalf("the blank button on a touch screen says %q", blank)
+	if blank, white := browsertest.Get(teacher, chromedp.Text(chromedp.CSS("#blank-toggle"))), browsertest.Get(teacher, chromedp.Text(chromedp.CSS("#blank-white"))); blank != "Zwart" || white != "Wit" {
+		t.Fatalf("the blank buttons on a Dutch touch screen say %q and %q", blank, white)
 	}
 	if w := browsertest.Get(teacher, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.Phone[0] {
 		t.Fatalf("the page is %d px wide on a %d px phone", w, browsertest.Phone[0])
