@@ -78,8 +78,9 @@ function loadSortable() {
 // each (a school's shared account) or no server answers.
 async function boardsShowing(client, id) {
   try {
-    const boards = await client.request('GET', '/api/v1/boards');
-    if (boards.length > 20) return null;
+    const page = await client.request('GET', '/api/v1/boards?limit=20');
+    if (page.next_cursor) return null;
+    const boards = page.items;
     const states = await Promise.all(boards.map((b) =>
       client.request('GET', `/api/v1/boards/${encodeURIComponent(b.board_id)}/state`).catch(() => null)));
     return boards.filter((b, i) => states[i] && states[i].lesson_id === id).map((b) => b.name);
