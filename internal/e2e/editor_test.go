@@ -220,6 +220,30 @@ func TestBrowserEditorAsksBeforeLeavingUnsavedWork(t *testing.T) {
 	if got := browsertest.Get(p, chromedp.Evaluate[string](slideTitlesJS)); got != "Clouds,Empty" {
 		t.Fatalf("back in the editor the slides are %q", got)
 	}
+
+	// Meanwhile the lesson changes on another device: the next opening
+	// here asks which version to keep instead of overwriting either.
+	c := apitest.New(n.URL()).With(token)
+	cur := c.Do(t, "GET", "/api/v1/lessons/"+id, nil)
+	if res := c.Do(t, "PUT", "/api/v1/lessons/"+id, map[string]any{"title": "Weather (tablet)", "slides": []any{map[string]any{"kind": "text", "title": "Rain"}}},
+		"If-Match", cur.Header.Get("ETag")); res.Status != 200 {
+		t.Fatalf("edit elsewhere: %d %s", res.Status, res.Body)
+	}
+	asked := dialogs(t, p)
+	p.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#conflict-reload")))
+	if asked.Load() != 1 {
+		t.Fatalf("reloading with unsaved work asked %d times", asked.Load())
+	}
+	saveState(p, "conflict")
+	p.Do(chromedp.Click(chromedp.CSS("#conflict-reload")), chromedp.WaitNotVisible(chromedp.CSS("#conflict")))
+	if got := browsertest.Get(p, chromedp.Evaluate[string](slideTitlesJS)); got != "Rain" {
+		t.Fatalf("after loading the other version the slides are %q", got)
+	}
+	p.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#lesson-title")))
+	saveState(p, "saved")
+	if got := browsertest.Get(p, chromedp.Value(chromedp.CSS("#lesson-title"))); got != "Weather (tablet)" {
+		t.Fatalf("the other version did not stay: %q", got)
+	}
 }
 
 // center returns the middle of the element selector matches.
@@ -291,30 +315,24 @@ func TestBrowserEditorReordersAndDuplicatesSlides(t *testing.T) {
 }
 
 // Deleting a lesson says which boards show it, and after confirming the
-// board shows no lesson; duplicating opens a copy with the same slides.
+// board on the wall stops showing it; duplicating opens a copy with the
+// same slides.
 func TestBrowserEditorDeletesAndDuplicatesLessons(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	token := signedIn(t, p, n.URL())
+	n, board, p, code, token := classroom(t)
 	c := apitest.New(n.URL()).With(token)
 	id := textLesson(t, c, "Magnets", "North", "South")
 
-	// A board in room 12 shows the lesson.
-	var board struct {
-		BoardID     string `json:"board_id"`
-		BoardSecret string `json:"board_secret"`
-		PairingCode string `json:"pairing_code"`
-	}
-	apitest.New(n.URL()).Do(t, "POST", "/api/v1/boards", nil).JSON(t, &board)
-	if res := c.Do(t, "POST", "/api/v1/pairings", map[string]string{"code": board.PairingCode, "name": "Room 12"}); res.Status != 201 {
+	// The board in room 12 shows the lesson's second slide.
+	res := c.Do(t, "POST", "/api/v1/pairings", map[string]string{"code": code, "name": "Room 12"})
+	if res.Status != 201 {
 		t.Fatalf("pair: %d %s", res.Status, res.Body)
 	}
-	statePath := "/api/v1/boards/" + board.BoardID + "/state"
+	statePath := "/api/v1/boards/" + res.Map(t)["board_id"].(string) + "/state"
 	cur := c.Do(t, "GET", statePath, nil)
 	if res := c.Do(t, "PUT", statePath, map[string]any{"lesson_id": id, "slide": 1}, "If-Match", cur.Header.Get("ETag")); res.Status != 200 {
 		t.Fatalf("steer: %d %s", res.Status, res.Body)
 	}
+	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="1"] .slide-frame`)))
 
 	openEditor(p, n.URL(), id)
 	saveState(p, "saved")
@@ -342,10 +360,9 @@ func TestBrowserEditorDeletesAndDuplicatesLessons(t *testing.T) {
 	if res := c.Do(t, "GET", "/api/v1/lessons/"+id, nil); res.Status != 404 {
 		t.Fatalf("deleted, yet the lesson is %d", res.Status)
 	}
-	st := apitest.New(n.URL()).With(board.BoardSecret).Do(t, "GET", "/api/v1/boards/"+board.BoardID+"/state", nil).Map(t)
-	if st["lesson_id"] != "" {
-		t.Fatalf("the board still points at the deleted lesson: %v", st)
-	}
+	// The board hears of it live and shows the slide no more.
+	browsertest.Get(board, chromedp.Poll[bool](`!document.querySelector('#stage .slide-frame') && !document.querySelector('#stage').textContent.includes('South')`))
+	board.Screenshot("board-after-lesson-deleted", browsertest.Board)
 	if got := browsertest.Get(p, chromedp.Evaluate[string](`[...document.querySelectorAll('#lesson-list .lesson-name')].map((e) => e.textContent).join(',')`)); got != "Copy of Magnets" {
 		t.Fatalf("the list after deleting: %q", got)
 	}

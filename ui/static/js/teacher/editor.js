@@ -473,7 +473,8 @@ export async function editorView(ctx, id) {
     }
     const sure = await ask({ id: 'leave', title: t('editor.leave_title'),
       body: [why === 'logout' ? t('editor.leave_logout') : t('editor.leave_kept')],
-      confirm: why === 'logout' ? t('editor.leave_logout_confirm') : t('editor.leave_confirm'), cancel: t('editor.leave_stay') });
+      confirm: why === 'logout' ? t('editor.leave_logout_confirm') : t('editor.leave_confirm'), cancel: t('editor.leave_stay'),
+      danger: why === 'logout' });
     if (sure) saver.stop();
     return sure;
   };

@@ -17,7 +17,9 @@ function message(err) {
 
 /** @param {number} bytes */
 function mib(bytes) {
-  return (bytes / (1 << 20)).toFixed(bytes < 10 << 20 ? 1 : 0);
+  // A few small pictures are not "0.0 MiB".
+  const m = Math.max(bytes / (1 << 20), bytes > 0 ? 0.1 : 0);
+  return m.toFixed(m < 10 ? 1 : 0);
 }
 
 /**
