@@ -52,6 +52,15 @@ func serverLesson(t *testing.T, c *apitest.Client, id string) string {
 	return l.Title + ": " + strings.Join(out, ",")
 }
 
+// teacherAtNode starts a node and a browser page of a signed-in teacher,
+// and returns the teacher's API client.
+func teacherAtNode(t *testing.T) (*node.Node, *browsertest.Page, *apitest.Client) {
+	n := testcluster.StartNode(t)
+	p := browsertest.Start(t).NewPage()
+	token := signedIn(t, p, n.URL())
+	return n, p, apitest.New(n.URL()).With(token)
+}
+
 // openEditor loads the app afresh on a lesson's editor.
 func openEditor(p *browsertest.Page, base, id string) {
 	p.Do(chromedp.Navigate(base+"/#/lessons/"+id), chromedp.WaitVisible(chromedp.CSS("#lesson-title")))
@@ -108,11 +117,7 @@ func dialogs(t *testing.T, p *browsertest.Page) *atomic.Int32 {
 // first, and after it the edit is back from the draft on this device,
 // then saved once the slide is filled in.
 func TestBrowserEditorAutosaveSurvivesReload(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	token := signedIn(t, p, n.URL())
-	c := apitest.New(n.URL()).With(token)
+	n, p, c := teacherAtNode(t)
 	id := textLesson(t, c, "Rivers", "Source", "Mouth")
 	asked := dialogs(t, p)
 
@@ -183,11 +188,8 @@ func TestBrowserEditorKeepsWorkWhileTheServerIsDown(t *testing.T) {
 // Leaving the editor (a nav link, logging out) with work that cannot be
 // saved asks; staying keeps the editor and its address.
 func TestBrowserEditorAsksBeforeLeavingUnsavedWork(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	token := signedIn(t, p, n.URL())
-	id := textLesson(t, apitest.New(n.URL()).With(token), "Weather", "Clouds")
+	n, p, c := teacherAtNode(t)
+	id := textLesson(t, c, "Weather", "Clouds")
 	openEditor(p, n.URL(), id)
 	saveState(p, "saved")
 
@@ -223,7 +225,6 @@ func TestBrowserEditorAsksBeforeLeavingUnsavedWork(t *testing.T) {
 
 	// Meanwhile the lesson changes on another device: the next opening
 	// here asks which version to keep instead of overwriting either.
-	c := apitest.New(n.URL()).With(token)
 	cur := c.Do(t, "GET", "/api/v1/lessons/"+id, nil)
 	if res := c.Do(t, "PUT", "/api/v1/lessons/"+id, map[string]any{"title": "Weather (tablet)", "slides": []any{map[string]any{"kind": "text", "title": "Rain"}}},
 		"If-Match", cur.Header.Get("ETag")); res.Status != 200 {
@@ -271,11 +272,7 @@ func drag(p *browsertest.Page, from, to string) {
 // Slides are reordered by dragging their handle (SortableJS) and by the
 // keyboard on the arrow buttons, and duplicated; the server gets each.
 func TestBrowserEditorReordersAndDuplicatesSlides(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	token := signedIn(t, p, n.URL())
-	c := apitest.New(n.URL()).With(token)
+	n, p, c := teacherAtNode(t)
 	id := textLesson(t, c, "Order", "A", "B", "C")
 	openEditor(p, n.URL(), id)
 	saveState(p, "saved")
@@ -372,13 +369,9 @@ func TestBrowserEditorDeletesAndDuplicatesLessons(t *testing.T) {
 // deleting a picture a lesson uses warns with the number of lessons, and
 // an unused one goes after a plain question.
 func TestBrowserEditorPictureLibrary(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	token := signedIn(t, p, n.URL())
-	c := apitest.New(n.URL()).With(token)
-	used := uploadPicture(t, []string{n.URL()}, token, 40)
-	spare := uploadPicture(t, []string{n.URL()}, token, 200)
+	n, p, c := teacherAtNode(t)
+	used := uploadPicture(t, []string{n.URL()}, c.Token, 40)
+	spare := uploadPicture(t, []string{n.URL()}, c.Token, 200)
 	id := textLesson(t, c, "Colours", "Blue")
 
 	openEditor(p, n.URL(), id)
