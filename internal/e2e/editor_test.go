@@ -78,7 +78,7 @@ func typeAtEnd(selector, text string) []chromedp.Action[chromedp.Void] {
 
 // saveState waits until the editor says state (saved, offline, blocked...).
 func saveState(p *browsertest.Page, state string) {
-	browsertest.Get(p, chromedp.Poll[bool](`document.querySelector('#save-status').dataset.state === ` + strconv.Quote(state)))
+	browsertest.Get(p, chromedp.Poll[bool](`document.querySelector('#save-status').dataset.state === `+strconv.Quote(state)))
 }
 
 // onServer waits until the server has want for lesson id.
@@ -249,7 +249,7 @@ func TestBrowserEditorAsksBeforeLeavingUnsavedWork(t *testing.T) {
 
 // center returns the middle of the element selector matches.
 func center(p *browsertest.Page, selector string) (x, y float64) {
-	r := browsertest.Get(p, chromedp.Evaluate[[]float64](`(() => { const r = document.querySelector(` + strconv.Quote(selector) + `).getBoundingClientRect();
+	r := browsertest.Get(p, chromedp.Evaluate[[]float64](`(() => { const r = document.querySelector(`+strconv.Quote(selector)+`).getBoundingClientRect();
 		return [r.left + r.width / 2, r.top + r.height / 2, r.top]; })()`))
 	return r[0], r[1]
 }
