@@ -288,6 +288,16 @@ func TestBrowserEditorReordersAndDuplicatesSlides(t *testing.T) {
 	if got := browsertest.Get(p, chromedp.Evaluate[string](slideTitlesJS)); got != "B,C,A" {
 		t.Fatalf("after two moves down: %q", got)
 	}
+	// Alt+arrow on a slide itself moves it too.
+	p.Do(chromedp.Focus(chromedp.CSS("#slide-list li:nth-child(2) .slide-pick")), chromedp.KeyEvent(kb.ArrowDown, chromedp.KeyModifiers(chromedp.ModifierAlt)))
+	if got := browsertest.Get(p, chromedp.Evaluate[string](slideTitlesJS)); got != "B,A,C" {
+		t.Fatalf("after Alt+ArrowDown on C: %q", got)
+	}
+	if got := browsertest.Get(p, chromedp.Evaluate[string](`document.activeElement.closest('li') === document.querySelector('#slide-list li:nth-child(3)') && document.querySelector('#slide-moved').textContent`)); got != "Slide moved to place 3." {
+		t.Fatalf("after Alt+ArrowDown the focus or the announcement is wrong: %q", got)
+	}
+	p.Do(chromedp.KeyEvent(kb.ArrowUp, chromedp.KeyModifiers(chromedp.ModifierAlt)))
+	browsertest.Get(p, chromedp.Poll[bool](slideTitlesJS+` === 'B,C,A'`))
 	saveState(p, "saved")
 	onServer(t, c, id, "Order: B,C,A")
 

@@ -120,6 +120,7 @@ export async function editorView(ctx, id) {
   const errorBox = h('div', { class: 'form-error', role: 'alert' });
   const conflict = h('div', { class: 'conflict', id: 'conflict', hidden: true });
   const list = h('ol', { class: 'slide-list', id: 'slide-list' });
+  const moved = h('span', { class: 'visually-hidden', id: 'slide-moved', 'aria-live': 'polite' });
   const fields = h('div', { class: 'slide-fields', id: 'slide-fields' });
   const preview = h('div', { class: 'lesson-preview', id: 'preview' });
   const form = h('div', { class: 'editor' },
@@ -127,7 +128,7 @@ export async function editorView(ctx, id) {
     h('div', { class: 'row editor-actions' }, save, exportButton, duplicateButton, deleteButton),
     errorBox, conflict,
     h('div', { class: 'editor-main' },
-      h('div', { class: 'editor-slides' }, list,
+      h('div', { class: 'editor-slides' }, list, moved,
         h('div', { class: 'add-slide row' }, t('editor.add'),
           KINDS.map((k) => h('button', { id: `add-${k}`, onclick: () => add(k) }, `+ ${t(`editor.kind_${k}`)}`)))),
       h('div', { class: 'editor-slide' }, fields, h('h2', {}, t('editor.preview')), preview)));
@@ -192,6 +193,8 @@ export async function editorView(ctx, id) {
     st.selected = st.slides.indexOf(chosen);
     changed();
     renderList();
+    // Said to screen readers: the list changed under the focus.
+    moved.textContent = t('editor.moved', { n: j + 1 });
   }
   function duplicateSlide(i) {
     st.slides.splice(i + 1, 0, structuredClone(st.slides[i]));
@@ -220,12 +223,22 @@ export async function editorView(ctx, id) {
       } }, symbol);
   }
 
+  // Alt+arrow on a slide moves it, the focus going with it.
+  function pickKey(e, i) {
+    const by = { ArrowUp: -1, ArrowDown: 1 }[e.key];
+    if (!e.altKey || !by) return;
+    e.preventDefault();
+    moveTo(i, i + by);
+    list.children[Math.max(0, Math.min(st.slides.length - 1, i + by))]?.querySelector('.slide-pick')?.focus();
+  }
+
   function renderList() {
     clear(list);
     st.slides.forEach((s, i) => {
       list.append(h('li', { class: 'slide-item' + (i === st.selected ? ' selected' : '') },
         h('span', { class: 'slide-drag', title: t('editor.drag'), 'aria-hidden': 'true' }, '⠿'),
-        h('button', { class: 'slide-pick', 'aria-current': i === st.selected ? 'true' : null, onclick: () => { st.selected = i; renderList(); renderFields(); } },
+        h('button', { class: 'slide-pick', 'aria-current': i === st.selected ? 'true' : null, 'aria-keyshortcuts': 'Alt+ArrowUp Alt+ArrowDown',
+          title: t('editor.pick_hint'), onclick: () => { st.selected = i; renderList(); renderFields(); }, onkeydown: (e) => pickKey(e, i) },
           h('span', { class: 'slide-no' }, String(i + 1)), h('span', { class: 'slide-kind' }, t(`editor.kind_${s.kind}`)),
           h('span', { class: 'slide-sum' }, summary(s))),
         moveButton(i, -1, 'editor.move_up', '↑'),
