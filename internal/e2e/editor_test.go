@@ -370,10 +370,29 @@ func TestBrowserEditorDeletesAndDuplicatesLessons(t *testing.T) {
 	// The board hears of it live and shows the slide no more.
 	browsertest.Get(board, chromedp.Poll[bool](`!document.querySelector('#stage .slide-frame') && !document.querySelector('#stage').textContent.includes('South')`))
 	board.Screenshot("board-after-lesson-deleted", browsertest.Board)
-	if got := browsertest.Get(p, chromedp.Evaluate[string](`[...document.querySelectorAll('#lesson-list .lesson-name')].map((e) => e.textContent).join(',')`)); got != "Copy of Magnets" {
+	if got := browsertest.Get(p, chromedp.Evaluate[string](lessonNamesJS)); got != "Copy of Magnets" {
 		t.Fatalf("the list after deleting: %q", got)
 	}
+
+	// The list duplicates (opening the copy) and deletes too.
+	p.Do(chromedp.Click(chromedp.CSS(`#lesson-list li[data-id="`+copyID+`"] .lesson-duplicate`)))
+	browsertest.Get(p, chromedp.Poll[bool](`document.querySelector('#lesson-title')?.value === 'Copy of Copy of Magnets'`))
+	p.Do(chromedp.Click(chromedp.CSS(`#nav a[href="#/lessons"]`)), chromedp.WaitVisible(chromedp.CSS(`#lesson-list li[data-id="`+copyID+`"]`)))
+	screenshots(p, "lesson-list-actions")
+	p.Do(chromedp.Click(chromedp.CSS(`#lesson-list li[data-id="`+copyID+`"] .lesson-delete`)), chromedp.WaitVisible(chromedp.CSS("#lesson-delete-confirm")))
+	if got := browsertest.Get(p, chromedp.Text(chromedp.CSS("#lesson-delete"))); !strings.Contains(got, "No board is showing it") {
+		t.Fatalf("deleting a lesson no board shows says %q", got)
+	}
+	p.Do(chromedp.Click(chromedp.CSS("#lesson-delete-confirm")), chromedp.WaitNotPresent(chromedp.CSS(`#lesson-list li[data-id="`+copyID+`"]`)))
+	if got := browsertest.Get(p, chromedp.Evaluate[string](lessonNamesJS)); got != "Copy of Copy of Magnets" {
+		t.Fatalf("the list after deleting from it: %q", got)
+	}
+	if res := c.Do(t, "GET", "/api/v1/lessons/"+copyID, nil); res.Status != 404 {
+		t.Fatalf("deleted from the list, yet the lesson is %d", res.Status)
+	}
 }
+
+const lessonNamesJS = `[...document.querySelectorAll('#lesson-list .lesson-name')].map((e) => e.textContent).join(',')`
 
 // A picture uploaded before is picked from the library onto a new slide;
 // deleting a picture a lesson uses warns with the number of lessons, and

@@ -12,6 +12,7 @@ import { Pictures } from '../pictures.js';
 import { Saver, readDraft, dropDraft } from './saver.js';
 import { openLibrary } from './library.js';
 import { ask } from './dialog.js';
+import { copyLesson, deleteLesson } from './lessonactions.js';
 
 const KINDS = ['text', 'image', 'link'];
 const FIELDS = {
@@ -71,22 +72,6 @@ let sortable = null;
 function loadSortable() {
   sortable = sortable || import('../../vendor/sortablejs/Sortable.min.js').then(() => self.Sortable);
   return sortable;
-}
-
-// boardsShowing names the teacher's boards that show lesson id now, for
-// the delete confirmation; null when there are too many boards to ask
-// each (a school's shared account) or no server answers.
-async function boardsShowing(client, id) {
-  try {
-    const page = await client.request('GET', '/api/v1/boards?limit=20');
-    if (page.next_cursor) return null;
-    const boards = page.items;
-    const states = await Promise.all(boards.map((b) =>
-      client.request('GET', `/api/v1/boards/${encodeURIComponent(b.board_id)}/state`).catch(() => null)));
-    return boards.filter((b, i) => states[i] && states[i].lesson_id === id).map((b) => b.name);
-  } catch {
-    return null;
-  }
 }
 
 export async function editorView(ctx, id) {
@@ -436,10 +421,7 @@ export async function editorView(ctx, id) {
   duplicateButton.addEventListener('click', async () => {
     duplicateButton.disabled = true;
     try {
-      const copyTitle = t('editor.copy_title', { title: st.title.trim() || t('editor.untitled') }).slice(0, 200);
-      const l = await ctx.client.request('POST', '/api/v1/lessons', {
-        body: { title: copyTitle, slides: st.slides.map(forAPI) }, idempotencyKey: true, retry: true,
-      });
+      const l = await copyLesson(ctx.client, { title: st.title, slides: st.slides.map(forAPI) });
       await saver.save();
       ctx.go(`#/lessons/${encodeURIComponent(l.id)}`);
     } catch (err) {
@@ -457,20 +439,11 @@ export async function editorView(ctx, id) {
       ctx.go('#/lessons');
       return;
     }
-    const shown = await boardsShowing(ctx.client, st.id);
-    const boards = shown === null ? t('editor.delete_boards_unknown')
-      : shown.length === 0 ? t('editor.delete_boards_none')
-        : t('editor.delete_boards', { boards: shown.join(', ') });
-    const sure = await ask({ id: 'lesson-delete', title: t('editor.delete_title', { title: st.title.trim() || t('editor.untitled') }),
-      body: [t('editor.delete_what'), boards, t('editor.delete_pictures')], confirm: t('editor.delete_confirm'), danger: true });
-    if (!sure) return;
     try {
-      await ctx.client.request('DELETE', `/api/v1/lessons/${encodeURIComponent(st.id)}`, { retry: true });
+      if (!(await deleteLesson(ctx.client, { id: st.id, title: st.title }))) return;
     } catch (err) {
-      if (err.status !== 404) {
-        errorBox.textContent = message(err);
-        return;
-      }
+      errorBox.textContent = message(err);
+      return;
     }
     saver.discard();
     ctx.leaveGuard = null;

@@ -4,6 +4,8 @@ import { h, clear } from '../dom.js';
 import { t, has, formatDate } from '../i18n.js';
 import { editorView } from './editor.js';
 import { importPDF, ImportError } from './pdfimport.js';
+import { copyLesson, deleteLesson } from './lessonactions.js';
+import { dropDraft } from './saver.js';
 
 const PPTX = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
 
@@ -78,6 +80,7 @@ const ORDERS = ['updated_at', 'title'];
 async function listView(ctx) {
   const list = h('ul', { class: 'lesson-list', id: 'lesson-list' });
   const more = h('button', { class: 'more', hidden: true }, t('lessons.more'));
+  const note = h('p', { class: 'muted', id: 'lessons-status', role: 'status' });
   const order = h('select', { id: 'lesson-order', 'aria-label': t('lessons.order') },
     ORDERS.map((v) => h('option', { value: v }, t(`lessons.order_${v}`))));
   let cursor = '';
@@ -86,15 +89,38 @@ async function listView(ctx) {
     if (reset) { clear(list); cursor = ''; }
     const q = `?limit=50&order=${encodeURIComponent(order.value)}${cursor ? '&cursor=' + encodeURIComponent(cursor) : ''}`;
     const page = await ctx.client.request('GET', '/api/v1/lessons' + q);
-    for (const l of page.items) {
-      list.append(h('li', {},
-        h('a', { href: `#/lessons/${encodeURIComponent(l.id)}`, class: 'lesson-link' },
-          h('span', { class: 'lesson-name' }, l.title),
-          h('span', { class: 'muted' }, t(l.slide_count === 1 ? 'lessons.row_one' : 'lessons.row', { n: l.slide_count, when: formatDate(l.updated_at) })))));
-    }
+    for (const l of page.items) list.append(row(l));
     if (reset && page.items.length === 0) list.append(h('li', { class: 'muted empty' }, t('lessons.none')));
     cursor = page.next_cursor || '';
     more.hidden = !cursor;
+  }
+  // row is one lesson: open it, duplicate it (the copy opens) or delete it.
+  function row(l) {
+    const li = h('li', { class: 'lesson-row', dataset: { id: l.id } },
+      h('a', { href: `#/lessons/${encodeURIComponent(l.id)}`, class: 'lesson-link' },
+        h('span', { class: 'lesson-name' }, l.title),
+        h('span', { class: 'muted' }, t(l.slide_count === 1 ? 'lessons.row_one' : 'lessons.row', { n: l.slide_count, when: formatDate(l.updated_at) }))),
+      h('div', { class: 'lesson-actions' },
+        h('button', { type: 'button', class: 'link lesson-duplicate', 'aria-label': t('lessons.duplicate_label', { title: l.title }), onclick: () => act(async () => {
+          const full = await ctx.client.request('GET', `/api/v1/lessons/${encodeURIComponent(l.id)}`);
+          const copy = await copyLesson(ctx.client, full);
+          ctx.go(`#/lessons/${encodeURIComponent(copy.id)}`);
+        }) }, t('editor.duplicate')),
+        h('button', { type: 'button', class: 'link danger lesson-delete', 'aria-label': t('lessons.delete_label', { title: l.title }), onclick: () => act(async () => {
+          if (!(await deleteLesson(ctx.client, l))) return;
+          dropDraft(ctx.teacher.id, l.id);
+          li.remove();
+          note.textContent = t('lessons.deleted', { title: l.title });
+        }) }, t('lessons.delete'))));
+    return li;
+  }
+  async function act(fn) {
+    note.textContent = '';
+    try {
+      await fn();
+    } catch (err) {
+      note.textContent = has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message;
+    }
   }
   order.addEventListener('change', () => load(true));
   more.addEventListener('click', () => load(false));
@@ -104,7 +130,7 @@ async function listView(ctx) {
     h('div', { class: 'row' },
       h('h1', {}, t('lessons.title')), h('span', { class: 'spacer' }), order, imp.controls,
       h('a', { class: 'button primary-link', href: '#/lessons/new', id: 'new-lesson' }, t('lessons.new'))),
-    imp.panel, list, more);
+    imp.panel, note, list, more);
 }
 
 function homeSection() {
