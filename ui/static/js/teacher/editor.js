@@ -7,7 +7,7 @@
 // the server has it; a save that meets another edit asks which to keep.
 import { h, clear } from '../dom.js';
 import { t, has } from '../i18n.js';
-import { renderSlide } from '../slide.js';
+import { renderSlide, FIT_EVENT } from '../slide.js';
 import { Pictures } from '../pictures.js';
 import { Saver, readDraft, dropDraft } from './saver.js';
 import { openLibrary } from './library.js';
@@ -108,6 +108,11 @@ export async function editorView(ctx, id) {
   const moved = h('span', { class: 'visually-hidden', id: 'slide-moved', 'aria-live': 'polite' });
   const fields = h('div', { class: 'slide-fields', id: 'slide-fields' });
   const preview = h('div', { class: 'lesson-preview', id: 'preview' });
+  // The preview is fitted as the board fits it: a slide whose text does
+  // not fit at the smallest readable size is cut off on the board too.
+  const tooMuch = h('p', { id: 'too-much-text', class: 'form-error', role: 'status', hidden: true }, t('editor.too_much_text'));
+  preview.addEventListener(FIT_EVENT, (e) => { tooMuch.hidden = e.detail.fits; });
+  new MutationObserver(() => { if (!preview.querySelector('.slide')) tooMuch.hidden = true; }).observe(preview, { childList: true });
   const form = h('div', { class: 'editor' },
     h('div', { class: 'editor-head' }, title, status),
     h('div', { class: 'row editor-actions' }, save, exportButton, duplicateButton, deleteButton),
@@ -116,7 +121,7 @@ export async function editorView(ctx, id) {
       h('div', { class: 'editor-slides' }, list, moved,
         h('div', { class: 'add-slide row' }, t('editor.add'),
           KINDS.map((k) => h('button', { id: `add-${k}`, onclick: () => add(k) }, `+ ${t(`editor.kind_${k}`)}`)))),
-      h('div', { class: 'editor-slide' }, fields, h('h2', {}, t('editor.preview')), preview)));
+      h('div', { class: 'editor-slide' }, fields, h('h2', {}, t('editor.preview')), preview, tooMuch)));
 
   const saver = new Saver({
     client: ctx.client, teacherID, id: st.id, revision: st.revision,
