@@ -202,6 +202,7 @@ func TestBrowserEditorAsksBeforeLeavingUnsavedWork(t *testing.T) {
 	p.Do(chromedp.Click(chromedp.CSS(`#nav a[href="#/lessons"]`)), chromedp.WaitVisible(chromedp.CSS("#leave")))
 	p.Screenshot("editor-leave-phone", browsertest.Phone)
 	p.Screenshot("editor-leave-laptop", browsertest.Laptop)
+	p.CheckAccessible("leave question")
 	p.Do(chromedp.Click(chromedp.CSS("#leave-cancel")), chromedp.WaitNotPresent(chromedp.CSS("#leave")))
 	if hash := browsertest.Get(p, chromedp.Evaluate[string](`location.hash`)); hash != "#/lessons/"+id {
 		t.Fatalf("after staying the address is %q", hash)
@@ -309,6 +310,7 @@ func TestBrowserEditorReordersAndDuplicatesSlides(t *testing.T) {
 	p.Screenshot("editor-slides-laptop", browsertest.Laptop)
 	p.Screenshot("editor-slides-phone", browsertest.Phone)
 	p.Screenshot("editor-slides-board", browsertest.Board)
+	p.CheckAccessible("editor with slides")
 	p.Do(chromedp.EmulateViewport(1280, 800))
 
 	// Duplicate B: the copy follows it and is selected.
@@ -358,6 +360,8 @@ func TestBrowserEditorDeletesAndDuplicatesLessons(t *testing.T) {
 	}
 	p.Screenshot("editor-delete-laptop", browsertest.Laptop)
 	p.Screenshot("editor-delete-phone", browsertest.Phone)
+	p.CheckAccessible("lesson delete question")
+	p.Do(chromedp.EmulateViewport(1280, 800))
 	p.Do(chromedp.Click(chromedp.CSS("#lesson-delete-cancel")), chromedp.WaitNotPresent(chromedp.CSS("#lesson-delete")))
 	if res := c.Do(t, "GET", "/api/v1/lessons/"+id, nil); res.Status != 200 {
 		t.Fatalf("cancelled, yet the lesson is %d", res.Status)
@@ -379,6 +383,8 @@ func TestBrowserEditorDeletesAndDuplicatesLessons(t *testing.T) {
 	browsertest.Get(p, chromedp.Poll[bool](`document.querySelector('#lesson-title')?.value === 'Copy of Copy of Magnets'`))
 	p.Do(chromedp.Click(chromedp.CSS(`#nav a[href="#/lessons"]`)), chromedp.WaitVisible(chromedp.CSS(`#lesson-list li[data-id="`+copyID+`"]`)))
 	screenshots(p, "lesson-list-actions")
+	p.CheckAccessible("lesson list with lessons")
+	p.Do(chromedp.EmulateViewport(1280, 800))
 	p.Do(chromedp.Click(chromedp.CSS(`#lesson-list li[data-id="`+copyID+`"] .lesson-delete`)), chromedp.WaitVisible(chromedp.CSS("#lesson-delete-confirm")))
 	if got := browsertest.Get(p, chromedp.Text(chromedp.CSS("#lesson-delete"))); !strings.Contains(got, "No board is showing it") {
 		t.Fatalf("deleting a lesson no board shows says %q", got)
@@ -409,6 +415,8 @@ func TestBrowserEditorPictureLibrary(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#library li[data-id="`+spare+`"] img[src]`)))
 	p.Screenshot("editor-library-laptop", browsertest.Laptop)
 	p.Screenshot("editor-library-phone", browsertest.Phone)
+	p.CheckAccessible("picture library")
+	p.Do(chromedp.EmulateViewport(1280, 800))
 	p.Do(chromedp.Click(chromedp.CSS(`#library li[data-id="`+used+`"] .library-pick`)), chromedp.WaitNotPresent(chromedp.CSS("#library")))
 	browsertest.Get(p, chromedp.Poll[bool](pictureShown))
 	saveState(p, "saved")
@@ -442,6 +450,8 @@ func TestBrowserEditorPictureLibrary(t *testing.T) {
 		t.Fatalf("deleting an unused picture says %q", got)
 	}
 	p.Screenshot("editor-picture-delete-laptop", browsertest.Laptop)
+	p.CheckAccessible("picture delete question")
+	p.Do(chromedp.EmulateViewport(1280, 800))
 	p.Do(chromedp.Click(chromedp.CSS("#picture-delete-confirm")),
 		chromedp.WaitNotPresent(chromedp.CSS(`#library li[data-id="`+spare+`"]`)))
 	if res := c.Do(t, "GET", "/api/v1/media/"+spare, nil); res.Status != 404 {
