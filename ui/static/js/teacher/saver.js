@@ -103,6 +103,8 @@ export class Saver {
     this.inFlight = null;
     /** A key for creating the lesson, the same for every retry. */
     this.createKey = randomKey();
+    /** @type {{ version: number, body: Body } | null} the create being tried */
+    this.creating = null;
   }
 
   /** pending says whether the server lacks some of the teacher's changes. */
@@ -174,8 +176,16 @@ export class Saver {
   }
 
   async send() {
-    const version = this.version;
-    const body = this.o.body();
+    let version = this.version;
+    let body = this.o.body();
+    if (!this.id) {
+      // Creating is retried with the key and the body of its first try:
+      // that try may have created the lesson without the answer reaching
+      // us, and the same key with another body is refused (422). Later
+      // edits follow as a PUT once the lesson exists.
+      if (this.creating) ({ version, body } = this.creating);
+      else this.creating = { version, body };
+    }
     const { client } = this.o;
     this.o.onState('saving');
     try {
@@ -183,7 +193,10 @@ export class Saver {
       const l = this.id
         ? await client.request('PUT', `/api/v1/lessons/${encodeURIComponent(this.id)}`, { body, headers: { 'If-Match': String(this.revision) } })
         : await client.request('POST', '/api/v1/lessons', { body, idempotencyKey: this.createKey });
-      if (created) dropDraft(this.o.teacherID, null);
+      if (created) {
+        dropDraft(this.o.teacherID, null);
+        this.creating = null;
+      }
       this.accepted(l.id, l.revision, version);
       this.o.onSaved(l);
     } catch (e) {
@@ -205,6 +218,11 @@ export class Saver {
         this.schedule(err.retryAfterMs || backoff(this.failures++, 1000, 30000));
         return false;
       } else {
+        if (!this.id) {
+          // Refused, so nothing was created: the next try is a new one.
+          this.creating = null;
+          this.createKey = randomKey();
+        }
         this.o.onState('error', err);
         return false;
       }
