@@ -130,6 +130,9 @@ func TestBrowserEditorAutosaveSurvivesReload(t *testing.T) {
 	if got := browsertest.Get(p, chromedp.Value(chromedp.CSS("#lesson-title"))); got != "Rivers of Europe" {
 		t.Fatalf("after a reload the title is %q", got)
 	}
+	if got := browsertest.Get(p, chromedp.Evaluate[string](`document.title`)); got != `Editing "Rivers of Europe" – classboard` {
+		t.Fatalf("the tab's title is %q", got)
+	}
 	if asked.Load() != 0 {
 		t.Fatal("a reload with everything saved asked before leaving")
 	}

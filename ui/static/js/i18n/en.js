@@ -127,6 +127,8 @@ export default {
   "editor.field_notes": "Speaker notes (only you see them, while presenting)",
   "editor.field_title": "Title",
   "editor.field_url": "Address (https://…)",
+  "editor.heading": "Editing \"{title}\"",
+  "editor.heading_new": "New lesson",
   "editor.kind_image": "Picture",
   "editor.kind_link": "Link",
   "editor.kind_text": "Text",

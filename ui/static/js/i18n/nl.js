@@ -127,6 +127,8 @@ export default {
   "editor.field_notes": "Sprekersnotities (alleen jij ziet ze, tijdens het presenteren)",
   "editor.field_title": "Titel",
   "editor.field_url": "Adres (https://…)",
+  "editor.heading": "\"{title}\" bewerken",
+  "editor.heading_new": "Nieuwe les",
   "editor.kind_image": "Afbeelding",
   "editor.kind_link": "Link",
   "editor.kind_text": "Tekst",

@@ -113,7 +113,12 @@ export async function editorView(ctx, id) {
   const tooMuch = h('p', { id: 'too-much-text', class: 'form-error', role: 'status', hidden: true }, t('editor.too_much_text'));
   preview.addEventListener(FIT_EVENT, (e) => { tooMuch.hidden = e.detail.fits; });
   new MutationObserver(() => { if (!preview.querySelector('.slide')) tooMuch.hidden = true; }).observe(preview, { childList: true });
+  // The view's heading (its tab title too); the title field shows it.
+  const heading = h('h1', { class: 'visually-hidden', id: 'editor-heading' });
+  const retitle = () => { heading.textContent = st.title.trim() ? t('editor.heading', { title: st.title.trim() }) : t('editor.heading_new'); };
+  retitle();
   const form = h('div', { class: 'editor' },
+    heading,
     h('div', { class: 'editor-head' }, title, status),
     h('div', { class: 'row editor-actions' }, save, exportButton, duplicateButton, deleteButton),
     errorBox, conflict,
@@ -164,7 +169,7 @@ export async function editorView(ctx, id) {
   function changed() {
     saver.changed();
   }
-  title.addEventListener('input', () => { st.title = title.value; changed(); });
+  title.addEventListener('input', () => { st.title = title.value; retitle(); changed(); });
 
   function add(kind) {
     st.slides.push({ kind });
@@ -373,6 +378,7 @@ export async function editorView(ctx, id) {
           Object.assign(st, { title: current.title, slides: current.slides, revision: current.revision, selected: 0 });
           remember(current.slides);
           title.value = st.title;
+          retitle();
           conflict.hidden = true;
           saver.resolved(false, current.revision);
           status.textContent = t('editor.status_loaded_other');
