@@ -382,7 +382,7 @@ func TestBrowserEditorDeletesAndDuplicatesLessons(t *testing.T) {
 	}
 
 	// The list duplicates (opening the copy) and deletes too.
-	p.Do(chromedp.Click(chromedp.CSS(`#lesson-list li[data-id="`+copyID+`"] .lesson-duplicate`)))
+	p.Do(chromedp.Click(chromedp.CSS(`#lesson-list li[data-id="` + copyID + `"] .lesson-duplicate`)))
 	browsertest.Get(p, chromedp.Poll[bool](`document.querySelector('#lesson-title')?.value === 'Copy of Copy of Magnets'`))
 	p.Do(chromedp.Click(chromedp.CSS(`#nav a[href="#/lessons"]`)), chromedp.WaitVisible(chromedp.CSS(`#lesson-list li[data-id="`+copyID+`"]`)))
 	screenshots(p, "lesson-list-actions")
