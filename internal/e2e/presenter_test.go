@@ -292,6 +292,10 @@ func TestBrowserPresenterOnAPhone(t *testing.T) {
 		t.Fatalf("the slide strip runs off the screen: %+v", strip)
 	}
 
+	teacher.Do(press("next", 1, 0))
+	settled(board, teacher, 1)
+	teacher.Screenshot("present-phone", browsertest.Phone)
+
 	pointerLog(teacher, board)
 	touch := func(typ input.DispatchTouchEventType, x, y float64) {
 		t.Helper()
@@ -314,7 +318,9 @@ func TestBrowserPresenterOnAPhone(t *testing.T) {
 	board.Do(chromedp.WaitNotVisible(chromedp.CSS("#pointer")))
 	t.Logf("pointer by touch: the board drew the dot %v after the touch and %v after the move (issue 13 asks for 200 ms)", first, moved)
 
-	teacher.Do(press("next", 1, 0))
-	settled(board, teacher, 1)
-	teacher.Screenshot("present-phone", browsertest.Phone)
+	// A teacher who leaves the view while pointing takes the dot along.
+	touch(input.DispatchTouchEventTypeTouchStart, x, y)
+	board.Do(chromedp.WaitVisible(chromedp.CSS("#pointer")))
+	teacher.Do(evalVoid(`location.hash = '#/boards'`))
+	board.Do(chromedp.WaitNotVisible(chromedp.CSS("#pointer")))
 }

@@ -17,6 +17,7 @@ import { Live } from '../live.js';
 import { renderSlide } from '../slide.js';
 import { Pictures } from '../pictures.js';
 import { activityPanel } from './activity.js';
+import { pointerPad } from './pointer.js';
 import { t } from '../i18n.js';
 
 // After this long without reaching a node the teacher is told so plainly.
@@ -24,12 +25,6 @@ const STUCK_MS = 30000;
 // A board whose connection dropped is "reconnecting" (boards come back by
 // themselves) until this long has passed, then "offline".
 const BOARD_GONE_MS = 30000;
-// The pointer sends at most one move per POINTER_MS (20 a second; the
-// server takes 30 a second per board), and while the teacher holds still
-// repeats where it is every POINTER_HOLD_MS: the board hides a dot that
-// has not moved for a while, in case the move that hid it was lost.
-const POINTER_MS = 50;
-const POINTER_HOLD_MS = 4000;
 const TIMER_PRESETS = [1, 2, 3, 5, 10, 15, 20, 30];
 // The timer's unit, in milliseconds.
 const MINUTE = 60000;
@@ -100,6 +95,17 @@ export async function presentView(ctx, match) {
   const timerRunning = h('div', { class: 'row', hidden: true }, timerPause, timerAdd, timerStop);
   const activity = activityPanel(req, () => state.slide);
   const forget = h('button', { id: 'forget', class: 'danger', onclick: forgetBoard }, t('present.forget'));
+
+  // The pointer: the teacher drags on the current slide, a dot follows
+  // on the board (pointer.js).
+  const pointer = pointerPad({
+    surface: current,
+    slide: () => preview.querySelector('.slide') || preview,
+    dot,
+    enabled: () => Boolean(lesson) && !want().blank,
+    // Hiding outlives the view: the board must not keep the dot.
+    send: (body) => req('POST', '/pointer', { body, idempotent: true, signal: 'hidden' in body ? undefined : leave.signal }),
+  });
 
   // want is what the teacher wants on the board: the target while one
   // waits, else the confirmed state.
@@ -425,82 +431,8 @@ export async function presentView(ctx, match) {
     noNotes.hidden = !notesBox.hidden;
     if (current.dataset.slide !== String(w.slide)) {
       current.dataset.slide = String(w.slide);
-      pointerOff(); // a new slide: the dot was on the old one
+      pointer.off(); // a new slide: the dot was on the old one
     }
-  }
-
-  // The pointer: while the teacher drags on the current slide (a mouse
-  // button held, or a finger), its place on the slide (0..1 across and
-  // down) goes to the board, the newest at most every POINTER_MS. Moves are
-  // never queued: the newest replaces one not yet sent, and a lost one is
-  // replaced by the next.
-  let pointerWant = null; // the move to send next
-  let pointerBusy = false;
-  let pointerLast = 0;
-  let pointerWait = null;
-  let pointerHold = null;
-  let pointing = null; // the pointer id being dragged
-  let pointerAt = null;
-  function pointerSend(p) {
-    pointerWant = p;
-    pumpPointer();
-  }
-  async function pumpPointer() {
-    if (pointerBusy || !pointerWant || pointerWait) return;
-    const wait = POINTER_MS - (performance.now() - pointerLast);
-    if (wait > 0) {
-      pointerWait = setTimeout(() => { pointerWait = null; pumpPointer(); }, wait);
-      return;
-    }
-    const body = pointerWant;
-    pointerWant = null;
-    pointerBusy = true;
-    pointerLast = performance.now();
-    try {
-      // Sending one twice is harmless: any node may take it.
-      await req('POST', '/pointer', { body, idempotent: true, signal: leave.signal });
-    } catch {
-      // Refused (too many, a node down): the next move goes anyway.
-    } finally {
-      pointerBusy = false;
-    }
-    if (!leave.signal.aborted) pumpPointer();
-  }
-  function pointerPlace(e) {
-    const slide = preview.querySelector('.slide') || preview;
-    const r = slide.getBoundingClientRect();
-    const clamp = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
-    return { x: clamp((e.clientX - r.left) / r.width), y: clamp((e.clientY - r.top) / r.height) };
-  }
-  function pointerMove(e) {
-    if (pointing !== e.pointerId) return;
-    e.preventDefault();
-    pointerAt = pointerPlace(e);
-    dot.style.left = `${pointerAt.x * 100}%`;
-    dot.style.top = `${pointerAt.y * 100}%`;
-    dot.hidden = false;
-    pointerSend(pointerAt);
-  }
-  function pointerOff() {
-    clearInterval(pointerHold);
-    pointerHold = null;
-    dot.hidden = true;
-    if (pointing === null && !pointerAt) return;
-    pointing = null;
-    pointerAt = null;
-    pointerSend({ hidden: true });
-  }
-  current.addEventListener('pointerdown', (e) => {
-    if (!lesson || want().blank || (e.pointerType === 'mouse' && e.button !== 0)) return;
-    pointing = e.pointerId;
-    current.setPointerCapture(e.pointerId);
-    pointerMove(e);
-    clearInterval(pointerHold);
-    pointerHold = setInterval(() => { if (pointerAt) pointerSend(pointerAt); }, POINTER_HOLD_MS);
-  });
-  current.addEventListener('pointermove', pointerMove);
-  for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
-    current.addEventListener(type, (e) => { if (pointing === e.pointerId) pointerOff(); });
   }
 
   // The board's presence comes over this view's live connection; while
@@ -605,13 +537,12 @@ export async function presentView(ctx, match) {
   document.addEventListener('keydown', onKey);
   // Leaving the view ends its live connection, writes, timers and keys.
   window.addEventListener('hashchange', () => {
-    pointerOff();
+    pointer.stop();
     liveConn.stop();
     leave.abort();
     clearTimeout(stuckTimer);
     clearTimeout(goneTimer);
     clearInterval(clockTimer);
-    clearTimeout(pointerWait);
     pictures.retain([]);
     document.removeEventListener('keydown', onKey);
   }, { once: true });
