@@ -25,6 +25,7 @@ const STUCK_MS = 30000;
 // A board whose connection dropped is "reconnecting" (boards come back by
 // themselves) until this long has passed, then "offline".
 const BOARD_GONE_MS = 30000;
+// The lengths the timer field suggests; any other from 1 to 1440 may be typed.
 const TIMER_PRESETS = [1, 2, 3, 5, 10, 15, 20, 30];
 // The timer's unit, in milliseconds.
 const MINUTE = 60000;
