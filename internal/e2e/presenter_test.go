@@ -3,8 +3,10 @@ package e2e
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,11 +158,14 @@ func TestBrowserPresenterTimerBlankAndNotes(t *testing.T) {
 	if _, err := chromedp.Call(board.Ctx(), network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	done := make(chan struct{})
+	// The goroutine appends while the test reads: both under mu. It ends
+	// at the first frame after stop, or when the board's page closes.
+	var (
+		mu  sync.Mutex
+		got []string
+	)
 	stop := make(chan struct{})
 	go func() {
-		defer close(done)
 		for ev, err := range frames {
 			if err != nil {
 				return
@@ -170,7 +175,9 @@ func TestBrowserPresenterTimerBlankAndNotes(t *testing.T) {
 				return
 			default:
 			}
+			mu.Lock()
 			got = append(got, string(ev.Response.PayloadData))
+			mu.Unlock()
 		}
 	}()
 
@@ -255,13 +262,16 @@ func TestBrowserPresenterTimerBlankAndNotes(t *testing.T) {
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage .slide-title`)))
 
 	close(stop)
-	for _, f := range got {
+	mu.Lock()
+	seen := slices.Clone(got)
+	mu.Unlock()
+	for _, f := range seen {
 		if strings.Contains(f, secret) || strings.Contains(f, `"notes"`) {
 			t.Fatalf("a live frame to the board carries the notes: %s", f)
 		}
 	}
-	if len(got) < 5 {
-		t.Fatalf("only %d live frames reached the board while it was steered: %v", len(got), got)
+	if len(seen) < 5 {
+		t.Fatalf("only %d live frames reached the board while it was steered: %v", len(seen), seen)
 	}
 }
 

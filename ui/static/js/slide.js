@@ -225,12 +225,13 @@ function build(slide, opts, cls) {
 
 /**
  * overflows says whether any of the slide's text is cut off: the slide
- * itself or one of its text boxes holds more than it shows.
+ * itself or one of its text boxes holds more than it shows. No pixel of
+ * slack: on a small screen a pixel is part of the last line.
  * @param {HTMLElement} el
  */
 function overflows(el) {
   for (const box of el.querySelectorAll('.slide-content, .slide-title, .slide-body, .slide-caption, .slide-url')) {
-    if (box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1) return true;
+    if (box.scrollHeight > box.clientHeight || box.scrollWidth > box.clientWidth) return true;
   }
   return false;
 }
