@@ -31,11 +31,11 @@ const layoutReport = `(() => {
 	const items = [...document.querySelectorAll('#nav > *')].map((el) => el.getBoundingClientRect()).filter((r) => r.width > 0);
 	if (items.length && Math.max(...items.map((r) => r.top)) >= Math.min(...items.map((r) => r.bottom))) bad.push('the header wraps onto a second line');
 	const controls = [];
-	for (const el of document.querySelectorAll('button, a, input, select, textarea, h1, h2, h3, label, .badge, .slide-title, .slide-caption, #conn, #timer, #banner')) {
+	for (const el of document.querySelectorAll('button, a, input, select, textarea, h1, h2, h3, label, .badge, .slide-title, .slide-caption, #conn, #conn span, #timer, #banner, #banner span')) {
 		const r = el.getBoundingClientRect();
 		if (r.width < 2 || r.height < 2 || getComputedStyle(el).visibility === 'hidden' || scrolls(el)) continue;
 		if (r.right > vw + 1 || r.left < -1) bad.push(name(el) + ' runs off the screen (' + Math.round(r.left) + '..' + Math.round(r.right) + ' of ' + vw + ')');
-		else if (el.matches('button, .badge, a, h1, h2, h3') && el.scrollWidth > el.clientWidth + 1) bad.push(name(el) + ' is cut off (' + el.scrollWidth + ' px of text in ' + el.clientWidth + ')');
+		else if (el.matches('button, .badge, a, h1, h2, h3, #conn span, #banner span') && el.scrollWidth > el.clientWidth + 1) bad.push(name(el) + ' is cut off (' + el.scrollWidth + ' px of text in ' + el.clientWidth + ')');
 		if (el.matches('button, a, input, select, textarea')) controls.push([el, r]);
 	}
 	for (let i = 0; i < controls.length; i++) for (let j = i + 1; j < controls.length; j++) {
