@@ -36,13 +36,14 @@ const layoutReport = `(() => {
 		if (r.width < 2 || r.height < 2 || getComputedStyle(el).visibility === 'hidden' || scrolls(el)) continue;
 		if (r.right > vw + 1 || r.left < -1) bad.push(name(el) + ' runs off the screen (' + Math.round(r.left) + '..' + Math.round(r.right) + ' of ' + vw + ')');
 		else if (el.matches('button, .badge, a, h1, h2, h3, #conn span, #banner span') && el.scrollWidth > el.clientWidth + 1) bad.push(name(el) + ' is cut off (' + el.scrollWidth + ' px of text in ' + el.clientWidth + ')');
-		if (el.matches('button, a, input, select, textarea')) controls.push([el, r]);
+		// A link that wraps has a box per line: those are what lie somewhere.
+		if (el.matches('button, a, input, select, textarea')) controls.push([el, [...el.getClientRects()]]);
 	}
 	for (let i = 0; i < controls.length; i++) for (let j = i + 1; j < controls.length; j++) {
-		const [a, ra] = controls[i], [b, rb] = controls[j];
+		const [a, ras] = controls[i], [b, rbs] = controls[j];
 		if (a.contains(b) || b.contains(a)) continue;
-		const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left), h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
-		if (w > 2 && h > 2) bad.push(name(a) + ' and ' + name(b) + ' lie on top of each other');
+		const meet = (ra, rb) => Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left) > 2 && Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top) > 2;
+		if (ras.some((ra) => rbs.some((rb) => meet(ra, rb)))) bad.push(name(a) + ' and ' + name(b) + ' lie on top of each other');
 	}
 	return bad;
 })()`
@@ -73,7 +74,8 @@ func speak(p *browsertest.Page, lang, wait string) {
 		chromedp.WaitVisible(chromedp.CSS(`html[lang="`+lang+`"] `+wait)))
 }
 
-// The teacher's tour: every view of the teacher app and the board, in
+// The teacher's tour: every view of the teacher app and the board (and
+// the pupils' join page), in
 // English and Dutch, at phone, laptop and 1080p size, with a lesson that
 // fills the board (twelve items, a captioned picture, too much text),
 // speaker notes and a running timer; then again with the node holding the
@@ -119,6 +121,23 @@ func TestBrowserTour(t *testing.T) {
 			looked(t, p, v.name+"-"+lang, laptop1366)
 		}
 	}
+	// The views before signing in, and the pupils' page.
+	guest := b.NewPage()
+	guest.Do(chromedp.EmulateViewport(int64(laptop1366[0]), int64(laptop1366[1])), chromedp.Navigate(c.UIURL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+	for _, lang := range langs {
+		guest.Do(chromedp.Navigate(c.UIURL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+		speak(guest, lang, "#login-email")
+		for _, v := range []struct{ name, path, wait string }{
+			{"login", "/#/login", "#login-email"},
+			{"signup", "/#/signup", "#signup-name"},
+			{"forgot", "/#/forgot", "#forgot-email"},
+			{"join", "/join", "#code"},
+		} {
+			guest.Do(chromedp.Navigate(c.UIURL()+v.path), chromedp.WaitVisible(chromedp.CSS(v.wait)))
+			looked(t, guest, v.name+"-"+lang, laptop1366)
+		}
+	}
+
 	teachers["en"].Do(chromedp.Click(chromedp.CSS("#timer-start")), chromedp.WaitVisible(chromedp.CSS("#timer-left:not(:empty)")))
 	board.Do(chromedp.WaitVisible(chromedp.CSS("#timer")))
 	for _, lang := range langs {
