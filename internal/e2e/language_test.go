@@ -78,6 +78,20 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 	if got := text(p, "h1"); got != "Create an account" {
 		t.Fatalf("after switching back the sign-up says %q", got)
 	}
+
+	// A board picks its language on the pairing screen, and keeps it.
+	board := b.NewPage()
+	board.Languages("en-GB,en;q=0.9")
+	board.Do(chromedp.EmulateViewport(int64(browsertest.Board[0]), int64(browsertest.Board[1])),
+		chromedp.Navigate(n.URL()+"/board"), chromedp.WaitVisible(chromedp.CSS("#code")))
+	board.Screenshot("board-pairing-en-1080p", browsertest.Board)
+	board.Do(chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #code`)))
+	board.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #code`)))
+	if got := text(board, ".pair-lead"); got != "Ga op je laptop of telefoon naar" {
+		t.Fatalf("the board in Dutch says %q", got)
+	}
+	board.Screenshot("board-pairing-nl-1080p", browsertest.Board)
+	board.Screenshot("board-pairing-nl-laptop", browsertest.Laptop)
 }
 
 // A teacher whose browser is set to Dutch sees the teacher app in Dutch
