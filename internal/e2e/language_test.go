@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/browsertest"
 	"github.com/classboard/classboard/internal/testcluster"
 )
@@ -113,4 +115,25 @@ func TestBrowserDutchBrowserSeesDutch(t *testing.T) {
 	if got := browsertest.Get(p, chromedp.Evaluate[string](`document.documentElement.lang`)); got != "nl" {
 		t.Fatalf("the pupil app speaks %q", got)
 	}
+
+	// Signed in: the header keeps to one line on a phone ("Uitloggen" is
+	// longer than "Log out"), and dates are written the Dutch way.
+	token := signedIn(t, p, n.URL())
+	if res := apitest.New(n.URL()).With(token).Do(t, "POST", "/api/v1/lessons", map[string]any{"title": "Breuken",
+		"slides": []map[string]string{{"kind": "text", "title": "Wat is een breuk?"}}}); res.Status != 201 {
+		t.Fatalf("create lesson: %d %s", res.Status, res.Body)
+	}
+	p.Do(chromedp.EmulateViewport(int64(browsertest.Phone[0]), int64(browsertest.Phone[1])),
+		chromedp.Navigate(n.URL()+"/#/lessons"), chromedp.WaitVisible(chromedp.CSS("#logout")))
+	if got := text(p, "#logout"); got != "Uitloggen" {
+		t.Fatalf("log out says %q", got)
+	}
+	if h := browsertest.Get(p, chromedp.Evaluate[float64](`document.querySelector('.topbar').getBoundingClientRect().height`)); h > 60 {
+		t.Errorf("the phone's header is %.0f px tall: it wraps", h)
+	}
+	today := browsertest.Get(p, chromedp.Evaluate[string](`new Intl.DateTimeFormat('nl-NL', { dateStyle: 'medium' }).format(new Date())`))
+	browsertest.Get(p, chromedp.Poll[bool](`document.body.textContent.includes(`+strconv.Quote(today)+`)`))
+	p.Screenshot("lessons-nl-phone", browsertest.Phone)
+	p.Screenshot("lessons-nl-laptop", browsertest.Laptop)
+	p.Screenshot("lessons-nl-1080p", browsertest.Board)
 }
