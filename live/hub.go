@@ -24,6 +24,7 @@ const (
 	TypePaired   = classboard.EventPaired
 	TypeUnpaired = classboard.EventUnpaired
 	TypePresence = classboard.EventPresence // the board's own connection came or went (teachers only)
+	TypePointer  = classboard.EventPointer  // where the teacher points (boards only)
 	TypeMove     = "move"                   // this node cannot serve you: reconnect elsewhere
 	TypePing     = "ping"                   // keep-alive, so clients notice a silent connection
 )
@@ -36,6 +37,7 @@ type Message struct {
 	TeacherName string                 `json:"teacher_name,omitempty"`
 	Online      *bool                  `json:"online,omitempty"` // presence
 	Activity    *classboard.Activity   `json:"activity,omitempty"`
+	Pointer     *classboard.Pointer    `json:"pointer,omitempty"`
 	ServerTime  time.Time              `json:"server_time"`
 }
 
@@ -311,9 +313,16 @@ func presenceMessage(online bool) []byte {
 
 // offer queues msg without waiting; a full queue closes the connection,
 // so one slow client never holds up the others.
-func (c *Conn) offer(msg []byte) {
+func (c *Conn) offer(msg []byte) { c.enqueue(msg, false) }
+
+// offerLossy queues a message the next one replaces (a pointer move): past
+// half the queue it is dropped, which neither ends a connection that is
+// merely busy nor takes the room a state change needs.
+func (c *Conn) offerLossy(msg []byte) { c.enqueue(msg, true) }
+
+func (c *Conn) enqueue(msg []byte, lossy bool) {
 	c.mu.Lock()
-	if c.reason != "" {
+	if c.reason != "" || (lossy && len(c.queue) >= c.hub.cfg.SendBuffer/2) {
 		c.mu.Unlock()
 		return
 	}
@@ -392,6 +401,13 @@ func (h *Hub) Dispatch(ev classboard.BoardEvent) {
 		for _, c := range conns {
 			if !c.isBoard {
 				c.offer(msg)
+			}
+		}
+	case classboard.EventPointer:
+		msg := Encode(Message{Type: TypePointer, Pointer: ev.Pointer})
+		for _, c := range conns {
+			if c.isBoard {
+				c.offerLossy(msg)
 			}
 		}
 	}

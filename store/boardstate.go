@@ -59,18 +59,19 @@ func (b *Boards) stateBucket(doc *boardDoc) (*bucket, error) {
 // stateDoc is how a board state is stored; its revision is the KV
 // revision, so it is never stored in the document.
 type stateDoc struct {
-	V         int               `json:"v"`
-	LessonID  string            `json:"lesson_id,omitempty"`
-	Slide     int               `json:"slide"`
-	Blank     bool              `json:"blank,omitempty"`
-	Timer     *classboard.Timer `json:"timer,omitempty"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	UpdatedBy string            `json:"updated_by,omitempty"`
+	V          int               `json:"v"`
+	LessonID   string            `json:"lesson_id,omitempty"`
+	Slide      int               `json:"slide"`
+	Blank      bool              `json:"blank,omitempty"`
+	BlankColor string            `json:"blank_color,omitempty"`
+	Timer      *classboard.Timer `json:"timer,omitempty"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	UpdatedBy  string            `json:"updated_by,omitempty"`
 }
 
 func (d *stateDoc) state(boardID string, rev uint64) *classboard.BoardState {
 	return &classboard.BoardState{
-		BoardID: boardID, LessonID: d.LessonID, Slide: d.Slide, Blank: d.Blank, Timer: d.Timer,
+		BoardID: boardID, LessonID: d.LessonID, Slide: d.Slide, Blank: d.Blank, BlankColor: d.BlankColor, Timer: d.Timer,
 		Revision: rev, UpdatedAt: d.UpdatedAt, UpdatedBy: d.UpdatedBy,
 	}
 }
@@ -173,11 +174,13 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 		return nil, stale(cur)
 	}
 	doc := stateDoc{
-		V: 1, LessonID: in.LessonID, Slide: in.Slide, Blank: in.Blank, Timer: in.Timer,
+		V: 1, LessonID: in.LessonID, Slide: in.Slide, Blank: in.Blank, BlankColor: in.BlankColor, Timer: in.Timer,
 		UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedBy: a.Device,
 	}
 	if doc.Timer != nil {
-		doc.Timer = &classboard.Timer{EndsAt: doc.Timer.EndsAt.UTC()}
+		t := *doc.Timer
+		t.EndsAt = t.EndsAt.UTC()
+		doc.Timer = &t
 	}
 	bk, err := b.stateBucket(board)
 	if err != nil {
