@@ -134,7 +134,7 @@ async function listView(ctx) {
 }
 
 function homeSection() {
-  return h('p', {}, h('a', { href: '#/lessons', id: 'home-lessons' }, t('lessons.home_link')), ' — ', t('lessons.home_text'));
+  return h('p', {}, h('a', { href: '#/lessons', id: 'home-lessons' }, t('lessons.home_link')), ' · ', t('lessons.home_text'));
 }
 
 // register adds the lesson routes, the nav item and a line on the home page.
