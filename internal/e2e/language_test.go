@@ -74,6 +74,7 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 	p.Screenshot("signup-errors-nl-phone", browsertest.Phone)
 	p.Screenshot("signup-errors-nl-laptop", browsertest.Laptop)
 	p.Screenshot("signup-errors-nl-1080p", browsertest.Board)
+	p.CheckAccessible("sign-up with errors in Dutch")
 
 	// Back to English, remembered the same way.
 	p.Do(chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #signup-name`)))
@@ -136,4 +137,5 @@ func TestBrowserDutchBrowserSeesDutch(t *testing.T) {
 	p.Screenshot("lessons-nl-phone", browsertest.Phone)
 	p.Screenshot("lessons-nl-laptop", browsertest.Laptop)
 	p.Screenshot("lessons-nl-1080p", browsertest.Board)
+	p.CheckAccessible("lesson list in Dutch")
 }
