@@ -174,7 +174,7 @@ func (h *Hub) SetUp() (done func()) {
 // the transport sets a wake function (SetWake), which the hub calls when
 // there is something to Take, and writes from a goroutine that runs only
 // while there is: an idle board costs no goroutine of its own for writing
-// (docs/benchmarks.md, "memory per connection").
+// (docs/benchmarks.md, "Issue 17, second round").
 type Conn struct {
 	hub     *Hub
 	boardID string
@@ -357,7 +357,8 @@ func (c *Conn) finish(reason string, last []byte) bool {
 	return true
 }
 
-// conns returns the connections of boardID, or of every board for "".
+// conns returns the connections of boardID (the hub's own slice: read it,
+// never change it), or of every board for "".
 func (h *Hub) conns(boardID string) []*Conn {
 	h.mu.Lock()
 	defer h.mu.Unlock()
