@@ -75,20 +75,20 @@ func (a *Activities) WatchActivities(ctx context.Context, fn func(boardID string
 		return
 	}
 	var before []string // the boards with an activity when the watch (re)started
-	a.s.follow(ctx, a.s.activities, ">", func(uint64) ([]jetstream.WatchOpt, error) {
+	a.s.follow(ctx, a.s.activities, watchSpec{filter: ">", begin: func(uint64) (watchFrom, error) {
 		before = a.reset()
-		return nil, nil
-	}, func(e jetstream.KeyValueEntry) {
+		return watchFrom{}, nil
+	}, handle: func(e jetstream.KeyValueEntry) {
 		if board := a.note(e); board != "" && a.isLoaded() {
 			fn(board)
 		}
-	}, func() {
+	}, loaded: func() {
 		// Every board gets a whole frame: those with an activity now, and
 		// those whose activity went while the watch was down.
 		for _, id := range append(before, a.markLoaded()...) {
 			fn(id)
 		}
-	})
+	}})
 }
 
 // reset empties the view for a watch starting from scratch and returns

@@ -69,17 +69,56 @@ func (s *Store) ClusterPeers() ([]string, error) {
 // bucket's stream, without asking its leader; ok is false with an
 // external NATS or before the stream is known here.
 func (s *Store) localLastSeq(bk *bucket) (last uint64, ok bool) {
-	if s.srv == nil {
+	st, ok := s.localStream(bk)
+	if !ok {
 		return 0, false
+	}
+	return st.State.LastSeq, true
+}
+
+// leaderless reports whether, as this node sees it, bk's stream has no
+// leader: none is elected, or the elected one is on a server this node
+// has no route to (killed: its routes closed at once, while the Raft
+// election waits its timeout). local is this node's replica's last
+// sequence then.
+func (s *Store) leaderless(bk *bucket) (local uint64, ok bool) {
+	st, found := s.localStream(bk)
+	if !found || st.Cluster == nil || s.liveLeader(st) != "" {
+		return 0, false
+	}
+	return st.State.LastSeq, true
+}
+
+// liveLeader returns the server name of st's leader, "" when it has none
+// or this node has no route to it.
+func (s *Store) liveLeader(st server.StreamDetail) string {
+	if st.Cluster == nil {
+		return ""
+	}
+	switch leader := st.Cluster.Leader; leader {
+	case "", s.srv.srv.Name():
+		return leader
+	default:
+		if peers, err := s.ClusterPeers(); err == nil && !slices.Contains(peers, leader) {
+			return ""
+		}
+		return leader
+	}
+}
+
+// localStream returns this node's replica of bk's stream.
+func (s *Store) localStream(bk *bucket) (server.StreamDetail, bool) {
+	if s.srv == nil {
+		return server.StreamDetail{}, false
 	}
 	acc, err := s.srv.srv.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true})
 	if err != nil {
-		return 0, false
+		return server.StreamDetail{}, false
 	}
 	for _, st := range acc.Streams {
 		if st.Name == "KV_"+bk.name {
-			return st.State.LastSeq, true
+			return st, true
 		}
 	}
-	return 0, false
+	return server.StreamDetail{}, false
 }
