@@ -61,7 +61,7 @@ type kvWatch struct {
 	wg      sync.WaitGroup
 	heard   atomic.Int64 // unix nanoseconds of the consumer's last message
 
-	server string // the server its consumer lives on
+	server string // the server its consumer lives on ("" unknown: no cluster)
 
 	mu          sync.Mutex
 	prefix      string // "$KV.<bucket>."
@@ -149,8 +149,11 @@ func (s *Store) watchBucket(ctx context.Context, bk *bucket, filter string, from
 		w.unsubscribe()
 		return nil, fmt.Errorf("watch %s: create consumer: %w", bk.name, resp.Error)
 	}
-	if resp.ConsumerInfo != nil && resp.Cluster != nil {
-		w.server = resp.Cluster.Leader
+	// Only the stream's leader answers a create, and the answer does not
+	// name it: this node's replica knows who leads. Should it lag behind a
+	// change of leader, the watch is made again once it has caught up.
+	if st, ok := s.localStream(bk); ok {
+		w.server = s.liveLeader(st)
 	}
 	switch {
 	case from.updatesOnly && from.startSeq == 0:

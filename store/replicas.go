@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -99,7 +101,7 @@ func (s *Store) liveLeader(st server.StreamDetail) string {
 	case "", s.srv.srv.Name():
 		return leader
 	default:
-		if peers, err := s.ClusterPeers(); err == nil && !slices.Contains(peers, leader) {
+		if _, peers, ok := s.local.get(s.srv); ok && !slices.Contains(peers, leader) {
 			return ""
 		}
 		return leader
@@ -111,14 +113,49 @@ func (s *Store) localStream(bk *bucket) (server.StreamDetail, bool) {
 	if s.srv == nil {
 		return server.StreamDetail{}, false
 	}
-	acc, err := s.srv.srv.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true})
-	if err != nil {
+	streams, _, ok := s.local.get(s.srv)
+	if !ok {
 		return server.StreamDetail{}, false
 	}
-	for _, st := range acc.Streams {
-		if st.Name == "KV_"+bk.name {
-			return st, true
-		}
+	st, found := streams["KV_"+bk.name]
+	return st, found
+}
+
+// localMaxAge is how long the embedded server's account of its replicas
+// and routes is reused: every watch, view check and waiting write looks.
+const localMaxAge = 50 * time.Millisecond
+
+// localStreams is a short-lived copy of the embedded server's replicas
+// and routes.
+type localStreams struct {
+	mu      sync.Mutex
+	at      time.Time
+	streams map[string]server.StreamDetail
+	peers   []string
+}
+
+func (l *localStreams) get(e *embedded) (map[string]server.StreamDetail, []string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.at) < localMaxAge {
+		return l.streams, l.peers, true
 	}
-	return server.StreamDetail{}, false
+	acc, err := e.srv.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true})
+	if err != nil {
+		return nil, nil, false
+	}
+	rz, err := e.srv.Routez(nil)
+	if err != nil {
+		return nil, nil, false
+	}
+	l.streams = make(map[string]server.StreamDetail, len(acc.Streams))
+	for _, st := range acc.Streams {
+		l.streams[st.Name] = st
+	}
+	l.peers = l.peers[:0:0]
+	for _, r := range rz.Routes {
+		l.peers = append(l.peers, r.RemoteName)
+	}
+	l.at = time.Now()
+	return l.streams, l.peers, true
 }

@@ -105,6 +105,14 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 	check := time.NewTicker(stallAfter / 3)
 	defer check.Stop()
 	for ctx.Err() == nil {
+		if _, none := s.leaderless(bk); none {
+			// Nobody would answer a create: wait for the election, and
+			// make the watch as soon as a leader is there.
+			if !sleepCtx(ctx, leaderPoll) {
+				return
+			}
+			continue
+		}
 		// What the stream held before: a watch of updates only skips it.
 		delivered, _ := s.localLastSeq(bk)
 		var w *kvWatch

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/poll"
 )
 
 // logLines keeps the messages logged at WARN and above.
@@ -120,4 +122,28 @@ func directConsumers(t *testing.T, s *Store, bk *bucket) []string {
 		}
 	}
 	return names
+}
+
+// A stopped watch leaves no consumer behind: its server deletes it once
+// nobody listens (watchIdleDelete), so restarts do not pile consumers up.
+func TestStoppedWatchLeavesNoConsumer(t *testing.T) {
+	s := openTestStore(t)
+	bk := s.boardStates[0]
+	before := len(directConsumers(t, s, bk))
+	w, err := s.watchBucket(t.Context(), bk, ">", watchFrom{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(directConsumers(t, s, bk)); n != before+1 {
+		t.Fatalf("%d direct consumers with the watch, %d before", n, before)
+	}
+	if err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	poll.CheckFor(t, 4*watchIdleDelete, 100*time.Millisecond, func() error {
+		if n := len(directConsumers(t, s, bk)); n != before {
+			return fmt.Errorf("%d direct consumers after the watch stopped, %d before", n, before)
+		}
+		return nil
+	})
 }
