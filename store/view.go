@@ -39,7 +39,9 @@ import (
 //     leader cannot be asked. The view then counts as current as long as it
 //     has applied everything this node's own replica holds, for at most
 //     viewElectionGrace after the leader last vouched for it: so a steering
-//     write does not wait for the election of a stream it only reads.
+//     write does not wait for the election of a stream it only reads. A
+//     key it lacks then is absent (a board secret is not a session), as no
+//     key can be made without a leader.
 const (
 	viewCheckInterval = 200 * time.Millisecond
 	viewMaxLag        = 800 * time.Millisecond
@@ -60,7 +62,10 @@ type viewAnswer int
 const (
 	viewAsk  viewAnswer = iota // not known here: read the store
 	viewHit                    // the value, current within viewMaxLag
-	viewGone                   // this node deleted it
+	// viewGone: this node deleted it, or its stream has no leader and the
+	// view, holding all this node's replica holds, lacks it (nothing can be
+	// made meanwhile).
+	viewGone
 )
 
 // viewItem is one key's value in a view, or a mark that this node deleted it.
@@ -90,6 +95,9 @@ type viewTable[T any] struct {
 	// leaderVerified is the last verified question its stream's leader
 	// answered (not this node's replica during an election).
 	leaderVerified time.Time
+	// electing: the question verified last found the stream without a
+	// leader.
+	electing bool
 	// pendingAt and pendingSeq are a question not yet caught up with: the
 	// stream's last sequence was pendingSeq at pendingAt (pendingLeader:
 	// the leader said so).
@@ -130,6 +138,10 @@ func (t *viewTable[T]) get(key string) (T, uint64, viewAnswer) {
 		return zero, 0, viewGone
 	case ok && t.fresh():
 		return it.v, it.rev, viewHit
+	case !ok && t.electing && t.fresh():
+		// A key made a moment ago on another node is not missing here:
+		// no key can be made while the stream has no leader.
+		return zero, 0, viewGone
 	}
 	return zero, 0, viewAsk
 }
@@ -264,7 +276,7 @@ func (t *viewTable[T]) promoteLocked() {
 	if !t.loaded || t.pendingAt.IsZero() || t.seen < t.pendingSeq {
 		return
 	}
-	t.verified = t.pendingAt
+	t.verified, t.electing = t.pendingAt, !t.pendingLeader
 	if t.pendingLeader {
 		t.leaderVerified = t.pendingAt
 	}
@@ -278,7 +290,7 @@ func (t *viewTable[T]) reset() {
 	defer t.mu.Unlock()
 	t.items = map[string]viewItem[T]{}
 	t.seen, t.loaded, t.overflow = 0, false, false
-	t.verified, t.leaderVerified = time.Time{}, time.Time{}
+	t.verified, t.leaderVerified, t.electing = time.Time{}, time.Time{}, false
 	t.pendingAt, t.pendingSeq, t.pendingLeader = time.Time{}, 0, false
 	if t.cleared != nil {
 		t.cleared()

@@ -91,9 +91,19 @@ func TestViewDuringElection(t *testing.T) {
 	}
 
 	tb := newTable()
+	if _, _, ans := tb.get("b"); ans != viewAsk {
+		t.Fatalf("answer %d for a key the view lacks with a leader, want ask the store", ans)
+	}
 	tb.verifyLeaderless(time.Now(), 3)
 	if _, _, ans := tb.get("a"); ans != viewHit {
 		t.Fatalf("answer %d during an election with nothing missing, want a hit", ans)
+	}
+	if _, _, ans := tb.get("b"); ans != viewGone {
+		t.Fatalf("answer %d for a key the view lacks during an election, want gone: none can be made", ans)
+	}
+	tb.verify(time.Now(), 3) // the new leader
+	if _, _, ans := tb.get("b"); ans != viewAsk {
+		t.Fatalf("answer %d for a key the view lacks after the election, want ask the store", ans)
 	}
 
 	tb = newTable()
