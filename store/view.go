@@ -60,8 +60,8 @@ const (
 type viewAnswer int
 
 const (
-	viewAsk  viewAnswer = iota // not known here: read the store
-	viewHit                    // the value, current within viewMaxLag
+	viewAsk viewAnswer = iota // not known here: read the store
+	viewHit                   // the value, current within viewMaxLag
 	// viewGone: this node deleted it, or its stream has no leader and the
 	// view, holding all this node's replica holds, lacks it (nothing can be
 	// made meanwhile).
