@@ -53,7 +53,12 @@ func (s *Store) ClusterPeers() ([]string, error) {
 	if s.srv == nil {
 		return nil, errExternal
 	}
-	rz, err := s.srv.srv.Routez(nil)
+	return routeNames(s.srv)
+}
+
+// routeNames returns the sorted names of the servers e has a route to.
+func routeNames(e *embedded) ([]string, error) {
+	rz, err := e.srv.Routez(nil)
 	if err != nil {
 		return nil, fmt.Errorf("routes: %w", err)
 	}
@@ -144,7 +149,7 @@ func (l *localStreams) get(e *embedded) (map[string]server.StreamDetail, []strin
 	if err != nil {
 		return nil, nil, false
 	}
-	rz, err := e.srv.Routez(nil)
+	peers, err := routeNames(e)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -152,10 +157,6 @@ func (l *localStreams) get(e *embedded) (map[string]server.StreamDetail, []strin
 	for _, st := range acc.Streams {
 		l.streams[st.Name] = st
 	}
-	l.peers = l.peers[:0:0]
-	for _, r := range rz.Routes {
-		l.peers = append(l.peers, r.RemoteName)
-	}
-	l.at = time.Now()
+	l.peers, l.at = peers, time.Now()
 	return l.streams, l.peers, true
 }
