@@ -397,3 +397,40 @@ func TestHiddenResults(t *testing.T) {
 		{Name: "revealed: the board sees the counts", Method: "GET", Path: path, Token: b.BoardSecret, Status: 200, Check: counts([]int{0, 1}, 1)},
 	})
 }
+
+// TestJoinGlobalBudget: a flood of wrong codes from many addresses spends
+// everyone's budget, yet a class on its board's own network still joins;
+// a right code from elsewhere is refused like a wrong one (no free look),
+// and so is everything from an address over its own budget.
+func TestJoinGlobalBudget(t *testing.T) {
+	n := testcluster.StartNode(t, behindProxy, stoppedClock(), withActivities(store.ActivityLimits{
+		JoinFailsGlobalMinute: 3, JoinFailsPerAddrMinute: 4,
+	}))
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	const school, elsewhere = "198.51.100.10", "192.0.2.77"
+	b := registerBoardFrom(t, c, school)
+	if res := c.With(ada).Do(t, "POST", "/api/v1/pairings", map[string]string{"code": b.PairingCode, "name": "Room 1"}); res.Status != 201 {
+		t.Fatalf("pair board: %d %s", res.Status, res.Body)
+	}
+	act := setActivity(t, c, ada, b.BoardID, pollBody("open"))
+	wrong := wrongCode(act.JoinCode)
+	join := func(name, code, addr string, status int, errCode string) apitest.Scenario {
+		return named(apitest.Scenario{Method: "POST", Path: "/api/v1/rooms/join", Headers: []string{"X-Forwarded-For", addr},
+			Body: map[string]string{"code": code, "name": "Sam"}}, name, status, errCode)
+	}
+	apitest.Run(t, c, []apitest.Scenario{
+		join("guess 1", wrong, "203.0.113.1", 404, "unknown_code"),
+		join("guess 2", wrong, "203.0.113.2", 404, "unknown_code"),
+		join("guess 3", wrong, "203.0.113.3", 404, "unknown_code"),
+		join("a guesser's wrong code once the budget is spent", wrong, "203.0.113.4", 429, "rate_limited"),
+		join("a guesser's right code once the budget is spent", act.JoinCode, "203.0.113.5", 429, "rate_limited"),
+		join("a pupil elsewhere (mobile data) waits too", act.JoinCode, elsewhere, 429, "rate_limited"),
+		join("a pupil on the school's network joins", act.JoinCode, school, 201, ""),
+		join("a wrong code from the school's network is refused", wrong, school, 429, "rate_limited"),
+		join("counted: 2", wrong, school, 429, "rate_limited"),
+		join("counted: 3", wrong, school, 429, "rate_limited"),
+		join("counted: 4", wrong, school, 429, "rate_limited"),
+		join("the school's address over its own budget is refused even the right code", act.JoinCode, school, 429, "rate_limited"),
+	})
+}

@@ -26,6 +26,7 @@ type liveMsg struct {
 	TeacherName string         `json:"teacher_name"`
 	Online      *bool          `json:"online"`
 	Activity    *activity      `json:"activity"`
+	Pointer     map[string]any `json:"pointer"`
 	ServerTime  time.Time      `json:"server_time"`
 }
 

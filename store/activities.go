@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
@@ -53,13 +54,69 @@ func (l ActivityLimits) withDefaults() ActivityLimits {
 	return l
 }
 
-// Keys of the activities bucket. Every key of a room expires with its
+// Keys of the activities buckets. Every key of a room expires with its
 // activity (classboard.ActivityTTL after the start) at the latest.
 func activityKey(boardID string) string  { return "a." + keyPart(boardID) }
 func joinKey(code string) string         { return "j." + code }
-func pupilTokenKey(hash string) string   { return "k." + hash }
 func pupilKey(roomID, id string) string  { return "p." + keyPart(roomID) + "." + id }
 func answerKey(roomID, id string) string { return "x." + keyPart(roomID) + "." + id }
+
+// Activities are spread over stateShards buckets like board states: a
+// board's activity, its join code, its pupils and their answers all live in
+// the bucket of the board's state shard, whose stream leader the store
+// keeps beside the board-state one (spreadStateLeaders). A class joining
+// and answering then costs one stream of three, not the only one.
+func activityBucketName(shard int) string {
+	if shard == 0 {
+		return "activities"
+	}
+	return fmt.Sprintf("activities_%d", shard)
+}
+
+// A join code names its shard: the code's number modulo stateShards, so a
+// join finds the room's bucket from the code alone. Codes stay uniform
+// over all million numbers.
+func codeShard(code string) int {
+	n, _ := strconv.Atoi(code)
+	return n % stateShards
+}
+
+func randomCodeIn(shard int) string {
+	n, _ := strconv.Atoi(randomCode())
+	n += shard - n%stateShards
+	if n >= 1_000_000 {
+		n -= stateShards
+	}
+	return fmt.Sprintf("%06d", n)
+}
+
+// A pupil token names where its pupil sits: "<shard><seat, 3 digits><room
+// tag, 6 hex><secret>". The seat's record holds the hash of the whole
+// token, so an answer reads one key to know its pupil (no token key to
+// write at the join), and the room tag tells a token of another room
+// without reading anything. Only the secret is secret.
+const pupilTokenLen = 1 + 3 + 6 + 43
+
+func pupilToken(shard int, seat string, roomID string) string {
+	n, _ := strconv.Atoi(seat)
+	return fmt.Sprintf("%d%03d%s%s", shard, n, roomTag(roomID), token.New())
+}
+
+func roomTag(roomID string) string { return token.Hash(roomID)[:6] }
+
+// parsePupilToken returns the shard and seat a token names and its room
+// tag; ok is false for anything a pupilToken call did not make.
+func parsePupilToken(tok string) (shard int, seat, tag string, ok bool) {
+	if len(tok) != pupilTokenLen || !token.Valid(tok[10:]) {
+		return 0, "", "", false
+	}
+	shard = int(tok[0] - '0')
+	n, err := strconv.Atoi(tok[1:4])
+	if shard < 0 || shard >= stateShards || err != nil || n < 1 || strings.Trim(tok[4:10], "0123456789abcdef") != "" {
+		return 0, "", "", false
+	}
+	return shard, strconv.Itoa(n), tok[4:10], true
+}
 
 // activityDoc is a board's activity; its revision is the KV revision.
 type activityDoc struct {
@@ -79,6 +136,11 @@ type activityDoc struct {
 	JoinCode  string    `json:"join_code,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Network is the board's (boardDoc.Network): pupils joining from it
+	// are let in while everyone's budget of wrong codes is spent.
+	Network string `json:"network,omitempty"`
+
+	shard int // the bucket it was read from or goes to; not stored
 }
 
 type joinDoc struct {
@@ -86,18 +148,13 @@ type joinDoc struct {
 	RoomID  string `json:"room_id"`
 }
 
-// pupilDoc is a pupil in a room; tokenDoc finds it from the hash of the
-// pupil's token (the token itself is never stored).
+// pupilDoc is a pupil in a room, found from the seat the pupil's token
+// names; TokenHash tells whether the token is the seat's (the token itself
+// is never stored).
 type pupilDoc struct {
 	BoardID   string `json:"board_id"`
 	Name      string `json:"name"`
 	TokenHash string `json:"token_hash"`
-}
-
-type tokenDoc struct {
-	BoardID string `json:"board_id"`
-	RoomID  string `json:"room_id"`
-	PupilID string `json:"pupil_id"`
 }
 
 // answerDoc is one pupil's answer. A changed text loses its approval.
@@ -125,11 +182,21 @@ type Activities struct {
 	s      *Store
 	limits ActivityLimits
 
-	mu     sync.Mutex
+	mu    sync.Mutex
+	views [stateShards]*shardView // by shard, kept by WatchActivities
+}
+
+// shardView is this node's view of one activities bucket.
+type shardView struct {
 	acts   map[string]*activityDoc // board -> activity
 	revs   map[string]uint64       // board -> the activity's revision
 	rooms  map[string]*roomView    // room -> pupils and answers
+	codes  map[string]string       // join code -> board
 	loaded bool                    // the watch has delivered every current value
+}
+
+func newShardView() *shardView {
+	return &shardView{acts: map[string]*activityDoc{}, revs: map[string]uint64{}, rooms: map[string]*roomView{}, codes: map[string]string{}}
 }
 
 type roomView struct {
@@ -144,9 +211,15 @@ var (
 
 // Activities returns the activity service. Call it once per node.
 func (b *Boards) Activities() *Activities {
-	return &Activities{b: b, s: b.s, limits: b.s.cfg.Activities.withDefaults(),
-		acts: map[string]*activityDoc{}, revs: map[string]uint64{}, rooms: map[string]*roomView{}}
+	a := &Activities{b: b, s: b.s, limits: b.s.cfg.Activities.withDefaults()}
+	for i := range a.views {
+		a.views[i] = newShardView()
+	}
+	return a
 }
+
+// bucket is the activities bucket of a shard.
+func (a *Activities) bucket(shard int) *bucket { return a.s.activities[shard] }
 
 var (
 	errUnknownJoinCode = &classboard.Error{Code: classboard.EUNKNOWNCODE, Message: "This code is wrong or the activity has ended. Check the code on the board.", Rule: "join-failed"}
@@ -162,32 +235,36 @@ func (a *Activities) ttlUntil(end time.Time) time.Duration {
 
 // ownerActivity checks that the caller owns the paired board and returns
 // its activity document (nil, 0 when there is none).
-func (a *Activities) ownerActivity(ctx context.Context, boardID string) (*activityDoc, uint64, error) {
+func (a *Activities) ownerActivity(ctx context.Context, boardID string) (*boardDoc, *activityDoc, uint64, error) {
 	au := classboard.AuthFromContext(ctx)
 	if au == nil || au.Teacher == nil {
-		return nil, 0, errNoBoard
+		return nil, nil, 0, errNoBoard
 	}
 	return a.visibleActivity(ctx, boardID)
 }
 
 // visibleActivity is ownerActivity for the owner or the board itself.
-func (a *Activities) visibleActivity(ctx context.Context, boardID string) (*activityDoc, uint64, error) {
+func (a *Activities) visibleActivity(ctx context.Context, boardID string) (*boardDoc, *activityDoc, uint64, error) {
 	bd, _, err := a.b.visibleBoard(ctx, boardID, a.b.viewedBoard)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	if bd.TeacherID == "" {
-		return nil, 0, classboard.Errorf(classboard.ENOTFOUND, "This board is not paired yet.")
+		return nil, nil, 0, classboard.Errorf(classboard.ENOTFOUND, "This board is not paired yet.")
 	}
-	var doc activityDoc
-	rev, err := a.s.activities.get(ctx, activityKey(boardID), &doc)
+	shard, err := bd.shard()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	doc := activityDoc{shard: shard}
+	rev, err := a.bucket(shard).get(ctx, activityKey(boardID), &doc)
 	if errors.Is(err, errNotFound) {
-		return nil, 0, nil
+		return bd, nil, 0, nil
 	}
 	if err != nil {
-		return nil, 0, storeErr(fmt.Errorf("load activity: %w", err))
+		return nil, nil, 0, storeErr(fmt.Errorf("load activity: %w", err))
 	}
-	return &doc, rev, nil
+	return bd, &doc, rev, nil
 }
 
 // Activity returns the board's activity with its aggregate, read from the
@@ -198,17 +275,17 @@ func (a *Activities) Activity(ctx context.Context, boardID string) (*classboard.
 		return nil, err
 	}
 	defer cancel()
-	doc, rev, err := a.visibleActivity(ctx, boardID)
+	_, doc, rev, err := a.visibleActivity(ctx, boardID)
 	if err != nil || doc == nil {
 		return noActivity(boardID), err
 	}
 	rv := &roomView{pupils: map[string]pupilDoc{}, answers: map[string]answerDoc{}}
-	if err := entries(ctx, a.s.activities, "p."+keyPart(doc.RoomID)+".*", func(key string, d pupilDoc) {
+	if err := entries(ctx, a.bucket(doc.shard), "p."+keyPart(doc.RoomID)+".*", func(key string, d pupilDoc) {
 		rv.pupils[lastPart(key)] = d
 	}); err != nil {
 		return nil, storeErr(err)
 	}
-	if err := entries(ctx, a.s.activities, "x."+keyPart(doc.RoomID)+".*", func(key string, d answerDoc) {
+	if err := entries(ctx, a.bucket(doc.shard), "x."+keyPart(doc.RoomID)+".*", func(key string, d answerDoc) {
 		rv.answers[lastPart(key)] = d
 	}); err != nil {
 		return nil, storeErr(err)
@@ -287,7 +364,11 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 		return nil, err
 	}
 	defer cancel()
-	cur, rev, err := a.ownerActivity(ctx, boardID)
+	bd, cur, rev, err := a.ownerActivity(ctx, boardID)
+	if err != nil {
+		return nil, err
+	}
+	shard, err := bd.shard()
 	if err != nil {
 		return nil, err
 	}
@@ -320,8 +401,8 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 		}
 		doc = activityDoc{V: 1, TeacherID: teacherID, Kind: in.Kind, Slide: in.Slide, Options: in.Options,
 			HideResults: in.HideResults, Anonymous: in.Anonymous, Status: in.Status, RoomID: uuid.NewString(),
-			StartedAt: now, ExpiresAt: now.Add(classboard.ActivityTTL)}
-		if doc.JoinCode, err = a.issueJoinCode(ctx, boardID, doc.RoomID, doc.ExpiresAt); err != nil {
+			StartedAt: now, ExpiresAt: now.Add(classboard.ActivityTTL), Network: bd.Network, shard: shard}
+		if doc.JoinCode, err = a.issueJoinCode(ctx, shard, boardID, doc.RoomID, doc.ExpiresAt); err != nil {
 			return nil, err
 		}
 	default:
@@ -331,17 +412,18 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 			doc.JoinCode = ""
 		}
 	}
+	bk := a.bucket(shard)
 	if rev == 0 {
-		_, err = a.s.activities.create(ctx, activityKey(boardID), doc, a.ttlUntil(doc.ExpiresAt))
+		_, err = bk.create(ctx, activityKey(boardID), doc, a.ttlUntil(doc.ExpiresAt))
 		if errors.Is(err, errExists) {
 			err = errRevision
 		}
 	} else {
-		_, err = a.s.activities.update(ctx, activityKey(boardID), doc, rev, a.ttlUntil(doc.ExpiresAt))
+		_, err = bk.update(ctx, activityKey(boardID), doc, rev, a.ttlUntil(doc.ExpiresAt))
 	}
 	if errors.Is(err, errRevision) {
 		if newRoom {
-			a.dropKey(ctx, joinKey(doc.JoinCode))
+			a.dropKey(ctx, bk, joinKey(doc.JoinCode))
 		}
 		return nil, a.staleActivity(ctx, boardID)
 	}
@@ -350,13 +432,13 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	}
 	// The old room's code and answers go once the write decided.
 	if cur != nil && (newRoom || in.Status == classboard.StatusEnded) && cur.JoinCode != "" {
-		a.dropKey(ctx, joinKey(cur.JoinCode))
+		a.dropKey(ctx, bk, joinKey(cur.JoinCode))
 	}
 	switch {
 	case cur != nil && newRoom:
-		a.purgeRoom(ctx, cur.RoomID)
+		a.purgeRoom(ctx, bk, cur.RoomID)
 	case starting && !newRoom:
-		a.purgeAnswers(ctx, cur.RoomID)
+		a.purgeAnswers(ctx, bk, cur.RoomID)
 	}
 	return a.Activity(ctx, boardID)
 }
@@ -373,14 +455,14 @@ func (a *Activities) staleActivity(ctx context.Context, boardID string) error {
 // issueJoinCode takes a free code for the room with a KV create, so two
 // rooms never hold the same code. It lives until the activity expires,
 // and is dropped when the activity ends.
-func (a *Activities) issueJoinCode(ctx context.Context, boardID, roomID string, expires time.Time) (string, error) {
+func (a *Activities) issueJoinCode(ctx context.Context, shard int, boardID, roomID string, expires time.Time) (string, error) {
 	codes := make([]string, 20)
 	keys := make([]string, len(codes))
 	for i := range codes {
-		codes[i] = randomCode()
+		codes[i] = randomCodeIn(shard)
 		keys[i] = joinKey(codes[i])
 	}
-	i, err := a.createFirstFree(ctx, keys, joinDoc{BoardID: boardID, RoomID: roomID}, a.ttlUntil(expires))
+	i, err := a.createFirst(ctx, a.bucket(shard), keys, func(int) any { return joinDoc{BoardID: boardID, RoomID: roomID} }, a.ttlUntil(expires))
 	if err != nil {
 		return "", storeErr(fmt.Errorf("store join code: %w", err))
 	}
@@ -390,11 +472,11 @@ func (a *Activities) issueJoinCode(ctx context.Context, boardID, roomID string, 
 	return codes[i], nil
 }
 
-// createFirstFree stores v under the first of keys that holds nothing and
-// returns its index, or -1 when every one is taken.
-func (a *Activities) createFirstFree(ctx context.Context, keys []string, v any, ttl time.Duration) (int, error) {
+// createFirst stores value(i) under the first of keys that holds nothing
+// and returns its index, or -1 when every one is taken.
+func (a *Activities) createFirst(ctx context.Context, bk *bucket, keys []string, value func(i int) any, ttl time.Duration) (int, error) {
 	for i, k := range keys {
-		_, err := a.s.activities.create(ctx, k, v, ttl)
+		_, err := bk.create(ctx, k, value(i), ttl)
 		if errors.Is(err, errExists) {
 			continue
 		}
@@ -407,32 +489,32 @@ func (a *Activities) createFirstFree(ctx context.Context, keys []string, v any, 
 }
 
 // dropKey removes a key; best effort, since every key expires anyway.
-func (a *Activities) dropKey(ctx context.Context, key string) {
-	if err := a.s.activities.delete(ctx, key, 0); err != nil {
+func (a *Activities) dropKey(ctx context.Context, bk *bucket, key string) {
+	if err := bk.delete(ctx, key, 0); err != nil {
 		a.s.log.Warn("drop activity key", "err", err)
 	}
 }
 
-// purgeRoom erases a room's pupils, their tokens and answers (best
-// effort: what is left expires with the activity).
-func (a *Activities) purgeRoom(ctx context.Context, roomID string) {
+// purgeRoom erases a room's pupils (their tokens with them) and answers
+// (best effort: what is left expires with the activity).
+func (a *Activities) purgeRoom(ctx context.Context, bk *bucket, roomID string) {
 	var keys []string
-	err := entries(ctx, a.s.activities, "p."+keyPart(roomID)+".*", func(key string, d pupilDoc) {
-		keys = append(keys, key, pupilTokenKey(d.TokenHash), answerKey(roomID, lastPart(key)))
+	err := entries(ctx, bk, "p."+keyPart(roomID)+".*", func(key string, _ pupilDoc) {
+		keys = append(keys, key, answerKey(roomID, lastPart(key)))
 	})
 	if err != nil {
 		a.s.log.Warn("list room's pupils", "err", err)
 	}
 	for _, k := range keys {
-		a.dropKey(ctx, k)
+		a.dropKey(ctx, bk, k)
 	}
 }
 
 // purgeAnswers erases the answers to the room's last question (best
 // effort: they no longer count, and expire with the activity).
-func (a *Activities) purgeAnswers(ctx context.Context, roomID string) {
-	err := entries(ctx, a.s.activities, "x."+keyPart(roomID)+".*", func(key string, _ answerDoc) {
-		a.dropKey(ctx, key)
+func (a *Activities) purgeAnswers(ctx context.Context, bk *bucket, roomID string) {
+	err := entries(ctx, bk, "x."+keyPart(roomID)+".*", func(key string, _ answerDoc) {
+		a.dropKey(ctx, bk, key)
 	})
 	if err != nil {
 		a.s.log.Warn("list room's answers", "err", err)
@@ -446,15 +528,16 @@ func (a *Activities) DeleteActivity(ctx context.Context, boardID string) error {
 		return err
 	}
 	defer cancel()
-	cur, _, err := a.ownerActivity(ctx, boardID)
+	_, cur, _, err := a.ownerActivity(ctx, boardID)
 	if err != nil || cur == nil {
 		return err
 	}
+	bk := a.bucket(cur.shard)
 	if cur.JoinCode != "" {
-		a.dropKey(ctx, joinKey(cur.JoinCode))
+		a.dropKey(ctx, bk, joinKey(cur.JoinCode))
 	}
-	a.purgeRoom(ctx, cur.RoomID)
-	if err := a.s.activities.delete(ctx, activityKey(boardID), 0); err != nil {
+	a.purgeRoom(ctx, bk, cur.RoomID)
+	if err := bk.delete(ctx, activityKey(boardID), 0); err != nil {
 		return storeErr(err)
 	}
 	return nil
@@ -469,15 +552,16 @@ func (a *Activities) Moderate(ctx context.Context, boardID, pupilID string, appr
 		return err
 	}
 	defer cancel()
-	cur, _, err := a.ownerActivity(ctx, boardID)
+	_, cur, _, err := a.ownerActivity(ctx, boardID)
 	if err != nil {
 		return err
 	}
 	if cur == nil || cur.Kind != classboard.KindAnswer {
 		return classboard.Errorf(classboard.ENOTFOUND, "No such answer.")
 	}
+	bk := a.bucket(cur.shard)
 	var ans answerDoc
-	rev, err := a.s.activities.get(ctx, answerKey(cur.RoomID, keyPart(pupilID)), &ans)
+	rev, err := bk.get(ctx, answerKey(cur.RoomID, keyPart(pupilID)), &ans)
 	if errors.Is(err, errNotFound) || err == nil && ans.Question != cur.Question {
 		return classboard.Errorf(classboard.ENOTFOUND, "No such answer.")
 	}
@@ -485,7 +569,7 @@ func (a *Activities) Moderate(ctx context.Context, boardID, pupilID string, appr
 		return storeErr(err)
 	}
 	ans.Approved = approved
-	_, err = a.s.activities.update(ctx, answerKey(cur.RoomID, keyPart(pupilID)), ans, rev, a.ttlUntil(cur.ExpiresAt))
+	_, err = bk.update(ctx, answerKey(cur.RoomID, keyPart(pupilID)), ans, rev, a.ttlUntil(cur.ExpiresAt))
 	if errors.Is(err, errRevision) {
 		return classboard.Errorf(classboard.ECONFLICT, "The pupil changed the answer meanwhile; look again.")
 	}
@@ -499,23 +583,26 @@ func (a *Activities) RemovePupil(ctx context.Context, boardID, pupilID string) e
 		return err
 	}
 	defer cancel()
-	cur, _, err := a.ownerActivity(ctx, boardID)
+	_, cur, _, err := a.ownerActivity(ctx, boardID)
 	if err != nil {
 		return err
 	}
 	if cur == nil {
 		return classboard.Errorf(classboard.ENOTFOUND, "No such pupil.")
 	}
+	bk := a.bucket(cur.shard)
 	id := keyPart(pupilID)
 	var p pupilDoc
-	if _, err := a.s.activities.get(ctx, pupilKey(cur.RoomID, id), &p); errors.Is(err, errNotFound) {
+	if _, err := bk.get(ctx, pupilKey(cur.RoomID, id), &p); errors.Is(err, errNotFound) {
 		return classboard.Errorf(classboard.ENOTFOUND, "No such pupil.")
 	} else if err != nil {
 		return storeErr(err)
 	}
-	// The token first: from then on the pupil can write nothing more.
-	for _, k := range []string{pupilTokenKey(p.TokenHash), answerKey(cur.RoomID, id), pupilKey(cur.RoomID, id)} {
-		if err := a.s.activities.delete(ctx, k, 0); err != nil {
+	// The seat first: it holds the token's hash, so from then on the
+	// pupil can write nothing more (an answer landing after is nobody's:
+	// answerDoc.counts).
+	for _, k := range []string{pupilKey(cur.RoomID, id), answerKey(cur.RoomID, id)} {
+		if err := bk.delete(ctx, k, 0); err != nil {
 			return storeErr(err)
 		}
 	}
@@ -528,7 +615,26 @@ const (
 	scopeJoinFailGlobal = "join-fail-global"
 )
 
-// Join adds a pupil to the room of a join code.
+// counterAge is how stale a failure counter read for a join may be: a
+// class of thirty joining at once reads its address's counter once, not
+// thirty times, and everyone's counter is read once a second per node.
+// Another node's failures count here up to this much later, so a guesser
+// spreading over n nodes gets at most n-1 seconds' worth of guesses more.
+const counterAge = time.Second
+
+// Join adds a pupil to the room of a join code. A join costs one store
+// write (the seat, holding the hash of the pupil's token) when this node's
+// view holds the code's room and the failure counters were read within
+// counterAge; only a code the view lacks (a room opened a moment ago, or a
+// wrong code) is read from the store.
+//
+// Wrong codes are counted per address and for everyone. An address over
+// its budget is refused before its code is looked at. When everyone's
+// budget is spent (a flood of guesses from many addresses), a right code
+// typed from the board's own network still joins, as pairing does: a class
+// sits on the school's network its board registered from, so a flood
+// elsewhere cannot keep real classes out, and a guesser elsewhere is
+// refused whether the code is right or wrong, and counted.
 func (a *Activities) Join(ctx context.Context, in classboard.JoinRequest, clientAddr string) (*classboard.PupilJoin, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -538,119 +644,172 @@ func (a *Activities) Join(ctx context.Context, in classboard.JoinRequest, client
 		return nil, err
 	}
 	defer cancel()
-	limits := []struct {
-		scope, subject string
-		limit          int
-	}{
-		{scopeJoinFailGlobal, "all", a.limits.JoinFailsGlobalMinute},
-		{scopeJoinFailAddr, clientAddr, a.limits.JoinFailsPerAddrMinute},
+	if n, wait, err := a.s.countRecent(ctx, scopeJoinFailAddr, clientAddr, time.Minute, counterAge); err != nil {
+		return nil, storeErr(err)
+	} else if n >= a.limits.JoinFailsPerAddrMinute {
+		return nil, rateLimited(scopeJoinFailAddr, wait)
 	}
-	for _, l := range limits {
-		n, wait, err := a.s.count(ctx, l.scope, l.subject, time.Minute)
-		if err != nil {
-			return nil, storeErr(err)
-		}
-		if n >= l.limit {
-			return nil, rateLimited(l.scope, wait)
-		}
-	}
-	j, doc, err := a.openRoom(ctx, in.Code)
-	if errors.Is(err, errUnknownJoinCode) {
-		for _, l := range limits {
-			if _, err := a.s.hit(ctx, l.scope, l.subject, time.Minute); err != nil {
-				a.s.log.Warn("count failed join", "scope", l.scope, "err", err)
-			}
-		}
-	}
+	n, wait, err := a.s.countRecent(ctx, scopeJoinFailGlobal, "all", time.Minute, counterAge)
 	if err != nil {
+		return nil, storeErr(err)
+	}
+	spent := n >= a.limits.JoinFailsGlobalMinute
+	boardID, doc, err := a.openRoom(ctx, in.Code)
+	switch {
+	case spent && (err != nil || doc.Network != hashKey(clientAddr)):
+		if err == nil || errors.Is(err, errUnknownJoinCode) {
+			a.countFailedJoin(ctx, clientAddr)
+			return nil, rateLimited(scopeJoinFailGlobal, wait)
+		}
+		return nil, err
+	case errors.Is(err, errUnknownJoinCode):
+		a.countFailedJoin(ctx, clientAddr)
+		return nil, err
+	case err != nil:
 		return nil, err
 	}
 	if in.Name == "" && !doc.Anonymous {
 		return nil, &classboard.Error{Code: classboard.EINVALID, Message: "Some fields are not valid.",
 			Fields: map[string]string{"name": "is required"}}
 	}
-	tok := token.New()
-	hash := token.Hash(tok)
-	ttl := a.ttlUntil(doc.ExpiresAt)
-	id, err := a.takeSeat(ctx, j.RoomID, pupilDoc{BoardID: j.BoardID, Name: in.Name, TokenHash: hash}, ttl)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := a.s.activities.create(ctx, pupilTokenKey(hash), tokenDoc{BoardID: j.BoardID, RoomID: j.RoomID, PupilID: id}, ttl); err != nil {
-		a.dropKey(ctx, pupilKey(j.RoomID, id)) // a seat without a token is nobody's
-		return nil, storeErr(fmt.Errorf("store pupil token: %w", err))
-	}
-	return &classboard.PupilJoin{RoomID: j.RoomID, PupilToken: tok, PupilID: id}, nil
-}
-
-// openRoom finds the room of a join code that is still open to joining.
-func (a *Activities) openRoom(ctx context.Context, code string) (*joinDoc, *activityDoc, error) {
-	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-		return nil, nil, errUnknownJoinCode
-	}
-	var j joinDoc
-	if _, err := a.s.activities.get(ctx, joinKey(code), &j); errors.Is(err, errNotFound) {
-		return nil, nil, errUnknownJoinCode
-	} else if err != nil {
-		return nil, nil, storeErr(err)
-	}
-	var doc activityDoc
-	if _, err := a.s.activities.get(ctx, activityKey(j.BoardID), &doc); errors.Is(err, errNotFound) {
-		return nil, nil, errUnknownJoinCode
-	} else if err != nil {
-		return nil, nil, storeErr(err)
-	}
-	if doc.RoomID != j.RoomID || doc.Status == classboard.StatusEnded || !a.s.cfg.Now().Before(doc.ExpiresAt) {
-		return nil, nil, errUnknownJoinCode
-	}
-	return &j, &doc, nil
-}
-
-// takeSeat seats a pupil on a free seat of the room (1..PupilsPerRoom),
-// tried in random order with a KV create each: pupils joining at once
-// rarely meet on one key, a removed pupil's seat is free again, and a room
-// with every seat taken is full.
-func (a *Activities) takeSeat(ctx context.Context, roomID string, p pupilDoc, ttl time.Duration) (string, error) {
-	seats := mathrand.Perm(a.limits.PupilsPerRoom)
+	seats := a.seatOrder(doc.shard, doc.RoomID)
 	keys := make([]string, len(seats))
 	for i, n := range seats {
-		keys[i] = pupilKey(roomID, strconv.Itoa(n+1))
+		keys[i] = pupilKey(doc.RoomID, n)
 	}
-	i, err := a.createFirstFree(ctx, keys, p, ttl)
+	// The token is made before its seat is known to be free: its hash
+	// must be in the seat's record, so it names every seat tried.
+	toks := map[string]string{}
+	i, err := a.createFirst(ctx, a.bucket(doc.shard), keys, func(i int) any {
+		tok := pupilToken(doc.shard, seats[i], doc.RoomID)
+		toks[seats[i]] = tok
+		return pupilDoc{BoardID: boardID, Name: in.Name, TokenHash: token.Hash(tok)}
+	}, a.ttlUntil(doc.ExpiresAt))
 	if err != nil {
-		return "", storeErr(fmt.Errorf("store pupil: %w", err))
+		return nil, storeErr(fmt.Errorf("store pupil: %w", err))
 	}
 	if i < 0 {
-		return "", classboard.Errorf(classboard.EROOMFULL, "This activity is full; ask your teacher.")
+		return nil, classboard.Errorf(classboard.EROOMFULL, "This activity is full; ask your teacher.")
 	}
-	return strconv.Itoa(seats[i] + 1), nil
+	return &classboard.PupilJoin{RoomID: doc.RoomID, PupilToken: toks[seats[i]], PupilID: seats[i]}, nil
 }
 
-// pupil returns the pupil holding tok, who must be in roomID.
-func (a *Activities) pupil(ctx context.Context, roomID, tok string) (*tokenDoc, *activityDoc, error) {
-	if !token.Valid(tok) {
-		return nil, nil, errBadPupil
+// countFailedJoin adds a wrong code to its address's and everyone's
+// counters.
+func (a *Activities) countFailedJoin(ctx context.Context, clientAddr string) {
+	for _, c := range [][2]string{{scopeJoinFailGlobal, "all"}, {scopeJoinFailAddr, clientAddr}} {
+		if _, err := a.s.hit(ctx, c[0], c[1], time.Minute); err != nil {
+			a.s.log.Warn("count failed join", "scope", c[0], "err", err)
+		}
 	}
-	var t tokenDoc
-	if _, err := a.s.activities.get(ctx, pupilTokenKey(token.Hash(tok)), &t); errors.Is(err, errNotFound) {
-		return nil, nil, errBadPupil
+}
+
+// openRoom finds the board and activity of a join code still open to
+// joining: from this node's view when it holds the code, else from the
+// store (a room opened a moment ago may not be in the view yet).
+func (a *Activities) openRoom(ctx context.Context, code string) (string, *activityDoc, error) {
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+		return "", nil, errUnknownJoinCode
+	}
+	shard := codeShard(code)
+	boardID, doc := a.viewedCode(shard, code)
+	if doc == nil {
+		bk := a.bucket(shard)
+		var j joinDoc
+		if _, err := bk.get(ctx, joinKey(code), &j); errors.Is(err, errNotFound) {
+			return "", nil, errUnknownJoinCode
+		} else if err != nil {
+			return "", nil, storeErr(err)
+		}
+		doc = &activityDoc{shard: shard}
+		if _, err := bk.get(ctx, activityKey(j.BoardID), doc); errors.Is(err, errNotFound) {
+			return "", nil, errUnknownJoinCode
+		} else if err != nil {
+			return "", nil, storeErr(err)
+		}
+		boardID = j.BoardID
+	}
+	if doc.JoinCode != code || doc.Status == classboard.StatusEnded || !a.s.cfg.Now().Before(doc.ExpiresAt) {
+		return "", nil, errUnknownJoinCode
+	}
+	return boardID, doc, nil
+}
+
+// viewedCode returns the board and a copy of the activity holding code in
+// this node's view of shard, or nil.
+func (a *Activities) viewedCode(shard int, code string) (string, *activityDoc) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := a.views[shard]
+	board, ok := v.codes[code]
+	if !ok || v.acts[board] == nil {
+		return "", nil
+	}
+	doc := *v.acts[board]
+	doc.shard = shard
+	return board, &doc
+}
+
+// seatOrder is the order in which a joining pupil tries the room's seats
+// (1..PupilsPerRoom): random, so pupils joining at once rarely meet on one
+// key, with the seats this node's view has free first. A removed pupil's
+// seat is free again, and a room with every seat taken is full.
+func (a *Activities) seatOrder(shard int, roomID string) []string {
+	seats := make([]string, 0, a.limits.PupilsPerRoom)
+	for _, n := range mathrand.Perm(a.limits.PupilsPerRoom) {
+		seats = append(seats, strconv.Itoa(n+1))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if rv := a.views[shard].rooms[roomID]; rv != nil {
+		slices.SortStableFunc(seats, func(x, y string) int {
+			_, tx := rv.pupils[x]
+			_, ty := rv.pupils[y]
+			return boolInt(tx) - boolInt(ty)
+		})
+	}
+	return seats
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pupil returns the seat and record of the pupil holding tok, who must be
+// in roomID, and the room's activity. A token of another room costs no
+// read.
+func (a *Activities) pupil(ctx context.Context, roomID, tok string) (string, *pupilDoc, *activityDoc, error) {
+	shard, seat, tag, ok := parsePupilToken(tok)
+	if !ok {
+		return "", nil, nil, errBadPupil
+	}
+	if tag != roomTag(roomID) {
+		return "", nil, nil, errNoRoom // a token is worth nothing in another room
+	}
+	bk := a.bucket(shard)
+	var p pupilDoc
+	if _, err := bk.get(ctx, pupilKey(roomID, seat), &p); errors.Is(err, errNotFound) {
+		return "", nil, nil, errBadPupil
 	} else if err != nil {
-		return nil, nil, storeErr(err)
+		return "", nil, nil, storeErr(err)
 	}
-	if t.RoomID != roomID {
-		return nil, nil, errNoRoom // a token is worth nothing in another room
+	if subtle.ConstantTimeCompare([]byte(p.TokenHash), []byte(token.Hash(tok))) != 1 {
+		return "", nil, nil, errBadPupil // removed, and the seat taken by another pupil
 	}
-	var doc activityDoc
-	if _, err := a.s.activities.get(ctx, activityKey(t.BoardID), &doc); errors.Is(err, errNotFound) {
-		return nil, nil, errBadPupil
+	doc := activityDoc{shard: shard}
+	if _, err := bk.get(ctx, activityKey(p.BoardID), &doc); errors.Is(err, errNotFound) {
+		return "", nil, nil, errBadPupil
 	} else if err != nil {
-		return nil, nil, storeErr(err)
+		return "", nil, nil, storeErr(err)
 	}
 	if doc.RoomID != roomID {
 		// A new activity replaced this room: it has ended.
 		doc.Status, doc.JoinCode = classboard.StatusEnded, ""
 	}
-	return &t, &doc, nil
+	return seat, &p, &doc, nil
 }
 
 // Room returns what the pupil sees of the room.
@@ -660,21 +819,15 @@ func (a *Activities) Room(ctx context.Context, roomID, tok string) (*classboard.
 		return nil, err
 	}
 	defer cancel()
-	t, doc, err := a.pupil(ctx, roomID, tok)
+	seat, p, doc, err := a.pupil(ctx, roomID, tok)
 	if err != nil {
 		return nil, err
 	}
-	var p pupilDoc
-	if _, err := a.s.activities.get(ctx, pupilKey(roomID, t.PupilID), &p); errors.Is(err, errNotFound) {
-		return nil, errBadPupil
-	} else if err != nil {
-		return nil, storeErr(err)
-	}
 	r := &classboard.Room{RoomID: roomID, Question: doc.Question, Kind: doc.Kind, Status: doc.Status, Options: doc.Options,
-		Name: p.Name, BoardID: t.BoardID, Slide: doc.Slide, TeacherID: doc.TeacherID}
+		Name: p.Name, BoardID: p.BoardID, Slide: doc.Slide, TeacherID: doc.TeacherID}
 	var ans answerDoc
-	switch _, err := a.s.activities.get(ctx, answerKey(roomID, t.PupilID), &ans); {
-	case err == nil && ans.counts(doc, p):
+	switch _, err := a.bucket(doc.shard).get(ctx, answerKey(roomID, seat), &ans); {
+	case err == nil && ans.counts(doc, *p):
 		r.Answer = &ans.Answer
 	case err != nil && !errors.Is(err, errNotFound):
 		return nil, storeErr(err)
@@ -693,7 +846,7 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 		return err
 	}
 	defer cancel()
-	t, doc, err := a.pupil(ctx, roomID, tok)
+	seat, p, doc, err := a.pupil(ctx, roomID, tok)
 	if err != nil {
 		return err
 	}
@@ -718,21 +871,15 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if n, err := a.s.hit(ctx, "pupil-answers", roomID+"/"+t.PupilID, time.Second); err != nil {
+	if n, err := a.s.hit(ctx, "pupil-answers", roomID+"/"+seat, time.Second); err != nil {
 		return storeErr(err)
 	} else if n > a.limits.AnswersPerSecond {
 		return &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: time.Second, Message: "Slow down a little, then try again.", Rule: "pupil-answers"}
 	}
-	// A removed pupil's token is gone before their pupil record, so a
-	// pupil record read here means the pupil is still in the room.
-	var p pupilDoc
-	if _, err := a.s.activities.get(ctx, pupilKey(roomID, t.PupilID), &p); errors.Is(err, errNotFound) {
-		return errBadPupil
-	} else if err != nil {
-		return storeErr(err)
-	}
-	data := answerDoc{BoardID: t.BoardID, Question: doc.Question, TokenHash: p.TokenHash, Answer: in}
-	if err := a.s.activities.set(ctx, answerKey(roomID, t.PupilID), data, a.ttlUntil(doc.ExpiresAt)); err != nil {
+	// The seat's record, read above, holds the token's hash: an answer
+	// landing after the pupil was removed is nobody's (answerDoc.counts).
+	data := answerDoc{BoardID: p.BoardID, Question: doc.Question, TokenHash: p.TokenHash, Answer: in}
+	if err := a.bucket(doc.shard).set(ctx, answerKey(roomID, seat), data, a.ttlUntil(doc.ExpiresAt)); err != nil {
 		return storeErr(fmt.Errorf("store answer: %w", err))
 	}
 	return nil

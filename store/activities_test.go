@@ -38,17 +38,19 @@ func TestPupilTokenOnlyHashed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := s.activities.keys(context.Background(), ">")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		e, err := s.activities.kv.Get(context.Background(), k)
+	for _, bk := range s.activities {
+		keys, err := bk.keys(context.Background(), ">")
 		if err != nil {
-			continue
+			t.Fatal(err)
 		}
-		if strings.Contains(k, j.PupilToken) || strings.Contains(string(e.Value()), j.PupilToken) {
-			t.Fatalf("activities/%s holds the pupil token in the clear", k)
+		for _, k := range keys {
+			e, err := bk.kv.Get(context.Background(), k)
+			if err != nil {
+				continue
+			}
+			if strings.Contains(k, j.PupilToken) || strings.Contains(string(e.Value()), j.PupilToken) {
+				t.Fatalf("%s/%s holds the pupil token in the clear", bk.name, k)
+			}
 		}
 	}
 }
@@ -71,7 +73,7 @@ func TestStaleAnswersDoNotCount(t *testing.T) {
 	// What a missed purge leaves: the first question's answer, and one of
 	// a pupil who sat here before.
 	text := "left over"
-	if err := s.activities.set(ctx, answerKey(j.RoomID, j.PupilID), answerDoc{BoardID: act.BoardID, Question: 0,
+	if err := roomBucket(t, s, j).set(ctx, answerKey(j.RoomID, j.PupilID), answerDoc{BoardID: act.BoardID, Question: 0,
 		TokenHash: mustPupil(t, s, j).TokenHash, Answer: classboard.Answer{Text: &text}}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +89,7 @@ func TestStaleAnswersDoNotCount(t *testing.T) {
 		}
 	}
 	check("an earlier question's answer")
-	if err := s.activities.set(ctx, answerKey(j.RoomID, j.PupilID), answerDoc{BoardID: act.BoardID, Question: next.Question,
+	if err := roomBucket(t, s, j).set(ctx, answerKey(j.RoomID, j.PupilID), answerDoc{BoardID: act.BoardID, Question: next.Question,
 		TokenHash: "someone-else", Answer: classboard.Answer{Text: &text}}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +99,99 @@ func TestStaleAnswersDoNotCount(t *testing.T) {
 func mustPupil(t *testing.T, s *Store, j *classboard.PupilJoin) pupilDoc {
 	t.Helper()
 	var p pupilDoc
-	if _, err := s.activities.get(context.Background(), pupilKey(j.RoomID, j.PupilID), &p); err != nil {
+	if _, err := roomBucket(t, s, j).get(context.Background(), pupilKey(j.RoomID, j.PupilID), &p); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// roomBucket is the activities bucket of the pupil's room.
+func roomBucket(t *testing.T, s *Store, j *classboard.PupilJoin) *bucket {
+	t.Helper()
+	shard, _, _, ok := parsePupilToken(j.PupilToken)
+	if !ok {
+		t.Fatalf("pupil token %q is not one pupilToken makes", j.PupilToken)
+	}
+	return s.activities[shard]
+}
+
+// Rooms spread over the activities shards: a board's activity, join code,
+// pupils and answers are in the bucket of its state shard, the code names
+// that shard, and a join finds the room whether this node's view holds it
+// (the watch running) or not (read from the store).
+func TestActivitiesSpreadOverShards(t *testing.T) {
+	for _, watched := range []bool{false, true} {
+		s := openTestStore(t)
+		ctx := context.Background()
+		b := s.Boards()
+		a := b.Activities()
+		if watched {
+			wctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); a.WatchActivities(wctx, func(string) {}) }()
+			t.Cleanup(func() { cancel(); <-done })
+		}
+		teacher := classboard.NewContextWithAuth(ctx, &classboard.Auth{Teacher: &classboard.Teacher{ID: "t1", Name: "Ada"}})
+		seen := map[int]bool{}
+		for i := 0; len(seen) < stateShards; i++ {
+			if i == 30 {
+				t.Fatalf("30 boards fell into shards %v only", seen)
+			}
+			nb, err := b.CreateBoard(ctx, "192.0.2.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Claim(teacher, classboard.Claim{ClaimToken: nb.ClaimToken, Name: "Room"}, "192.0.2.1"); err != nil {
+				t.Fatal(err)
+			}
+			var bd boardDoc
+			if _, err := s.boards.get(ctx, boardKey(nb.BoardID), &bd); err != nil {
+				t.Fatal(err)
+			}
+			shard := bd.StateShard
+			seen[shard] = true
+			act, err := a.SetActivity(teacher, nb.BoardID, 0, classboard.ActivityUpdate{Kind: classboard.KindMarkers, Status: classboard.StatusOpen})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if codeShard(act.JoinCode) != shard {
+				t.Fatalf("board of shard %d got join code %s (shard %d)", shard, act.JoinCode, codeShard(act.JoinCode))
+			}
+			j, err := a.Join(ctx, classboard.JoinRequest{Code: act.JoinCode, Name: "Sam"}, "192.0.2.9")
+			if err != nil {
+				t.Fatalf("watched %v: join: %v", watched, err)
+			}
+			x := 0.5
+			if err := a.SetAnswer(ctx, j.RoomID, j.PupilToken, classboard.Answer{Marker: &classboard.Point{X: x, Y: x}}); err != nil {
+				t.Fatal(err)
+			}
+			for other, bk := range s.activities {
+				for _, key := range []string{activityKey(nb.BoardID), joinKey(act.JoinCode), pupilKey(j.RoomID, j.PupilID), answerKey(j.RoomID, j.PupilID)} {
+					_, err := bk.kv.Get(ctx, key)
+					if has := err == nil; has != (other == shard) {
+						t.Fatalf("board of shard %d: %s in %s: %v", shard, key, bk.name, has)
+					}
+				}
+			}
+			got, err := a.Activity(teacher, nb.BoardID)
+			if err != nil || got.Aggregate.Answers != 1 || len(got.Markers) != 1 {
+				t.Fatalf("activity %+v, %v; want the one marker", got, err)
+			}
+		}
+	}
+}
+
+// A pupil token is worth nothing but in its room, and garbage costs no
+// store read.
+func TestPupilTokenParsing(t *testing.T) {
+	tok := pupilToken(2, "17", "room-a")
+	shard, seat, tag, ok := parsePupilToken(tok)
+	if !ok || shard != 2 || seat != "17" || tag != roomTag("room-a") || tag == roomTag("room-b") {
+		t.Fatalf("parse %q: %d %q %q %v", tok, shard, seat, tag, ok)
+	}
+	for _, bad := range []string{"", tok[:len(tok)-1], "9" + tok[1:], tok[:1] + "000" + tok[4:], tok[:4] + "zzzzzz" + tok[10:], tok[:10] + strings.Repeat("!", 43)} {
+		if _, _, _, ok := parsePupilToken(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
 }

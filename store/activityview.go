@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,111 +64,118 @@ func entries[T any](ctx context.Context, b *bucket, filter string, fn func(key s
 // lastPart is the part of a key after its last dot.
 func lastPart(key string) string { return key[strings.LastIndexByte(key, '.')+1:] }
 
-// WatchActivities follows the activities bucket from its current values,
-// keeping this node's view of every room, and calls fn with the board of
-// each change. A node that starts rebuilds the whole view from the store,
-// so no acknowledged answer is missing. A watch that fails starts again
-// from scratch, not from where it stopped: the markers of deleted and
+// WatchActivities follows the activities buckets from their current
+// values, keeping this node's view of every room, and calls fn with the
+// board of each change. A node that starts rebuilds the whole view from the
+// store, so no acknowledged answer is missing. A watch that fails starts
+// again from scratch, not from where it stopped: the markers of deleted and
 // expired keys leave the stream in time, and a resumed watch would miss
-// them. While it loads, Snapshot answers not ready.
+// them. Each shard's watch is its own: one restarting leaves the others'
+// rooms in the view. While a shard loads, Snapshot answers not ready for
+// boards it does not hold.
 func (a *Activities) WatchActivities(ctx context.Context, fn func(boardID string)) {
 	select {
 	case <-a.s.ready:
 	case <-ctx.Done():
 		return
 	}
+	var wg sync.WaitGroup
+	for shard := range stateShards {
+		wg.Go(func() { a.watchShard(ctx, shard, fn) })
+	}
+	wg.Wait()
+}
+
+func (a *Activities) watchShard(ctx context.Context, shard int, fn func(boardID string)) {
 	var before []string // the boards with an activity when the watch (re)started
-	a.s.follow(ctx, a.s.activities, watchSpec{filter: ">", begin: func(uint64) (watchFrom, error) {
-		before = a.reset()
+	a.s.follow(ctx, a.bucket(shard), watchSpec{filter: ">", begin: func(uint64) (watchFrom, error) {
+		before = a.reset(shard)
 		return watchFrom{}, nil
 	}, handle: func(e jetstream.KeyValueEntry) {
-		if board := a.note(e); board != "" && a.isLoaded() {
+		if board, loaded := a.note(shard, e); board != "" && loaded {
 			fn(board)
 		}
 	}, loaded: func() {
 		// Every board gets a whole frame: those with an activity now, and
 		// those whose activity went while the watch was down.
-		for _, id := range append(before, a.markLoaded()...) {
+		for _, id := range append(before, a.markLoaded(shard)...) {
 			fn(id)
 		}
 	}})
 }
 
-// reset empties the view for a watch starting from scratch and returns
-// the boards it had.
-func (a *Activities) reset() []string {
+// reset empties a shard's view for a watch starting from scratch and
+// returns the boards it had.
+func (a *Activities) reset(shard int) []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ids := make([]string, 0, len(a.acts))
-	for id := range a.acts {
-		ids = append(ids, id)
-	}
-	a.acts, a.revs, a.rooms, a.loaded = map[string]*activityDoc{}, map[string]uint64{}, map[string]*roomView{}, false
+	ids := slices.Collect(maps.Keys(a.views[shard].acts))
+	a.views[shard] = newShardView()
 	return ids
 }
 
-// markLoaded notes that the view holds every current value and returns
-// the boards with an activity.
-func (a *Activities) markLoaded() []string {
+// markLoaded notes that a shard's view holds every current value and
+// returns the boards with an activity there.
+func (a *Activities) markLoaded(shard int) []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.loaded = true
-	ids := make([]string, 0, len(a.acts))
-	for id := range a.acts {
-		ids = append(ids, id)
-	}
-	return ids
+	a.views[shard].loaded = true
+	return slices.Collect(maps.Keys(a.views[shard].acts))
 }
 
-func (a *Activities) isLoaded() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.loaded
-}
-
-// note applies one change to the view and returns the board it touches
-// ("" for keys the view does not keep: join codes, tokens, counters).
-func (a *Activities) note(e jetstream.KeyValueEntry) string {
+// note applies one change to a shard's view and returns the board it
+// touches ("" for keys the view does not keep: join codes, counters) and
+// whether the view is loaded.
+func (a *Activities) note(shard int, e jetstream.KeyValueEntry) (string, bool) {
 	key := e.Key()
 	parts := strings.Split(key, ".")
 	put := e.Operation() == jetstream.KeyValuePut
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	v := a.views[shard]
 	switch {
 	case parts[0] == "a" && len(parts) == 2:
 		board := parts[1]
-		if old := a.acts[board]; old != nil && (!put || old.RoomID != roomOf(e)) {
-			delete(a.rooms, old.RoomID)
+		if old := v.acts[board]; old != nil {
+			if !put || old.RoomID != roomOf(e) {
+				delete(v.rooms, old.RoomID)
+			}
+			if v.codes[old.JoinCode] == board {
+				delete(v.codes, old.JoinCode)
+			}
 		}
 		if !put {
-			delete(a.acts, board)
-			delete(a.revs, board)
-			return board
+			delete(v.acts, board)
+			delete(v.revs, board)
+			return board, v.loaded
 		}
 		var doc activityDoc
 		if err := json.Unmarshal(e.Value(), &doc); err != nil {
 			a.s.log.Error("decode watched activity", "key", key, "err", err)
-			return ""
+			return "", v.loaded
 		}
-		a.acts[board] = &doc
-		a.revs[board] = e.Revision()
-		return board
+		v.acts[board] = &doc
+		v.revs[board] = e.Revision()
+		if doc.JoinCode != "" {
+			v.codes[doc.JoinCode] = board
+		}
+		return board, v.loaded
 	case (parts[0] == "p" || parts[0] == "x") && len(parts) == 3:
 		room, id := parts[1], parts[2]
-		rv := a.rooms[room]
+		rv := v.rooms[room]
 		if rv == nil && !put {
-			return "" // the room was dropped with its activity
+			return "", v.loaded // the room was dropped with its activity
 		}
 		if rv == nil {
 			rv = &roomView{pupils: map[string]pupilDoc{}, answers: map[string]answerDoc{}}
-			a.rooms[room] = rv
+			v.rooms[room] = rv
 		}
 		if parts[0] == "p" {
-			return noteDoc(e, rv.pupils, id, func(d pupilDoc) string { return d.BoardID }, a)
+			return noteDoc(e, rv.pupils, id, func(d pupilDoc) string { return d.BoardID }, a), v.loaded
 		}
-		return noteDoc(e, rv.answers, id, func(d answerDoc) string { return d.BoardID }, a)
+		return noteDoc(e, rv.answers, id, func(d answerDoc) string { return d.BoardID }, a), v.loaded
 	}
-	return ""
+	return "", v.loaded
 }
 
 // noteDoc puts or removes one pupil or answer of a room's view and
@@ -200,20 +210,31 @@ func roomOf(e jetstream.KeyValueEntry) string {
 }
 
 // Snapshot returns the board's activity from this node's view (nil when
-// it has none); ok is false while the view is loading.
+// it has none); ok is false while a shard that could hold it is loading.
+// A board's activity lives in its state shard; should two shards hold
+// one (a board's activity left where an earlier version kept every
+// activity, in shard 0), the later started one is the board's.
 func (a *Activities) Snapshot(boardID string, owner bool) (act *classboard.Activity, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.loaded {
-		return nil, false
+	var found *shardView
+	ok = true
+	for _, v := range a.views {
+		doc := v.acts[boardID]
+		switch {
+		case !v.loaded:
+			ok = false
+		case doc != nil && (found == nil || doc.StartedAt.After(found.acts[boardID].StartedAt)):
+			found = v
+		}
 	}
-	doc := a.acts[boardID]
-	if doc == nil {
-		return nil, true
+	if found == nil {
+		return nil, ok
 	}
-	rv := a.rooms[doc.RoomID]
+	doc := found.acts[boardID]
+	rv := found.rooms[doc.RoomID]
 	if rv == nil {
 		rv = &roomView{}
 	}
-	return doc.activity(boardID, a.revs[boardID], rv, owner), true
+	return doc.activity(boardID, found.revs[boardID], rv, owner), true
 }

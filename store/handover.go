@@ -144,8 +144,9 @@ func stepDown(ctx context.Context, nc *nats.Conn, stream, consumer, preferred st
 const spreadEvery = 5
 
 // spreadStateLeaders hands one board-state stream this node leads to a
-// node that leads none, when this node leads two or more, and a tickets
-// stream it leads to the node leading the same shard's board state. State
+// node that leads none, when this node leads two or more, and a tickets or
+// activities stream it leads to the node leading the same shard's board
+// state. State
 // leaders pile up on the nodes that stayed while another was down (and
 // fall where they fall when the streams are made); a node leading every
 // board-state stream is one whose death stalls every board. Each node
@@ -181,13 +182,16 @@ func (s *Store) spreadStateLeaders(ctx context.Context) error {
 		return false
 	}
 	for shard := range stateShards {
-		states, tickets := leaders["KV_"+stateBucketName(shard)], leaders["KV_"+ticketBucketName(shard)]
-		if states == nil || tickets == nil || tickets.Cluster.Leader != s.cfg.NodeName || states.Cluster.Leader == s.cfg.NodeName {
-			continue
-		}
-		if to := states.Cluster.Leader; current(tickets, to) {
-			s.log.Info("handing a tickets stream to its shard's board-state leader", "stream", tickets.Name, "to", to)
-			return stepDown(ctx, s.nc, tickets.Name, "", to)
+		states := leaders["KV_"+stateBucketName(shard)]
+		for _, name := range []string{ticketBucketName(shard), activityBucketName(shard)} {
+			st := leaders["KV_"+name]
+			if states == nil || st == nil || st.Cluster.Leader != s.cfg.NodeName || states.Cluster.Leader == s.cfg.NodeName {
+				continue
+			}
+			if to := states.Cluster.Leader; current(st, to) {
+				s.log.Info("handing a stream to its shard's board-state leader", "stream", st.Name, "to", to)
+				return stepDown(ctx, s.nc, st.Name, "", to)
+			}
 		}
 	}
 	if leads[s.cfg.NodeName] < 2 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -36,12 +37,74 @@ func (s *Store) count(ctx context.Context, scope, subject string, window time.Du
 	return d.N, end.Sub(now), nil
 }
 
+// recentCounts keeps the counters this node read or hit lately, for
+// countRecent.
+type recentCounts struct {
+	mu sync.Mutex
+	m  map[string]recentCount
+}
+
+type recentCount struct {
+	n  int
+	at time.Time
+}
+
+// maxRecentCounts bounds the counters a node remembers: one per address
+// that joined lately; beyond it the oldest are forgotten (read again).
+const maxRecentCounts = 10_000
+
+func (r *recentCounts) get(key string, maxAge time.Duration, now time.Time) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.m[key]
+	return c.n, ok && now.Sub(c.at) < maxAge
+}
+
+func (r *recentCounts) put(key string, n int, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]recentCount{}
+	}
+	if len(r.m) >= maxRecentCounts {
+		for k, c := range r.m {
+			if now.Sub(c.at) >= time.Second || len(r.m) >= maxRecentCounts {
+				delete(r.m, k)
+			}
+		}
+	}
+	if c, ok := r.m[key]; !ok || n >= c.n {
+		r.m[key] = recentCount{n: n, at: now}
+	}
+}
+
+// countRecent is count, from this node's memory when it read or hit the
+// counter less than maxAge ago: for counters read on every request of a
+// burst, where counting another node's hits up to maxAge late is fine.
+func (s *Store) countRecent(ctx context.Context, scope, subject string, window, maxAge time.Duration) (int, time.Duration, error) {
+	now := s.cfg.Now()
+	key, end := limitKey(scope, subject, window, now)
+	if n, ok := s.recent.get(key, maxAge, now); ok {
+		return n, end.Sub(now), nil
+	}
+	n, wait, err := s.count(ctx, scope, subject, window)
+	if err == nil {
+		s.recent.put(key, n, now)
+	}
+	return n, wait, err
+}
+
 // hit adds one to scope/subject's counter and returns the new count. The
 // increment is a compare-and-set, so concurrent hits on several nodes all
 // count.
-func (s *Store) hit(ctx context.Context, scope, subject string, window time.Duration) (int, error) {
+func (s *Store) hit(ctx context.Context, scope, subject string, window time.Duration) (n int, err error) {
 	now := s.cfg.Now()
 	key, end := limitKey(scope, subject, window, now)
+	defer func() {
+		if err == nil {
+			s.recent.put(key, n, now)
+		}
+	}()
 	ttl := end.Sub(now) + time.Second
 	for attempt := range 30 {
 		if attempt > 0 {
