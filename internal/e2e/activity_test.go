@@ -154,6 +154,9 @@ func TestBrowserClassActivity(t *testing.T) {
 	answered(pupils[0], chromedp.WaitVisible(chromedp.CSS("#answer")),
 		chromedp.SendKeys(chromedp.CSS("#answer"), "Paris"), chromedp.Click(chromedp.CSS("#send")))
 	teacher.Do(chromedp.WaitVisible(chromedp.CSS("#pending .approve")))
+	if dup := js[[]string](teacher, duplicateIDs); len(dup) > 0 {
+		t.Fatalf("the present view with answers to approve uses ids twice: %q", dup)
+	}
 	teacher.Screenshot("activity-teacher-moderate", [2]int{1366, 768})
 	if n := js[int](board, `document.querySelectorAll('#approved li').length`); n != 0 {
 		t.Fatalf("the board shows %d unapproved answers", n)

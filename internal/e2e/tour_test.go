@@ -48,15 +48,24 @@ const layoutReport = `(() => {
 	return bad;
 })()`
 
+// duplicateIDs lists the ids that more than one element of the page has
+// (a label, a description or a test then finds the wrong one).
+const duplicateIDs = `(() => { const seen = new Set(), twice = new Set();
+	for (const el of document.querySelectorAll('[id]')) { if (seen.has(el.id)) twice.add(el.id); seen.add(el.id); }
+	return [...twice]; })()`
+
 // tourSizes are the sizes a teacher meets: a phone, a laptop and a 1080p
 // board.
 var tourSizes = [][2]int{browsertest.Phone, laptop1366, browsertest.Board}
 
-// looked checks the page's layout at every tour size (and, with
-// CLASSBOARD_SCREENSHOTS set, saves it there for people to look at), then
-// puts the page back at size.
+// looked checks that no id is used twice on the page and its layout at
+// every tour size (and, with CLASSBOARD_SCREENSHOTS set, saves it there
+// for people to look at), then puts the page back at size.
 func looked(t *testing.T, p *browsertest.Page, name string, back [2]int) {
 	t.Helper()
+	if dup := js[[]string](p, duplicateIDs); len(dup) > 0 {
+		t.Errorf("%s: ids used twice: %q", name, dup)
+	}
 	for _, size := range tourSizes {
 		p.Do(chromedp.EmulateViewport(int64(size[0]), int64(size[1])))
 		for _, bad := range js[[]string](p, layoutReport) {

@@ -60,7 +60,7 @@ export async function presentView(ctx, match) {
   const link = h('span', { id: 'link', class: 'badge', hidden: true });
   const now = h('p', { id: 'now', class: 'now' });
   const note = h('p', { id: 'present-note', class: 'form-error', role: 'status' });
-  const pending = h('p', { id: 'pending', class: 'muted pending', role: 'status' });
+  const pending = h('p', { id: 'present-pending', class: 'muted pending', role: 'status' });
   // The current slide, and over it the pointer: the teacher drags on it.
   const preview = h('div', { id: 'preview', class: 'preview' });
   const dot = h('span', { id: 'pointer-here', class: 'pointer-dot', hidden: true });
