@@ -166,6 +166,13 @@ type answerDoc struct {
 	TokenHash string            `json:"token_hash"`
 	Answer    classboard.Answer `json:"answer"`
 	Approved  bool              `json:"approved,omitempty"`
+	// Second (Unix) and InSecond count the pupil's answers in their last
+	// second, for the answers-per-second limit: kept with the answer, an
+	// answer writes to its room's bucket alone.
+	Second   int64 `json:"second,omitempty"`
+	InSecond int   `json:"in_second,omitempty"`
+
+	rev uint64 // the KV revision, in this node's view; not stored
 }
 
 // counts reports whether the answer is the seat's pupil's answer to the
@@ -780,36 +787,66 @@ func boolInt(b bool) int {
 
 // pupil returns the seat and record of the pupil holding tok, who must be
 // in roomID, and the room's activity. A token of another room costs no
-// read.
-func (a *Activities) pupil(ctx context.Context, roomID, tok string) (string, *pupilDoc, *activityDoc, error) {
+// read. With viewed, the seat's record comes from this node's view when it
+// holds it, with the seat's answer there (nil when the view has none):
+// a seat the view holds may have been emptied a moment ago, which answers
+// tolerate (answerDoc.counts) and the room's status read from the store
+// does not need.
+func (a *Activities) pupil(ctx context.Context, roomID, tok string, viewed bool) (string, *pupilDoc, *activityDoc, *answerDoc, error) {
 	shard, seat, tag, ok := parsePupilToken(tok)
 	if !ok {
-		return "", nil, nil, errBadPupil
+		return "", nil, nil, nil, errBadPupil
 	}
 	if tag != roomTag(roomID) {
-		return "", nil, nil, errNoRoom // a token is worth nothing in another room
+		return "", nil, nil, nil, errNoRoom // a token is worth nothing in another room
 	}
 	bk := a.bucket(shard)
-	var p pupilDoc
-	if _, err := bk.get(ctx, pupilKey(roomID, seat), &p); errors.Is(err, errNotFound) {
-		return "", nil, nil, errBadPupil
-	} else if err != nil {
-		return "", nil, nil, storeErr(err)
+	var p *pupilDoc
+	var ans *answerDoc
+	if viewed {
+		p, ans = a.viewedSeat(shard, roomID, seat)
+	}
+	if p == nil {
+		p = &pupilDoc{}
+		if _, err := bk.get(ctx, pupilKey(roomID, seat), p); errors.Is(err, errNotFound) {
+			return "", nil, nil, nil, errBadPupil
+		} else if err != nil {
+			return "", nil, nil, nil, storeErr(err)
+		}
 	}
 	if subtle.ConstantTimeCompare([]byte(p.TokenHash), []byte(token.Hash(tok))) != 1 {
-		return "", nil, nil, errBadPupil // removed, and the seat taken by another pupil
+		return "", nil, nil, nil, errBadPupil // removed, and the seat taken by another pupil
 	}
 	doc := activityDoc{shard: shard}
 	if _, err := bk.get(ctx, activityKey(p.BoardID), &doc); errors.Is(err, errNotFound) {
-		return "", nil, nil, errBadPupil
+		return "", nil, nil, nil, errBadPupil
 	} else if err != nil {
-		return "", nil, nil, storeErr(err)
+		return "", nil, nil, nil, storeErr(err)
 	}
 	if doc.RoomID != roomID {
 		// A new activity replaced this room: it has ended.
 		doc.Status, doc.JoinCode = classboard.StatusEnded, ""
 	}
-	return seat, &p, &doc, nil
+	return seat, p, &doc, ans, nil
+}
+
+// viewedSeat returns copies of a seat's record and answer in this node's
+// view of shard (nil for what it lacks).
+func (a *Activities) viewedSeat(shard int, roomID, seat string) (*pupilDoc, *answerDoc) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rv := a.views[shard].rooms[roomID]
+	if rv == nil {
+		return nil, nil
+	}
+	p, ok := rv.pupils[seat]
+	if !ok {
+		return nil, nil
+	}
+	if ans, ok := rv.answers[seat]; ok {
+		return &p, &ans
+	}
+	return &p, nil
 }
 
 // Room returns what the pupil sees of the room.
@@ -819,7 +856,7 @@ func (a *Activities) Room(ctx context.Context, roomID, tok string) (*classboard.
 		return nil, err
 	}
 	defer cancel()
-	seat, p, doc, err := a.pupil(ctx, roomID, tok)
+	seat, p, doc, _, err := a.pupil(ctx, roomID, tok, false)
 	if err != nil {
 		return nil, err
 	}
@@ -846,7 +883,7 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 		return err
 	}
 	defer cancel()
-	seat, p, doc, err := a.pupil(ctx, roomID, tok)
+	seat, p, doc, viewed, err := a.pupil(ctx, roomID, tok, true)
 	if err != nil {
 		return err
 	}
@@ -871,16 +908,49 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if n, err := a.s.hit(ctx, "pupil-answers", roomID+"/"+seat, time.Second); err != nil {
-		return storeErr(err)
-	} else if n > a.limits.AnswersPerSecond {
-		return &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: time.Second, Message: "Slow down a little, then try again.", Rule: "pupil-answers"}
+	return a.storeAnswer(ctx, roomID, seat, p, doc, viewed, in)
+}
+
+// storeAnswer writes a pupil's answer with a compare-and-set on the one
+// it replaces, counting the pupil's answers in this second: two answers of
+// one pupil at once both count, and the one that comes second is tried
+// again on the first. The first try takes the answer it replaces from
+// this node's view (viewed; nil: none), so an answer costs one write; a
+// view behind the store costs a read and another try.
+func (a *Activities) storeAnswer(ctx context.Context, roomID, seat string, p *pupilDoc, doc *activityDoc, viewed *answerDoc, in classboard.Answer) error {
+	bk, key, ttl := a.bucket(doc.shard), answerKey(roomID, seat), a.ttlUntil(doc.ExpiresAt)
+	second := a.s.cfg.Now().Unix()
+	for try := 0; ; try++ {
+		var old answerDoc
+		var rev uint64
+		var err error
+		switch {
+		case try > 0:
+			rev, err = bk.get(ctx, key, &old)
+		case viewed != nil:
+			old, rev = *viewed, viewed.rev
+		}
+		if err != nil && !errors.Is(err, errNotFound) {
+			return storeErr(err)
+		}
+		data := answerDoc{BoardID: p.BoardID, Question: doc.Question, TokenHash: p.TokenHash, Answer: in, Second: second, InSecond: 1}
+		if rev != 0 && old.Second == second && old.TokenHash == p.TokenHash {
+			if old.InSecond >= a.limits.AnswersPerSecond {
+				return &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: time.Second, Message: "Slow down a little, then try again.", Rule: "pupil-answers"}
+			}
+			data.InSecond = old.InSecond + 1
+		}
+		if rev == 0 {
+			_, err = bk.create(ctx, key, data, ttl)
+		} else {
+			_, err = bk.update(ctx, key, data, rev, ttl)
+		}
+		switch {
+		case errors.Is(err, errExists) || errors.Is(err, errRevision):
+			continue // another answer of this pupil came first; the limit ends this
+		case err != nil:
+			return storeErr(fmt.Errorf("store answer: %w", err))
+		}
+		return nil
 	}
-	// The seat's record, read above, holds the token's hash: an answer
-	// landing after the pupil was removed is nobody's (answerDoc.counts).
-	data := answerDoc{BoardID: p.BoardID, Question: doc.Question, TokenHash: p.TokenHash, Answer: in}
-	if err := a.bucket(doc.shard).set(ctx, answerKey(roomID, seat), data, a.ttlUntil(doc.ExpiresAt)); err != nil {
-		return storeErr(fmt.Errorf("store answer: %w", err))
-	}
-	return nil
 }
