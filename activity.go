@@ -278,6 +278,23 @@ type ActivityService interface {
 	// EACTIVITYCLOSED once the activity is locked, revealed or ended;
 	// ERATELIMITED for too many answers a second.
 	SetAnswer(ctx context.Context, roomID, token string, in Answer) error
+	// PupilTicket issues the pupil holding token a single-use ticket
+	// (valid LiveTicketTTL) that opens one live connection to the room:
+	// browsers cannot send the token as a header there.
+	PupilTicket(ctx context.Context, roomID, token string) (*LiveTicket, error)
+	// PupilSeat returns the seat of a pupil in roomID, for a live
+	// connection: from the pupil's token, or from a ticket (ticket true),
+	// which this call uses up. Refusals as Room's; a wrong, used or
+	// expired ticket is EUNAUTHORIZED.
+	PupilSeat(ctx context.Context, roomID, credential string, ticket bool) (*PupilSeat, error)
+}
+
+// PupilSeat is where a pupil sits, as a live connection follows it.
+type PupilSeat struct {
+	BoardID   string
+	RoomID    string
+	Seat      string
+	TokenHash string // the hash of the pupil's token: a seat taken by another pupil holds another
 }
 
 // ActivityEvents tells a node which boards' activities changed, on any node.
@@ -291,4 +308,9 @@ type ActivityEvents interface {
 	// the view is (re)loading: WatchActivities reports every board once
 	// it has loaded.
 	Snapshot(boardID string, owner bool) (act *Activity, ok bool)
+	// SeatHolder returns the token hash of the pupil in a room's seat in
+	// this node's view; ok is false when the view holds no one there (the
+	// pupil was removed, or joined a moment ago and the view has not seen
+	// it yet).
+	SeatHolder(roomID, seat string) (tokenHash string, ok bool)
 }

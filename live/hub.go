@@ -36,6 +36,7 @@ type Message struct {
 	TeacherName string                 `json:"teacher_name,omitempty"`
 	Online      *bool                  `json:"online,omitempty"` // presence
 	Activity    *classboard.Activity   `json:"activity,omitempty"`
+	Room        *classboard.Room       `json:"room,omitempty"` // a pupil's room
 	ServerTime  time.Time              `json:"server_time"`
 }
 
@@ -173,6 +174,10 @@ type Conn struct {
 	send    chan []byte
 	done    chan struct{}
 
+	// pupil, on a pupil's connection, is the seat it follows; such a
+	// connection hears its room's status only (ActivityFeed).
+	pupil *pupilConn
+
 	mu      sync.Mutex
 	lastRev uint64 // the newest state revision queued
 	reason  string
@@ -200,6 +205,36 @@ func (h *Hub) Register(boardID string, isBoard bool) (*Conn, error) {
 		h.notifyChanged()
 	}
 	return c, nil
+}
+
+// RegisterPupil adds a pupil's connection, following their seat in a
+// room of seat.BoardID's.
+func (h *Hub) RegisterPupil(seat classboard.PupilSeat) (*Conn, error) {
+	c := &Conn{hub: h, boardID: seat.BoardID, send: make(chan []byte, h.cfg.SendBuffer), done: make(chan struct{}),
+		pupil: &pupilConn{seat: seat}}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	set := h.boards[seat.BoardID]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		h.boards[seat.BoardID] = set
+	}
+	set[c] = struct{}{}
+	return c, nil
+}
+
+// Pupils returns how many pupils' connections are open.
+func (h *Hub) Pupils() int {
+	n := 0
+	for _, c := range h.conns("") {
+		if c.pupil != nil {
+			n++
+		}
+	}
+	return n
 }
 
 func (h *Hub) notifyChanged() {
@@ -336,6 +371,9 @@ func (h *Hub) Dispatch(ev classboard.BoardEvent) {
 	if len(conns) == 0 {
 		return
 	}
+	// A pupil hears nothing of the board but its room's status: what the
+	// board shows is the teacher's business.
+	conns = slices.DeleteFunc(conns, func(c *Conn) bool { return c.pupil != nil && ev.Type != classboard.EventUnpaired })
 	switch ev.Type {
 	case classboard.EventState:
 		msg := Encode(Message{Type: TypeState, State: ev.State})

@@ -59,6 +59,7 @@ func (l ActivityLimits) withDefaults() ActivityLimits {
 func activityKey(boardID string) string  { return "a." + keyPart(boardID) }
 func joinKey(code string) string         { return "j." + code }
 func pupilKey(roomID, id string) string  { return "p." + keyPart(roomID) + "." + id }
+func pupilTicketKey(hash string) string  { return "t." + hash }
 func answerKey(roomID, id string) string { return "x." + keyPart(roomID) + "." + id }
 
 // Activities are spread over stateShards buckets like board states: a
@@ -953,4 +954,87 @@ func (a *Activities) storeAnswer(ctx context.Context, roomID, seat string, p *pu
 		}
 		return nil
 	}
+}
+
+// pupilTicketDoc is a pupil's live ticket, stored under its hash in the
+// room's bucket for classboard.LiveTicketTTL: apart from the boards' live
+// tickets, so that no version that knows only those could take one for a
+// board's.
+type pupilTicketDoc struct {
+	RoomID    string    `json:"room_id"`
+	Seat      string    `json:"seat"`
+	TokenHash string    `json:"token_hash"` // the pupil's: a seat taken by another since is not theirs
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// A pupil's ticket names its shard: "<shard><secret>".
+func parsePupilTicket(ticket string) (int, string, bool) {
+	if len(ticket) < 2 || ticket[0] < '0' || int(ticket[0]-'0') >= stateShards || !token.Valid(ticket[1:]) {
+		return 0, "", false
+	}
+	return int(ticket[0] - '0'), ticket[1:], true
+}
+
+// PupilTicket issues a pupil's live ticket.
+func (a *Activities) PupilTicket(ctx context.Context, roomID, tok string) (*classboard.LiveTicket, error) {
+	ctx, cancel, err := a.s.opContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	seat, p, doc, _, err := a.pupil(ctx, roomID, tok, true)
+	if err != nil {
+		return nil, err
+	}
+	secret := token.New()
+	t := pupilTicketDoc{RoomID: roomID, Seat: seat, TokenHash: p.TokenHash, ExpiresAt: a.s.cfg.Now().UTC().Add(classboard.LiveTicketTTL).Truncate(time.Second)}
+	if _, err := a.bucket(doc.shard).create(ctx, pupilTicketKey(token.Hash(secret)), t, classboard.LiveTicketTTL); err != nil {
+		return nil, storeErr(fmt.Errorf("store pupil ticket: %w", err))
+	}
+	return &classboard.LiveTicket{Ticket: strconv.Itoa(doc.shard) + secret, ExpiresAt: t.ExpiresAt}, nil
+}
+
+// PupilSeat returns a pupil's seat from their token or a ticket, which
+// it uses up (deleting it with the revision just read decides, so a
+// ticket opens one connection however many try).
+func (a *Activities) PupilSeat(ctx context.Context, roomID, credential string, ticket bool) (*classboard.PupilSeat, error) {
+	ctx, cancel, err := a.s.opContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	if !ticket {
+		seat, p, _, _, err := a.pupil(ctx, roomID, credential, true)
+		if err != nil {
+			return nil, err
+		}
+		return &classboard.PupilSeat{BoardID: p.BoardID, RoomID: roomID, Seat: seat, TokenHash: p.TokenHash}, nil
+	}
+	shard, secret, ok := parsePupilTicket(credential)
+	if !ok {
+		return nil, errBadTicket
+	}
+	bk, key := a.bucket(shard), pupilTicketKey(token.Hash(secret))
+	var t pupilTicketDoc
+	rev, err := bk.get(ctx, key, &t)
+	if errors.Is(err, errNotFound) {
+		return nil, errBadTicket
+	} else if err != nil {
+		return nil, storeErr(fmt.Errorf("read pupil ticket: %w", err))
+	}
+	if err := bk.delete(ctx, key, rev); errors.Is(err, errRevision) {
+		return nil, errBadTicket
+	} else if err != nil {
+		return nil, storeErr(fmt.Errorf("use pupil ticket: %w", err))
+	}
+	if t.RoomID != roomID || !a.s.cfg.Now().Before(t.ExpiresAt) {
+		return nil, errBadTicket
+	}
+	var p pupilDoc
+	if _, err := bk.get(ctx, pupilKey(roomID, t.Seat), &p); errors.Is(err, errNotFound) || err == nil && p.TokenHash != t.TokenHash {
+		return nil, errBadPupil
+	} else if err != nil {
+		return nil, storeErr(err)
+	}
+	return &classboard.PupilSeat{BoardID: p.BoardID, RoomID: roomID, Seat: t.Seat, TokenHash: p.TokenHash}, nil
 }

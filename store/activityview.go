@@ -220,3 +220,18 @@ func (a *Activities) Snapshot(boardID string, owner bool) (act *classboard.Activ
 	}
 	return doc.activity(boardID, found.revs[boardID], rv, owner), true
 }
+
+// SeatHolder returns the token hash of the pupil in a seat, as this node's
+// view has it.
+func (a *Activities) SeatHolder(roomID, seat string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, v := range a.views {
+		if rv := v.rooms[roomID]; rv != nil {
+			if p, ok := rv.pupils[seat]; ok {
+				return p.TokenHash, true
+			}
+		}
+	}
+	return "", false
+}
