@@ -122,45 +122,104 @@ func (s *Server) liveAuth(r *http.Request, boardID string) (a *classboard.Auth, 
 	return a, setUp, nil
 }
 
-// pump writes the connection's messages with write until the hub ends it,
-// the client goes away (ctx) or a write fails, with a keep-alive message
-// (and a call of tick, when set) every pingInterval. After the hub ends
-// it, what is queued (a final "move" or "unpaired") still goes out, except
-// to a client too slow for it.
-func pump(ctx context.Context, conn *live.Conn, write func([]byte) error, tick func()) {
-	ticker := time.NewTicker(pingInterval)
-	defer ticker.Stop()
+// liveStream writes one live connection's messages. It holds no goroutine
+// while the connection is idle: the hub's wake (or the keep-alive timer)
+// starts one that writes what is queued and ends, so an idle board costs
+// its transport's reader and a timer (docs/benchmarks.md). After the hub
+// ends the connection, what is queued (a final "move" or "unpaired") still
+// goes out, except to a client too slow for it, and then end closes the
+// transport; a failed write closes it too. The transport's reader owns
+// the stream: it calls stop once the client has gone.
+type liveStream struct {
+	conn  *live.Conn
+	write func([]byte) error // one message
+	tick  func()             // after each keep-alive message; may be nil
+	end   func(ended bool)   // closes the transport: ended by the hub (true) or a failed write
+
+	mu        sync.Mutex
+	running   bool // a writer goroutine runs
+	stopped   bool
+	keepAlive bool // a keep-alive message is due
+	writers   sync.WaitGroup
+	timer     *time.Timer
+}
+
+func startLiveStream(conn *live.Conn, write func([]byte) error, tick func(), end func(bool)) *liveStream {
+	st := &liveStream{conn: conn, write: write, tick: tick, end: end}
+	st.mu.Lock()
+	st.timer = time.AfterFunc(pingInterval, st.keepAliveDue)
+	st.mu.Unlock()
+	conn.SetWake(st.wake)
+	return st
+}
+
+func (st *liveStream) keepAliveDue() {
+	st.mu.Lock()
+	st.keepAlive = true
+	st.mu.Unlock()
+	st.wake()
+}
+
+// wake starts the writer unless it runs (it takes what was queued before
+// it stops) or the stream stopped.
+func (st *liveStream) wake() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.running || st.stopped {
+		return
+	}
+	st.running = true
+	st.writers.Go(st.run)
+}
+
+func (st *liveStream) run() {
 	for {
-		select {
-		case <-ctx.Done():
+		// Taken under st.mu, so a wake that finds the writer running
+		// comes before this Take and its message is written.
+		st.mu.Lock()
+		msgs, ended := st.conn.Take()
+		keepAlive := st.keepAlive
+		st.keepAlive = false
+		if len(msgs) == 0 && !ended && !keepAlive || st.stopped {
+			st.running = false
+			st.mu.Unlock()
 			return
-		case msg := <-conn.Messages():
-			if write(msg) != nil {
+		}
+		st.mu.Unlock()
+		for _, msg := range msgs {
+			if st.write(msg) != nil {
+				st.end(false)
 				return
-			}
-		case <-ticker.C:
-			if write(live.Encode(live.Message{Type: live.TypePing})) != nil {
-				return
-			}
-			if tick != nil {
-				tick()
-			}
-		case <-conn.Done():
-			if conn.Reason() == live.ReasonSlow {
-				return
-			}
-			for {
-				select {
-				case msg := <-conn.Messages():
-					if write(msg) != nil {
-						return
-					}
-				default:
-					return
-				}
 			}
 		}
+		if ended {
+			st.end(true)
+			return
+		}
+		if keepAlive {
+			if st.write(live.Encode(live.Message{Type: live.TypePing})) != nil {
+				st.end(false)
+				return
+			}
+			if st.tick != nil {
+				st.tick()
+			}
+			st.mu.Lock()
+			if !st.stopped {
+				st.timer.Reset(pingInterval)
+			}
+			st.mu.Unlock()
+		}
 	}
+}
+
+// stop ends the stream once its client has gone and waits for its writer.
+func (st *liveStream) stop() {
+	st.mu.Lock()
+	st.stopped = true
+	st.timer.Stop()
+	st.mu.Unlock()
+	st.writers.Wait()
 }
 
 // serveWebsocket upgrades the request and hands the connection to a
@@ -178,13 +237,10 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request, conn *li
 		end()
 		return // Accept answered the client
 	}
-	// The request's context ends when the handler returns; the values
-	// (request id) stay useful.
-	ctx := context.WithoutCancel(r.Context())
 	s.liveConns.Go(func() {
 		defer end()
 		defer s.cfg.Metrics.LiveConnected("websocket")()
-		runWebsocket(ctx, c, conn)
+		runWebsocket(c, conn)
 	})
 }
 
@@ -192,17 +248,16 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request, conn *li
 // first: that ends them.
 func (s *Server) WaitLive() { s.liveConns.Wait() }
 
-func runWebsocket(ctx context.Context, c *websocket.Conn, conn *live.Conn) {
+// runWebsocket reads the connection until it ends, while a liveStream
+// writes to it. Its one goroutine is the connection's only one while it
+// is idle.
+func runWebsocket(c *websocket.Conn, conn *live.Conn) {
 	var pings sync.WaitGroup
-	defer pings.Wait()
-	defer c.CloseNow() //nolint:errcheck // closed already after a clean close
-	// Clients send nothing; reading answers pings and notices a close.
-	ctx = c.CloseRead(ctx)
 	var pinging atomic.Bool
-	pump(ctx, conn, func(msg []byte) error {
-		wctx, cancel := context.WithTimeout(ctx, liveWriteWait)
+	st := startLiveStream(conn, func(msg []byte) error {
+		ctx, cancel := context.WithTimeout(context.Background(), liveWriteWait)
 		defer cancel()
-		return c.Write(wctx, websocket.MessageText, msg)
+		return c.Write(ctx, websocket.MessageText, msg)
 	}, func() {
 		// A protocol ping every pingInterval; a client that leaves it
 		// unanswered until silenceLimit is dropped. Its goroutine lives
@@ -210,22 +265,35 @@ func runWebsocket(ctx context.Context, c *websocket.Conn, conn *live.Conn) {
 		if pinging.CompareAndSwap(false, true) {
 			pings.Go(func() {
 				defer pinging.Store(false)
-				pctx, cancel := context.WithTimeout(ctx, silenceLimit-pingInterval)
+				ctx, cancel := context.WithTimeout(context.Background(), silenceLimit-pingInterval)
 				defer cancel()
-				if c.Ping(pctx) != nil && ctx.Err() == nil {
+				if c.Ping(ctx) != nil {
 					c.CloseNow() //nolint:errcheck // the client is gone
 				}
 			})
 		}
+	}, func(ended bool) {
+		switch {
+		case !ended:
+			c.CloseNow() //nolint:errcheck // a write failed: the client is gone
+		case conn.Reason() == live.ReasonSlow:
+			c.Close(websocket.StatusPolicyViolation, "too slow; reconnect") //nolint:errcheck // closing anyway
+		case conn.Reason() == live.ReasonMove:
+			c.Close(websocket.StatusTryAgainLater, "reconnect elsewhere") //nolint:errcheck // closing anyway
+		default:
+			c.Close(websocket.StatusNormalClosure, "") //nolint:errcheck // closing anyway
+		}
 	})
-	switch conn.Reason() {
-	case live.ReasonSlow:
-		c.Close(websocket.StatusPolicyViolation, "too slow; reconnect") //nolint:errcheck // closing anyway
-	case live.ReasonMove:
-		c.Close(websocket.StatusTryAgainLater, "reconnect elsewhere") //nolint:errcheck // closing anyway
-	default:
-		c.Close(websocket.StatusNormalClosure, "") //nolint:errcheck // closing anyway
+	// Clients send nothing: reading answers pings, hears pongs and notices
+	// a close; a data message is refused. The read has no context of its
+	// own (which would cost a goroutine's worth of memory in timers and
+	// channels): closing the connection ends it.
+	if _, _, err := c.Reader(context.Background()); err == nil {
+		c.Close(websocket.StatusPolicyViolation, "unexpected data message") //nolint:errcheck // closing anyway
 	}
+	c.CloseNow() //nolint:errcheck // closed already after a clean close
+	st.stop()
+	pings.Wait()
 }
 
 // smallBuffers hands the websocket library small buffers for a hijacked
@@ -269,12 +337,11 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Con
 	if r.ProtoMajor == 1 {
 		nc, brw, err := smallBuffers{w}.Hijack()
 		if err == nil {
-			ctx := context.WithoutCancel(r.Context())
 			head := h.Clone()
 			s.liveConns.Go(func() {
 				defer end()
 				defer s.cfg.Metrics.LiveConnected("sse")()
-				runSSE(ctx, nc, brw, head, conn)
+				runSSE(nc, brw, head, conn)
 			})
 			return
 		}
@@ -291,13 +358,18 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Con
 		return
 	}
 	defer s.cfg.Metrics.LiveConnected("sse")()
-	pump(r.Context(), conn, func(msg []byte) error {
+	// The handler waits here until the client goes or the stream ends.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	st := startLiveStream(conn, func(msg []byte) error {
 		rc.SetWriteDeadline(time.Now().Add(liveWriteWait)) //nolint:errcheck // unsupported only in tests' recorders
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", msg); err != nil {
 			return err
 		}
 		return rc.Flush()
-	}, nil)
+	}, nil, func(bool) { cancel() })
+	<-ctx.Done()
+	st.stop()
 	rc.SetWriteDeadline(time.Time{}) //nolint:errcheck // as above
 }
 
@@ -305,17 +377,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, conn *live.Con
 // server: the response head, then each message, until the hub ends the
 // connection or the client goes away. The body ends with the connection
 // (Connection: close), which HTTP/1.1 allows and EventSource expects.
-func runSSE(ctx context.Context, nc net.Conn, brw *bufio.ReadWriter, head http.Header, conn *live.Conn) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var reader sync.WaitGroup
-	defer reader.Wait()
-	defer nc.Close() // ends the reader
-	// The client sends nothing more; its read ends when it goes away.
-	reader.Go(func() {
-		io.Copy(io.Discard, brw.Reader) //nolint:errcheck // any end is the end
-		cancel()
-	})
+func runSSE(nc net.Conn, brw *bufio.ReadWriter, head http.Header, conn *live.Conn) {
 	bw := brw.Writer
 	send := func(write func()) error {
 		nc.SetWriteDeadline(time.Now().Add(liveWriteWait)) //nolint:errcheck // a failed write says the same
@@ -327,13 +389,24 @@ func runSSE(ctx context.Context, nc net.Conn, brw *bufio.ReadWriter, head http.H
 		head.Write(bw) //nolint:errcheck // bufio keeps the error for Flush
 		bw.WriteString("Connection: close\r\n\r\n")
 	}) != nil {
+		nc.Close()
 		return
 	}
-	pump(ctx, conn, func(msg []byte) error {
+	st := startLiveStream(conn, func(msg []byte) error {
 		return send(func() {
 			bw.WriteString("data: ")
 			bw.Write(msg)
 			bw.WriteString("\n\n")
 		})
-	}, nil)
+	}, nil, func(bool) { nc.Close() })
+	// The client sends nothing more; the read ends when it goes away or
+	// the stream closed the connection. A byte at a time: io.Copy to
+	// io.Discard would hold an 8 KiB buffer for as long as the connection.
+	for {
+		if _, err := brw.Reader.ReadByte(); err != nil {
+			break
+		}
+	}
+	nc.Close()
+	st.stop()
 }

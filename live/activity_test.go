@@ -44,18 +44,15 @@ func (f *fakeActivities) Snapshot(boardID string, owner bool) (*classboard.Activ
 func queued(t *testing.T, c *Conn) []Message {
 	t.Helper()
 	var out []Message
-	for {
-		select {
-		case b := <-c.Messages():
-			var m Message
-			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, m)
-		default:
-			return out
+	msgs, _ := c.Take()
+	for _, b := range msgs {
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
 		}
+		out = append(out, m)
 	}
+	return out
 }
 
 // However many answers arrive between two flushes, each connection gets

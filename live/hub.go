@@ -61,7 +61,7 @@ const (
 // Config tunes a hub.
 type Config struct {
 	// SendBuffer is how many messages may wait for one connection; a
-	// connection with a full buffer is closed (it reconnects and lands on
+	// connection with a full queue is closed (it reconnects and lands on
 	// the current state). Default 32.
 	SendBuffer int
 	// Presence, when set, is told which boards are connected here, every
@@ -113,7 +113,11 @@ type Hub struct {
 
 	mu     sync.Mutex
 	closed bool
-	boards map[string]map[*Conn]struct{}
+	// boards holds each board's connections. A slice is never changed in
+	// place (copy on write), so a dispatch reads it without a copy; most
+	// boards have one or two connections, which a map would hold in ten
+	// times the memory.
+	boards map[string][]*Conn
 
 	changed chan struct{} // the set of connected boards changed (capacity 1)
 	admit   *Admission
@@ -142,7 +146,7 @@ func NewHub(cfg Config) *Hub {
 	if cfg.AdmitInflight <= 0 {
 		cfg.AdmitInflight = DefaultAdmitInflightPerCPU * runtime.GOMAXPROCS(0)
 	}
-	return &Hub{cfg: cfg, log: cfg.Logger, boards: map[string]map[*Conn]struct{}{}, changed: make(chan struct{}, 1),
+	return &Hub{cfg: cfg, log: cfg.Logger, boards: map[string][]*Conn{}, changed: make(chan struct{}, 1),
 		admit: NewAdmission(cfg.AdmitRate, cfg.AdmitBurst, cfg.AdmitInflight)}
 }
 
@@ -164,21 +168,24 @@ func (h *Hub) SetUp() (done func()) {
 	return sync.OnceFunc(h.admit.Done)
 }
 
-// Conn is one live connection, as the hub sees it. The transport reads
-// Messages until Done is closed, then sends what is left (unless the
-// reason is ReasonSlow) and closes.
+// Conn is one live connection, as the hub sees it. Its messages wait in a
+// queue that is empty (and holds no memory) while the connection is idle;
+// the transport sets a wake function (SetWake), which the hub calls when
+// there is something to Take, and writes from a goroutine that runs only
+// while there is: an idle board costs no goroutine of its own for writing
+// (docs/benchmarks.md, "memory per connection").
 type Conn struct {
 	hub     *Hub
 	boardID string
 	isBoard bool
-	send    chan []byte
-	done    chan struct{}
 
 	// pupil, on a pupil's connection, is the seat it follows; such a
 	// connection hears its room's status only (ActivityFeed).
 	pupil *pupilConn
 
 	mu      sync.Mutex
+	queue   [][]byte
+	wake    func()
 	lastRev uint64 // the newest state revision queued
 	reason  string
 }
@@ -189,42 +196,29 @@ var ErrClosed = classboard.Errorf(classboard.EUNAVAILABLE, "This server is shutt
 // Register adds a connection watching boardID; isBoard says whether the
 // board itself is the client (its connection makes the board online).
 func (h *Hub) Register(boardID string, isBoard bool) (*Conn, error) {
-	c := &Conn{hub: h, boardID: boardID, isBoard: isBoard, send: make(chan []byte, h.cfg.SendBuffer), done: make(chan struct{})}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil, ErrClosed
-	}
-	set := h.boards[boardID]
-	if set == nil {
-		set = map[*Conn]struct{}{}
-		h.boards[boardID] = set
-	}
-	set[c] = struct{}{}
-	if isBoard {
-		h.notifyChanged()
-	}
-	return c, nil
+	return h.register(&Conn{hub: h, boardID: boardID, isBoard: isBoard})
 }
 
 // RegisterPupil adds a pupil's connection, following their seat in a
 // room of seat.BoardID's.
 func (h *Hub) RegisterPupil(seat classboard.PupilSeat) (*Conn, error) {
-	c := &Conn{hub: h, boardID: seat.BoardID, send: make(chan []byte, h.cfg.SendBuffer), done: make(chan struct{}),
-		pupil: &pupilConn{seat: seat}}
+	return h.register(&Conn{hub: h, boardID: seat.BoardID, pupil: &pupilConn{seat: seat}})
+}
+
+func (h *Hub) register(c *Conn) (*Conn, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrClosed
 	}
-	set := h.boards[seat.BoardID]
-	if set == nil {
-		set = map[*Conn]struct{}{}
-		h.boards[seat.BoardID] = set
+	h.boards[c.boardID] = append(slices.Clip(h.boards[c.boardID]), c)
+	if c.isBoard {
+		h.notifyChanged()
 	}
-	set[c] = struct{}{}
 	return c, nil
 }
+
+func isPupil(c *Conn) bool { return c.pupil != nil }
 
 // Pupils returns how many pupils' connections are open.
 func (h *Hub) Pupils() int {
@@ -247,10 +241,12 @@ func (h *Hub) notifyChanged() {
 func (h *Hub) unregister(c *Conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if set := h.boards[c.boardID]; set != nil {
-		delete(set, c)
-		if len(set) == 0 {
+	set := h.boards[c.boardID]
+	if i := slices.Index(set, c); i >= 0 {
+		if len(set) == 1 {
 			delete(h.boards, c.boardID)
+		} else {
+			h.boards[c.boardID] = slices.Delete(slices.Clone(set), i, i+1)
 		}
 	}
 	if c.isBoard {
@@ -261,11 +257,42 @@ func (h *Hub) unregister(c *Conn) {
 // BoardID is the board the connection watches.
 func (c *Conn) BoardID() string { return c.boardID }
 
-// Messages are the encoded messages to send, in order.
-func (c *Conn) Messages() <-chan []byte { return c.send }
+// SetWake sets the function the hub calls, never while holding a lock,
+// each time a message is queued or the connection ends: the transport then
+// Takes what there is. It is called at once when there is something
+// already.
+func (c *Conn) SetWake(wake func()) {
+	c.mu.Lock()
+	c.wake = wake
+	pending := len(c.queue) > 0 || c.reason != ""
+	c.mu.Unlock()
+	if pending {
+		wake()
+	}
+}
 
-// Done is closed when the hub ends the connection; Reason says why.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+// Take returns the queued messages, in order, and empties the queue;
+// ended says the hub has ended the connection: nothing follows what Take
+// returned (for ReasonSlow nothing is returned: the client did not keep
+// up, and it lands on the current state when it reconnects).
+func (c *Conn) Take() (msgs [][]byte, ended bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	msgs, c.queue = c.queue, nil
+	if c.reason == ReasonSlow {
+		msgs = nil
+	}
+	return msgs, c.reason != ""
+}
+
+func (c *Conn) notify() {
+	c.mu.Lock()
+	wake := c.wake
+	c.mu.Unlock()
+	if wake != nil {
+		wake()
+	}
+}
 
 // Reason is why the connection ended ("" while it is open).
 func (c *Conn) Reason() string {
@@ -309,17 +336,25 @@ func presenceMessage(online bool) []byte {
 	return Encode(Message{Type: TypePresence, Online: &online})
 }
 
-// offer queues msg without waiting; a full buffer closes the connection,
+// offer queues msg without waiting; a full queue closes the connection,
 // so one slow client never holds up the others.
 func (c *Conn) offer(msg []byte) {
-	select {
-	case c.send <- msg:
-		c.hub.cfg.Metrics.LiveQueued()
-	default:
+	c.mu.Lock()
+	if c.reason != "" {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.hub.cfg.SendBuffer {
+		c.mu.Unlock()
 		if c.finish(ReasonSlow, nil) {
 			c.hub.cfg.Metrics.LiveDropped()
 		}
+		return
 	}
+	c.queue = append(c.queue, msg)
+	c.mu.Unlock()
+	c.hub.cfg.Metrics.LiveQueued()
+	c.notify()
 }
 
 // finish ends the connection once, queueing last (when it fits) as the
@@ -331,15 +366,12 @@ func (c *Conn) finish(reason string, last []byte) bool {
 		return false
 	}
 	c.reason = reason
-	c.mu.Unlock()
-	if last != nil {
-		select {
-		case c.send <- last:
-		default:
-		}
+	if last != nil && len(c.queue) < c.hub.cfg.SendBuffer {
+		c.queue = append(c.queue, last)
 	}
-	close(c.done)
+	c.mu.Unlock()
 	c.hub.unregister(c)
+	c.notify()
 	return true
 }
 
@@ -351,15 +383,10 @@ func (h *Hub) conns(boardID string) []*Conn {
 	if boardID != "" {
 		// One board: a lookup. Every change is dispatched here, and a scan
 		// of all boards cost 0.4 ms per change with 10,000 connected.
-		for c := range h.boards[boardID] {
-			out = append(out, c)
-		}
-		return out
+		return h.boards[boardID]
 	}
 	for _, set := range h.boards {
-		for c := range set {
-			out = append(out, c)
-		}
+		out = append(out, set...)
 	}
 	return out
 }
@@ -371,9 +398,12 @@ func (h *Hub) Dispatch(ev classboard.BoardEvent) {
 	if len(conns) == 0 {
 		return
 	}
-	// A pupil hears nothing of the board but its room's status: what the
-	// board shows is the teacher's business.
-	conns = slices.DeleteFunc(conns, func(c *Conn) bool { return c.pupil != nil && ev.Type != classboard.EventUnpaired })
+	if ev.Type != classboard.EventUnpaired && slices.ContainsFunc(conns, isPupil) {
+		// A pupil hears nothing of the board but its room's status: what
+		// the board shows is the teacher's business. (A copy: conns is
+		// the hub's own slice.)
+		conns = slices.DeleteFunc(slices.Clone(conns), isPupil)
+	}
 	switch ev.Type {
 	case classboard.EventState:
 		msg := Encode(Message{Type: TypeState, State: ev.State})
@@ -434,7 +464,7 @@ func (h *Hub) connectedBoards() []string {
 	defer h.mu.Unlock()
 	ids := []string{}
 	for id, set := range h.boards {
-		for c := range set {
+		for _, c := range set {
 			if c.isBoard {
 				ids = append(ids, id)
 				break

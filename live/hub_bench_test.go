@@ -46,7 +46,7 @@ func BenchmarkDispatch(b *testing.B) {
 				rev++
 				i := int(rev) % boards
 				h.Dispatch(stateEvent(conns[i].BoardID(), rev))
-				<-conns[i].Messages()
+				conns[i].Take()
 			}
 		})
 	}

@@ -14,31 +14,30 @@ func stateEvent(board string, rev uint64) classboard.BoardEvent {
 		State: &classboard.BoardState{BoardID: board, Slide: int(rev), Revision: rev}}
 }
 
-// drain reads a connection's messages until it ends and returns the state
-// revisions it got.
+// drain takes a connection's messages as a transport does, woken by the
+// hub, until the hub ends it, and returns the state revisions it got.
 func drain(c *Conn) []uint64 {
-	var revs []uint64
-	read := func(b []byte) {
-		var m Message
-		if err := json.Unmarshal(b, &m); err == nil && m.Type == TypeState {
-			revs = append(revs, m.State.Revision)
-		}
-	}
-	for {
+	woken := make(chan struct{}, 1)
+	c.SetWake(func() {
 		select {
-		case b := <-c.Messages():
-			read(b)
-		case <-c.Done():
-			for {
-				select {
-				case b := <-c.Messages():
-					read(b)
-				default:
-					return revs
-				}
+		case woken <- struct{}{}:
+		default:
+		}
+	})
+	var revs []uint64
+	for range woken {
+		msgs, ended := c.Take()
+		for _, b := range msgs {
+			var m Message
+			if err := json.Unmarshal(b, &m); err == nil && m.Type == TypeState {
+				revs = append(revs, m.State.Revision)
 			}
 		}
+		if ended {
+			return revs
+		}
 	}
+	return revs
 }
 
 // A connection whose reader is stuck is closed once its buffer is full;
@@ -71,11 +70,6 @@ func TestStuckReaderDoesNotHoldUpOthers(t *testing.T) {
 			waitEmpty(t, h, stuck)
 		}
 	}
-	select {
-	case <-stuck.Done():
-	default:
-		t.Fatal("the stuck connection is still open")
-	}
 	if stuck.Reason() != ReasonSlow {
 		t.Fatalf("stuck connection closed for %q", stuck.Reason())
 	}
@@ -99,9 +93,11 @@ func waitEmpty(t *testing.T, h *Hub, skip *Conn) {
 	for {
 		busy := false
 		for _, c := range h.conns("") {
-			if c != skip && len(c.send) > 0 {
+			c.mu.Lock()
+			if c != skip && len(c.queue) > 0 {
 				busy = true
 			}
+			c.mu.Unlock()
 		}
 		if !busy {
 			return
@@ -136,16 +132,16 @@ func TestMoveAndUnpaired(t *testing.T) {
 	}
 	moved := 0
 	for _, c := range append(conns, other) {
-		select {
-		case <-c.Done():
-			var m Message
-			json.Unmarshal(<-c.Messages(), &m)
-			if c.Reason() != ReasonMove || m.Type != TypeMove || m.ServerTime.IsZero() {
-				t.Fatalf("moved connection: reason %q, message %+v", c.Reason(), m)
-			}
-			moved++
-		default:
+		msgs, ended := c.Take()
+		if !ended {
+			continue
 		}
+		var m Message
+		json.Unmarshal(msgs[0], &m)
+		if len(msgs) != 1 || c.Reason() != ReasonMove || m.Type != TypeMove || m.ServerTime.IsZero() {
+			t.Fatalf("moved connection: reason %q, messages %d, first %+v", c.Reason(), len(msgs), m)
+		}
+		moved++
 	}
 	if moved != 6 || h.Count() != 5 {
 		t.Fatalf("moved %d, left %d", moved, h.Count())

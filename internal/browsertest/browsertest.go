@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -24,7 +25,7 @@ type Browser struct {
 // Sizes tests take screenshots at.
 var (
 	Phone  = [2]int{390, 844}
-	Laptop = [2]int{1280, 800}
+	Laptop = [2]int{1366, 768}
 	Board  = [2]int{1920, 1080}
 )
 
@@ -141,5 +142,16 @@ func Clear(selector string) chromedp.Action[chromedp.Void] {
 		_, err := chromedp.Evaluate[any](`(() => { const el = document.querySelector(`+strconv.Quote(selector)+`);
 			el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); return null; })()`)(ctx, t)
 		return chromedp.Void{}, err
+	}
+}
+
+// Languages makes the page's browser ask for the languages in accept (an
+// Accept-Language value such as "nl-NL,nl;q=0.9"): navigator.languages and
+// the header both say so, as a browser set up in that language does.
+func (p *Page) Languages(accept string) {
+	p.t.Helper()
+	ua := Get(p, chromedp.Evaluate[string](`navigator.userAgent`))
+	if _, err := chromedp.Call(p.ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: accept}); err != nil {
+		p.t.Fatal(err)
 	}
 }

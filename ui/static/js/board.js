@@ -7,6 +7,11 @@
 // cache with its pictures), says "offline" in a corner, and can be stepped
 // on the board itself (arrow keys, a clicker's PageUp/PageDown, a swipe).
 // When a node answers, the server's state is the truth again.
+//
+// The slide is the largest 16:9 box on the screen; what the board adds
+// (the pairing banner, the timer, the connection state, the full-screen
+// button) are small chips in the slide's own margins, which no slide
+// content enters, so nothing ever covers the lesson.
 import { Client, ApiError, Unreachable } from './client.js';
 import { h, clear } from './dom.js';
 import { Live } from './live.js';
@@ -14,6 +19,7 @@ import { renderSlide } from './slide.js';
 import { Pictures } from './pictures.js';
 import { registerWorker, keep, kept, keepOnly, forget } from './offline.js';
 import { activityOverlay } from './activity-board.js';
+import { t, has } from './i18n.js';
 
 const CREDS_KEY = 'classboard.board';
 const root = document.getElementById('board');
@@ -35,13 +41,23 @@ let offline = false; // no live connection for a while: the board may be stepped
 let offlineTimer = null;
 let local = null; // {slide}: the slide stepped to on the board while offline
 let backTimer = null;
+// How long the full-screen button shows its words after the pointer last
+// moved; then it is an icon in the corner.
+const QUIET_AFTER_MS = 6000;
 
-const indicator = h('div', { id: 'conn', class: 'conn connecting', title: 'Connecting' });
+document.title = t('board.title');
+// The connection state in words and colour (the dot), in a corner chip;
+// after OFFLINE_AFTER_MS without a connection it says what the board does.
+const connLabel = h('span', { class: 'conn-label' }, t('board.conn.connecting'));
+const offlineMark = h('span', { id: 'offline', class: 'offline-mark', hidden: true }, t('board.offline'));
+const indicator = h('div', { id: 'conn', class: 'conn connecting', role: 'status' }, connLabel, offlineMark);
 const stage = h('div', { id: 'stage', class: 'stage' });
 const banner = h('div', { id: 'banner', class: 'board-banner', hidden: true });
 const timerEl = h('div', { id: 'timer', class: 'timer', hidden: true });
-const offlineMark = h('div', { id: 'offline', class: 'offline-mark', role: 'status', hidden: true }, 'offline');
-clear(root).append(stage, banner, timerEl, indicator, offlineMark);
+const fullscreenButton = h('button', { id: 'fullscreen', class: 'fullscreen', type: 'button', onclick: toggleFullscreen },
+  fullscreenIcon(), h('span', { class: 'fullscreen-label' }));
+const overlays = h('div', { id: 'overlays', class: 'overlays' }, banner, timerEl, indicator, fullscreenButton);
+clear(root).append(stage, overlays);
 const activity = activityOverlay(root, stage, () => api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/activity`));
 
 function api(method, path, opts = {}) {
@@ -58,8 +74,31 @@ function saveCreds(c) {
   }
 }
 
+// fullscreenIcon draws four corners (no font on a board can be relied on
+// to have a full-screen glyph).
+function fullscreenIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'fullscreen-icon');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', 'M3 9V3h6M15 3h6v6M21 15v6h-6M9 21H3v-6');
+  path.setAttribute('fill', 'none');
+  path.setAttribute('stroke', 'currentColor');
+  path.setAttribute('stroke-width', '2.5');
+  svg.append(path);
+  return svg;
+}
+
 function message(text, cls = 'hint') {
   clear(stage).append(h('p', { class: cls }, text));
+}
+
+// errorText says what went wrong in the board's language: the API's own
+// message is English, for developers.
+function errorText(err) {
+  return err && err.code && has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message;
 }
 
 // start finds out who this board is and what it shows, then follows it.
@@ -90,11 +129,11 @@ async function start() {
     } else if (!board.paired) {
       await newCode();
     } else {
-      message('Connecting…');
+      message(t('board.connecting'));
     }
     follow();
   } catch (err) {
-    message(err instanceof Unreachable ? 'Cannot reach classboard right now. Retrying…' : err.message, 'hint error');
+    message(err instanceof Unreachable ? t('board.unreachable') : errorText(err), 'hint error');
     setTimeout(start, 5000 + Math.random() * 5000);
   }
 }
@@ -136,17 +175,30 @@ async function newCode() {
   }
 }
 
-// showCode shows the code very large and a QR code of the claim link; a
+// appAddress is the teacher app's address as a teacher types it: the
+// origin of the claim link (the server's own idea of where its app is),
+// without "https://", which browsers add by themselves.
+function appAddress(claimURL) {
+  let origin = location.origin;
+  try {
+    if (claimURL) origin = new URL(claimURL).origin;
+  } catch { /* the board's own origin serves the app too */ }
+  return origin.replace(/^https:\/\//, '');
+}
+
+// showCode shows what to type where, in large type: the teacher app's
+// address and the code, with a QR code of the claim link for phones; a
 // new code replaces it by itself when it expires.
 function showCode(p) {
-  const origin = location.origin;
   clear(stage).append(h('div', { class: 'pairing' },
-    h('p', { class: 'pair-lead' }, 'To show your lessons here, open classboard on your device and enter'),
-    h('div', { id: 'code', class: 'code', 'aria-label': 'Pairing code' }, p.pairing_code.slice(0, 3), ' ', p.pairing_code.slice(3)),
+    h('div', { class: 'pair-steps' },
+      h('p', { class: 'pair-lead' }, t('board.pair.go_to')),
+      h('p', { id: 'pair-address', class: 'pair-address' }, appAddress(p.claim_url)),
+      h('p', { class: 'pair-lead' }, t('board.pair.enter_code')),
+      h('div', { id: 'code', class: 'code', 'aria-label': t('board.pair.code') }, p.pairing_code.slice(0, 3), ' ', p.pairing_code.slice(3))),
     p.claim_qr ? h('div', { class: 'qr' },
-      h('img', { id: 'qr', src: p.claim_qr, alt: 'QR code: scan it to pair this board', 'data-claim-url': p.claim_url }),
-      h('p', {}, 'or scan this with your phone')) : null,
-    h('p', { class: 'pair-where' }, origin)));
+      h('img', { id: 'qr', src: p.claim_qr, alt: t('board.pair.qr_alt'), 'data-claim-url': p.claim_url }),
+      h('p', {}, t('board.pair.scan'))) : null));
   showingCode = true;
   const wait = Date.parse(p.code_expires_at) - Date.now();
   clearTimeout(codeTimer);
@@ -160,7 +212,7 @@ function follow() {
     onStatus: (s, transport) => {
       indicator.className = `conn ${s}`;
       indicator.dataset.transport = transport;
-      indicator.title = { live: 'Connected', connecting: 'Connecting', offline: 'Offline: showing the last state' }[s];
+      connLabel.textContent = t(`board.conn.${s}`);
       setOnline(s === 'live');
     },
     onMessage: onLive,
@@ -205,11 +257,11 @@ async function showPaired() {
   } catch {
     return;
   }
-  if (!shown) message('Waiting for the teacher to pick a lesson…');
+  if (!shown) message(t('board.waiting'));
   const left = Date.parse(board.paired_at) + 60000 - live.serverNow();
-  clear(banner).append(h('span', { id: 'paired-with' }, `Paired with ${board.teacher_name}`));
+  clear(banner).append(h('span', { id: 'paired-with' }, t('board.paired_with', { name: board.teacher_name })));
   if (left > 0) {
-    banner.append(h('button', { id: 'unpair', onclick: unpair }, 'Not you? Unpair'));
+    banner.append(h('button', { id: 'unpair', onclick: unpair }, t('board.unpair')));
   }
   banner.hidden = false;
   clearTimeout(unpairTimer);
@@ -220,7 +272,7 @@ async function unpair() {
   try {
     await api('DELETE', `/api/v1/boards/${encodeURIComponent(creds.board_id)}`);
   } catch (err) {
-    banner.append(h('span', { class: 'error' }, ` ${err.message}`));
+    banner.append(h('span', { class: 'error' }, ` ${err instanceof Unreachable ? t('board.unpair_unreachable') : errorText(err)}`));
     return;
   }
   saveCreds(null);
@@ -258,7 +310,7 @@ async function draw(state) {
         // Retried until a node answers: the board has nothing better to do.
         lesson = await api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/lesson`, { retry: true });
       } catch (err) {
-        message(err.message, 'hint error');
+        message(errorText(err), 'hint error');
         return;
       }
       // Every picture now, so a node's death later costs nothing on screen;
@@ -285,9 +337,9 @@ function paint() {
   if (state.blank && !local) {
     clear(stage).append(h('div', { id: 'blank', class: 'blank' }));
   } else if (!lesson) {
-    message('Waiting for the teacher to pick a lesson…');
+    message(t('board.waiting'));
   } else if (slideIndex >= lesson.slides.length) {
-    message('This slide no longer exists.');
+    message(t('board.slide_gone'));
   } else {
     // Markers go over the slide's picture, which comes after the slide.
     const onPicture = () => activity.redraw();
@@ -304,6 +356,7 @@ function setOnline(isLive) {
   if (isLive) {
     offline = false;
     offlineMark.hidden = true;
+    connLabel.hidden = false;
     // The server sends its state first on every connection; one of the
     // revision already shown is not passed on, so the board returns to it
     // here.
@@ -316,6 +369,7 @@ function setOnline(isLive) {
   offlineTimer = setTimeout(() => {
     offline = true;
     offlineMark.hidden = false;
+    connLabel.hidden = true;
   }, OFFLINE_AFTER_MS);
 }
 
@@ -325,8 +379,7 @@ function backOnline() {
   local = null;
   // The teacher's state may still change as the connection catches up:
   // the banner names only what the board showed.
-  clear(banner).append(h('span', { id: 'back-online' },
-    `Back online: showing the teacher's slide again (slide ${was.slide + 1} was shown here while offline).`));
+  clear(banner).append(h('span', { id: 'back-online' }, t('board.back_online', { slide: was.slide + 1 })));
   banner.hidden = false;
   clearTimeout(backTimer);
   backTimer = setTimeout(() => { banner.hidden = true; }, 10000);
@@ -371,6 +424,57 @@ function showTimer(timer) {
   timerEl.hidden = false;
   clockTimer = setInterval(tick, 250);
 }
+
+// The full-screen button: where the browser can go full screen. Its words
+// show while the pointer moves; then it is a quiet icon in the corner.
+let quietTimer = null;
+function showFullscreenButton() {
+  fullscreenButton.hidden = !document.fullscreenEnabled;
+  const label = t(document.fullscreenElement ? 'board.fullscreen_leave' : 'board.fullscreen');
+  fullscreenButton.querySelector('.fullscreen-label').textContent = label;
+  fullscreenButton.setAttribute('aria-label', label);
+  fullscreenButton.classList.remove('quiet');
+  clearTimeout(quietTimer);
+  quietTimer = setTimeout(() => fullscreenButton.classList.add('quiet'), QUIET_AFTER_MS);
+}
+function toggleFullscreen() {
+  const done = document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen();
+  done.catch(() => {}); // refused (no user gesture, a kiosk): the board is as it was
+}
+document.addEventListener('fullscreenchange', showFullscreenButton);
+document.addEventListener('pointermove', () => { if (fullscreenButton.classList.contains('quiet')) showFullscreenButton(); }, { passive: true });
+showFullscreenButton();
+
+// A board must not fall asleep mid-lesson: it holds a screen wake lock
+// where the browser has the API. The browser drops the lock whenever the
+// page is hidden, so it is asked for again when the page shows, and on a
+// touch or key (a browser may want one first). root's data-wake says how
+// it went, for people and tests.
+let wakeLock = null; // the lock, or the request for it on its way
+async function keepAwake() {
+  if (!navigator.wakeLock) {
+    root.dataset.wake = 'unsupported';
+    return;
+  }
+  if (wakeLock || document.visibilityState !== 'visible') return;
+  wakeLock = navigator.wakeLock.request('screen');
+  try {
+    const lock = await wakeLock;
+    wakeLock = lock;
+    root.dataset.wake = 'held';
+    lock.addEventListener('release', () => {
+      wakeLock = null;
+      root.dataset.wake = 'released';
+    });
+  } catch {
+    wakeLock = null;
+    root.dataset.wake = 'refused';
+  }
+}
+document.addEventListener('visibilitychange', keepAwake);
+document.addEventListener('pointerdown', keepAwake, { passive: true });
+document.addEventListener('keydown', keepAwake);
+keepAwake();
 
 registerWorker();
 start();

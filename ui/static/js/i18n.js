@@ -76,3 +76,45 @@ export function setLang(l) {
 export function formatDate(d, opts = { dateStyle: 'medium', timeStyle: 'short' }) {
   return new Intl.DateTimeFormat(lang === 'nl' ? 'nl-NL' : 'en-GB', opts).format(new Date(d));
 }
+
+/**
+ * errorText is what the apps say about a failed request: the message for
+ * its code (`error.<code>`, every code of the server's error.go and the
+ * client's own), in the language in use. The API's `message` is English,
+ * for developers; it shows only for a code this app does not know yet.
+ * @param {unknown} err an ApiError, an Unreachable, or anything thrown
+ * @returns {string}
+ */
+export function errorText(err) {
+  const e = /** @type {{ code?: unknown, status?: unknown, message?: unknown } | null} */ (err && typeof err === 'object' ? err : null);
+  const code = e && typeof e.code === 'string' ? e.code : '';
+  if (code && has(`error.${code}`)) return t(`error.${code}`);
+  if (code.startsWith('http_')) return t('error.http', { status: String(e && e.status) });
+  if (e && typeof e.message === 'string' && e.message) return e.message;
+  return t('error.internal');
+}
+
+/**
+ * reasonKey is the catalogue key of a field reason the server sent
+ * ("is longer than 100 characters"): its words, every number as n
+ * (reason.is_longer_than_n_characters). ui's tests find every reason in
+ * the server's code and make the same key.
+ * @param {string} why
+ */
+export function reasonKey(why) {
+  return 'reason.' + why.replace(/[0-9]+/g, 'n').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+}
+
+/**
+ * reasonText says why a field was refused, in the language in use, with
+ * the reason's numbers in their places ({0}, {1}).
+ * @param {string} why the reason as the server sent it
+ */
+export function reasonText(why) {
+  const key = reasonKey(why);
+  if (!has(key)) return lang === 'en' ? why : t('reason.unknown');
+  /** @type {Record<string, string>} */
+  const vars = {};
+  for (const [i, n] of (why.match(/[0-9]+/g) || []).entries()) vars[i] = n;
+  return t(key, vars);
+}

@@ -6,12 +6,13 @@
 // @ts-check
 import { Client, ApiError } from './client.js';
 import { h, clear } from './dom.js';
-import { t, has } from './i18n.js';
+import { t, errorText } from './i18n.js';
 import { Live } from './live.js';
 
 const PUPIL_KEY = 'classboard.pupil';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('join'));
+document.title = `${t('join.title')} – classboard`;
 // The client keeps its list of servers in memory only: a pupil's phone
 // keeps nothing of ours but the pupil token.
 const client = new Client({ storage: memoryStorage() });
@@ -38,8 +39,7 @@ function explain(err) {
   if (err instanceof ApiError) {
     if (err.code === 'unauthorized' || err.code === 'not_found') return t('join.removed');
     if (err.code === 'invalid' && err.fields.name) return t('join.name_required');
-    if (has(`error.${err.code}`)) return t(`error.${err.code}`);
-    return err.message;
+    return errorText(err);
   }
   return t('join.unreachable');
 }

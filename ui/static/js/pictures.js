@@ -6,6 +6,7 @@
 // @ts-check
 import { ApiError, Unreachable, backoff, jitter } from './client.js';
 import { keep, kept } from './offline.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./client.js').Client} Client */
 /** @typedef {import('./slide.js').Slide} Slide */
@@ -20,7 +21,7 @@ import { keep, kept } from './offline.js';
 export class PictureError extends Error {
   /** @param {boolean} removed a server said the picture is gone */
   constructor(removed) {
-    super(removed ? 'Picture removed' : 'Picture unavailable');
+    super(t(removed ? 'slide.picture_removed' : 'slide.picture_unavailable'));
     this.removed = removed;
   }
 }

@@ -11,8 +11,32 @@
 // failover; opts.board: size for a full screen instead of a preview, and
 // links shown as text (nobody clicks a board), not as links that open in a
 // new tab as on the teacher's screens.
+//
+// Every slide is a 16:9 box whose sizes are in container units, and its
+// text is fitted to it (fitSlide): the same slide looks the same at every
+// size, so the editor's preview, the present view and the board agree.
 // @ts-check
 import { h } from './dom.js';
+import { t } from './i18n.js';
+
+/**
+ * The readability rule (docs/architecture.md, "The board's readability
+ * rule"): the smallest text on a slide must be readable from 8 times the
+ * screen's height. Its capital letters (about 0.7 of the font size) then
+ * subtend 10 minutes of arc, twice the letters of the 6/6 (20/20) line of
+ * an eye chart: 0.7 * size >= 8 * height * tan(10') gives size >= height
+ * / 30. The slide's body text is 3% of its width, 1/18.75 of its height,
+ * so text shrinks to fit down to 0.625 of its size (1/30 of the height)
+ * and no further: what does not fit then is too much for one slide.
+ */
+export const MIN_FIT = 0.625;
+
+/**
+ * The event a slide sends (it bubbles) each time it is fitted:
+ * detail.fits says whether everything is on the slide at no less than
+ * MIN_FIT; detail.scale is the factor used.
+ */
+export const FIT_EVENT = 'slidefit';
 
 /**
  * A slide as the API returns it (docs/api.md).
@@ -107,18 +131,29 @@ function placeholder(text) {
  * @param {RenderOptions} opts
  */
 function picture(slide, opts) {
-  const frame = h('div', { class: 'slide-picture' }, placeholder('Loading picture…'));
+  const frame = h('div', { class: 'slide-picture' }, placeholder(t('slide.picture_loading')));
   if (!opts.pictures) {
-    frame.replaceChildren(placeholder('Picture unavailable'));
+    frame.replaceChildren(placeholder(t('slide.picture_unavailable')));
     return frame;
   }
-  opts.pictures.load(slide, () => frame.replaceChildren(placeholder('Picture unavailable, retrying…')))
+  opts.pictures.load(slide, () => frame.replaceChildren(placeholder(t('slide.picture_retrying'))))
     .then((url) => {
       frame.replaceChildren(h('img', { src: url, alt: slide.caption || '' }));
       if (opts.onPicture) opts.onPicture();
     })
     .catch((/** @type {Error} */ err) => frame.replaceChildren(placeholder(err.message)));
   return frame;
+}
+
+/**
+ * frame is a slide's box: the section is the 16:9 container its sizes are
+ * relative to (1cqw is 1% of the slide's width, margins included), and
+ * the content inside keeps the margins free.
+ * @param {string} cls
+ * @param {...(import('./dom.js').Child | import('./dom.js').Child[])} children
+ */
+function frame(cls, ...children) {
+  return h('section', { class: cls }, h('div', { class: 'slide-content' }, ...children));
 }
 
 /**
@@ -132,34 +167,108 @@ function textSlide(slide, opts, cls) {
   if (slide.media_id) {
     const layout = slide.layout === 'below' ? 'below' : 'beside';
     const pic = picture(slide, opts);
-    return h('section', { class: `${cls} slide-with-picture slide-${layout}` },
+    return frame(`${cls} slide-with-picture slide-${layout}`,
       title, h('div', { class: 'slide-columns' }, layout === 'below' ? [pic, text] : [text, pic]));
   }
-  return h('section', { class: cls }, title,
+  return frame(cls, title,
     slide.qr ? h('div', { class: 'slide-columns slide-featured' }, text,
-      h('img', { class: 'slide-qr', src: slide.qr, alt: 'QR code of the link' })) : text);
+      h('img', { class: 'slide-qr', src: slide.qr, alt: t('slide.qr_alt') })) : text);
 }
 
 /**
+ * renderSlide builds the slide; once it is on screen (and whenever its
+ * size changes) its text is fitted to it, and FIT_EVENT says whether it
+ * fits.
  * @param {Slide} slide
  * @param {RenderOptions} [opts]
  * @returns {HTMLElement}
  */
 export function renderSlide(slide, opts = {}) {
-  const cls = `slide slide-${slide.kind}${opts.board ? ' slide-board' : ''}`;
+  const el = build(slide, opts, `slide slide-${slide.kind}${opts.board ? ' slide-board' : ''}`);
+  // A slide not on screen has no size to fit to; the observer calls back
+  // as soon as it is laid out, and again after each resize. Fitting
+  // changes only the font sizes, never the slide's own size, so it does
+  // not call itself again.
+  const watch = new ResizeObserver(() => {
+    if (!el.isConnected) { watch.disconnect(); return; }
+    fitSlide(el);
+  });
+  watch.observe(el);
+  return el;
+}
+
+/**
+ * @param {Slide} slide
+ * @param {RenderOptions} opts
+ * @param {string} cls
+ * @returns {HTMLElement}
+ */
+function build(slide, opts, cls) {
   switch (slide.kind) {
     case 'text':
       return textSlide(slide, opts, cls);
     case 'image':
-      return h('section', { class: cls },
+      // The caption is the column's second row: below the picture, which
+      // takes what is left, never under it.
+      return frame(cls,
         picture(slide, opts),
         slide.caption ? h('p', { class: 'slide-caption' }, slide.caption) : null);
     case 'link':
-      return h('section', { class: cls },
+      return frame(cls,
         h('h2', { class: 'slide-title' }, slide.title),
         h('div', { class: 'slide-link' },
-          slide.qr ? h('img', { class: 'slide-qr', src: slide.qr, alt: 'QR code of the link' }) : null,
+          slide.qr ? h('img', { class: 'slide-qr', src: slide.qr, alt: t('slide.qr_alt') }) : null,
           h('p', { class: 'slide-url' }, slide.url)));
   }
-  return h('section', { class: cls }, placeholder('This slide cannot be shown'));
+  return frame(cls, placeholder(t('slide.cannot_show')));
+}
+
+/**
+ * overflows says whether any of the slide's text is cut off: the slide
+ * itself or one of its text boxes holds more than it shows.
+ * @param {HTMLElement} el
+ */
+function overflows(el) {
+  for (const box of el.querySelectorAll('.slide-content, .slide-title, .slide-body, .slide-caption, .slide-url')) {
+    if (box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1) return true;
+  }
+  return false;
+}
+
+/**
+ * fitSlide sizes the text of a slide on screen to the largest factor (at
+ * most 1, at least MIN_FIT) at which nothing is cut off, marks the slide
+ * (data-fit="fits" or "overflows") and sends FIT_EVENT. It returns
+ * whether the slide fits, or null for a slide that is not laid out.
+ * renderSlide calls it by itself.
+ * @param {HTMLElement} el a slide from renderSlide
+ * @returns {boolean | null}
+ */
+export function fitSlide(el) {
+  if (!el.isConnected || el.clientHeight === 0) return null;
+  /** @param {number} f */
+  const set = (f) => el.style.setProperty('--fit', String(f));
+  let scale = 1;
+  set(scale);
+  let fits = !overflows(el);
+  if (!fits) {
+    // The largest factor that fits, to within 1% of the size: six halvings.
+    let lo = MIN_FIT;
+    let hi = 1;
+    set(lo);
+    fits = !overflows(el);
+    if (fits) {
+      for (let i = 0; i < 6; i++) {
+        const mid = (lo + hi) / 2;
+        set(mid);
+        if (overflows(el)) hi = mid;
+        else lo = mid;
+      }
+      set(lo);
+    }
+    scale = lo;
+  }
+  el.dataset.fit = fits ? 'fits' : 'overflows';
+  el.dispatchEvent(new CustomEvent(FIT_EVENT, { bubbles: true, detail: { fits, scale } }));
+  return fits;
 }

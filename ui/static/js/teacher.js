@@ -1,7 +1,8 @@
 // The teacher app: a small hash router over views. Each view is a function
 // (ctx) => element; ctx carries the API client and the session.
 import { Client, Unreachable, backoff } from './client.js';
-import { h, clear } from './dom.js';
+import { h, clear, languageSwitch } from './dom.js';
+import { t, errorText } from './i18n.js';
 import { registerWorker, forget } from './offline.js';
 import { loginView, signupView, homeView, confirmView } from './teacher/account.js';
 import { register as registerLessons } from './teacher/lessons.js';
@@ -12,6 +13,7 @@ const TOKEN_KEY = 'classboard.token';
 const app = document.getElementById('app');
 const nav = document.getElementById('nav');
 const banner = document.getElementById('banner');
+nav.setAttribute('aria-label', t('common.main_menu'));
 
 const client = new Client();
 const ctx = {
@@ -56,7 +58,7 @@ client.onEvent((ev) => {
   if (ev.type === 'unreachable') {
     // The app retries by itself where it can: the banner says so, and
     // does not ask the teacher to.
-    banner.textContent = 'Cannot reach the classboard servers right now. Retrying…';
+    banner.textContent = t('common.unreachable_retrying');
     banner.hidden = false;
   } else if (ev.type === 'ok') {
     banner.hidden = true;
@@ -67,11 +69,33 @@ function renderNav() {
   clear(nav);
   if (ctx.teacher) {
     for (const item of ctx.navItems || []) nav.append(h('a', { href: item.href }, item.label));
-    nav.append(
-      h('span', { class: 'who', id: 'who' }, ctx.teacher.name),
-      h('button', { class: 'link', id: 'logout', onclick: () => ctx.signOut() }, 'Log out'),
-    );
+    nav.append(h('span', { class: 'who', id: 'who' }, ctx.teacher.name));
   }
+  nav.append(languageSwitch());
+  if (ctx.teacher) nav.append(h('button', { class: 'link', id: 'logout', onclick: () => ctx.signOut() }, t('common.log_out')));
+}
+
+// Each view is titled after its heading, in the tab and for screen
+// readers, and keeps that title when the heading changes (a form that
+// becomes its confirmation).
+function retitle() {
+  const heading = app.querySelector('h1');
+  const title = heading && heading.textContent ? `${heading.textContent} – classboard` : 'classboard';
+  if (document.title !== title) document.title = title;
+}
+new MutationObserver(retitle).observe(app, { childList: true, subtree: true, characterData: true });
+
+// After moving to another view, focus goes to its heading, so that a
+// screen reader reads where the teacher is and the keyboard starts there.
+let moved = false;
+window.addEventListener('hashchange', () => { moved = true; });
+function focusHeading() {
+  if (!moved) return;
+  moved = false;
+  const heading = app.querySelector('h1');
+  if (!heading || app.contains(document.activeElement)) return;
+  heading.tabIndex = -1;
+  heading.focus({ preventScroll: true });
 }
 
 let viewRetries = 0;
@@ -87,12 +111,13 @@ async function render() {
   try {
     const el = await route.view(ctx, match);
     clear(app).append(el);
+    focusHeading();
     viewRetries = 0;
   } catch (err) {
     if (err instanceof Unreachable) {
       // No server answered: load the view again by itself, a little later
       // each time; the banner says what is going on.
-      clear(app).append(h('p', { class: 'muted', id: 'view-retrying' }, 'Loading… (retrying until a server answers)'));
+      clear(app).append(h('p', { class: 'muted', id: 'view-retrying', role: 'status' }, t('common.loading_retrying')));
       const again = hash;
       setTimeout(() => { if ((location.hash || '#/') === again) render(); }, backoff(viewRetries++, 1000, 15000));
       return;
@@ -104,8 +129,8 @@ async function render() {
       ctx.go('#/login');
       return;
     }
-    clear(app).append(h('div', { class: 'card' }, h('h1', {}, 'Something went wrong'), h('p', {}, err.message),
-      h('button', { onclick: render }, 'Try again')));
+    clear(app).append(h('div', { class: 'card' }, h('h1', {}, t('common.went_wrong')), h('p', {}, errorText(err)),
+      h('button', { onclick: render }, t('common.try_again'))));
   }
 }
 
@@ -118,7 +143,7 @@ async function start() {
       ctx.teacher = await client.request('GET', '/api/v1/me');
     } catch (err) {
       if (err instanceof Unreachable) {
-        clear(app).append(h('p', { class: 'muted', id: 'view-retrying' }, 'Loading… (retrying until a server answers)'));
+        clear(app).append(h('p', { class: 'muted', id: 'view-retrying', role: 'status' }, t('common.loading_retrying')));
         setTimeout(start, backoff(viewRetries++, 1000, 15000));
         return;
       }

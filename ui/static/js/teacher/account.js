@@ -1,5 +1,6 @@
 // Sign up, log in, and the signed-in home page.
 import { h, showError } from '../dom.js';
+import { t, reasonText } from '../i18n.js';
 
 export function form(title, fields, submitLabel, onSubmit, footer) {
   const f = h('form', { class: 'card narrow', novalidate: true },
@@ -24,8 +25,12 @@ export function form(title, fields, submitLabel, onSubmit, footer) {
   return f;
 }
 
-export function field(label, name, type, extra = {}) {
-  return h('label', {}, label, h('input', { name, type, required: true, ...extra }));
+// field is a labelled input; hint, when given, says under the label what
+// the field wants (read out with the field, and kept out of the label that
+// error messages name).
+export function field(label, name, type, extra = {}, hint = '') {
+  const note = hint ? h('span', { class: 'hint', id: `${extra.id || name}-hint` }, hint) : null;
+  return h('label', {}, label, note, h('input', { name, type, required: true, 'aria-describedby': note && note.id, ...extra }));
 }
 
 // A device token marks this browser as one that signed in to the account
@@ -51,9 +56,8 @@ export function loginBody(email, password) {
 // others returns the e-mail and name typed so far (passwords made of them
 // are easy to guess).
 export function strengthMeter(ctx, input, others = () => ({})) {
-  const meter = h('meter', { min: 0, max: 4, low: 2, high: 3, optimum: 4, value: 0, id: `${input.id}-strength`, 'aria-label': 'Password strength' });
+  const meter = h('meter', { min: 0, max: 4, low: 2, high: 3, optimum: 4, value: 0, id: `${input.id}-strength`, 'aria-label': t('account.strength') });
   const text = h('span', { class: 'strength-text muted', id: `${input.id}-strength-text`, 'aria-live': 'polite' });
-  const words = ['Very easy to guess', 'Easy to guess', 'Could be guessed', 'Strong', 'Very strong'];
   let timer;
   let seq = 0;
   input.addEventListener('input', () => {
@@ -66,9 +70,10 @@ export function strengthMeter(ctx, input, others = () => ({})) {
         const r = await ctx.client.request('POST', '/api/v1/password-strength', { body: { password: pw, ...others() }, auth: false });
         if (mine !== seq) return; // an older answer after a newer one
         meter.value = r.score;
-        if (r.ok) text.textContent = words[r.score];
-        else if (r.score < 3) text.textContent = `${words[r.score]}: add words that do not belong together.`;
-        else text.textContent = `This password ${r.reason}.`;
+        const strength = t(`account.strength_${r.score}`);
+        if (r.ok) text.textContent = strength;
+        else if (r.score < 3) text.textContent = t('account.strength_weak', { strength });
+        else text.textContent = t('account.strength_reason', { reason: reasonText(r.reason) });
         text.className = `strength-text ${r.ok ? 'ok' : 'weak'}`;
       } catch { /* the meter is a help; the form still checks on submit */ }
     }, 300);
@@ -84,10 +89,10 @@ export function deviceLabel() {
 }
 
 export function loginView(ctx) {
-  return form('Log in', [
-    field('E-mail', 'email', 'email', { autocomplete: 'username', id: 'login-email' }),
-    field('Password', 'password', 'password', { autocomplete: 'current-password', id: 'login-password' }),
-  ], 'Log in', async (v) => {
+  return form(t('account.login'), [
+    field(t('account.email'), 'email', 'email', { autocomplete: 'username', id: 'login-email' }),
+    field(t('account.password'), 'password', 'password', { autocomplete: 'current-password', id: 'login-password' }),
+  ], t('account.login'), async (v) => {
     const session = await ctx.client.request('POST', '/api/v1/sessions', {
       // A second session is harmless: signing in may move to another origin.
       body: loginBody(v.email, v.password), auth: false, idempotent: true, retry: true,
@@ -96,25 +101,25 @@ export function loginView(ctx) {
     await ctx.signIn(session);
     ctx.go(sessionStorage.getItem('classboard.after-login') || '#/');
     sessionStorage.removeItem('classboard.after-login');
-  }, h('p', { class: 'muted' }, 'New here? ', h('a', { href: '#/signup' }, 'Create an account'),
-    ' · ', h('a', { href: '#/forgot' }, 'Forgot your password?')));
+  }, h('p', { class: 'muted' }, t('account.new_here'), ' ', h('a', { href: '#/signup' }, t('account.create_link')),
+    ' · ', h('a', { href: '#/forgot' }, t('account.forgot_link'))));
 }
 
 export function signupView(ctx) {
-  const name = field('Your name', 'name', 'text', { autocomplete: 'name', id: 'signup-name' });
-  const email = field('E-mail', 'email', 'email', { autocomplete: 'username', id: 'signup-email' });
-  const password = field('Password (at least 10 characters, hard to guess)', 'password', 'password', { autocomplete: 'new-password', id: 'signup-password', minlength: 10 });
+  const name = field(t('account.name'), 'name', 'text', { autocomplete: 'name', id: 'signup-name' });
+  const email = field(t('account.email'), 'email', 'email', { autocomplete: 'username', id: 'signup-email' });
+  const password = field(t('account.password'), 'password', 'password', { autocomplete: 'new-password', id: 'signup-password', minlength: 10 }, t('account.password_hint'));
   const others = () => ({ email: email.querySelector('input').value, name: name.querySelector('input').value });
   password.append(strengthMeter(ctx, password.querySelector('input'), others));
-  const f = form('Create an account', [name, email, password], 'Create account', async (v) => {
+  const f = form(t('account.signup_title'), [name, email, password], t('account.signup'), async (v) => {
     const res = await ctx.client.request('POST', '/api/v1/accounts', { body: v, auth: false });
     if (res.status === 'confirmation_sent') {
       // The same answer whether or not the address has an account.
       f.replaceWith(h('section', { class: 'card narrow', id: 'signup-sent' },
-        h('h1', {}, 'Check your e-mail'),
-        h('p', {}, `We sent a link to ${v.email}. Open it within 24 hours to finish creating your account.`),
-        h('p', { class: 'muted' }, 'Nothing there? Look in the spam folder. If the address has an account already, its owner gets a note instead: ',
-          h('a', { href: '#/login' }, 'log in'), ' or ', h('a', { href: '#/forgot' }, 'reset the password'), '.')));
+        h('h1', {}, t('account.check_mail')),
+        h('p', {}, t('account.signup_sent', { email: v.email })),
+        h('p', { class: 'muted' }, t('account.signup_spam'), ' ',
+          h('a', { href: '#/login' }, t('account.login_link')), ' · ', h('a', { href: '#/forgot' }, t('account.reset_link')))));
       return;
     }
     const session = await ctx.client.request('POST', '/api/v1/sessions', {
@@ -124,7 +129,7 @@ export function signupView(ctx) {
     rememberDevice(session);
     await ctx.signIn(session);
     ctx.go('#/');
-  }, h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: '#/login' }, 'Log in')));
+  }, h('p', { class: 'muted' }, t('account.have_account'), ' ', h('a', { href: '#/login' }, t('account.login_link'))));
   return f;
 }
 
@@ -132,23 +137,23 @@ export function signupView(ctx) {
 // (<base>/confirm#token=...).
 export function confirmView(ctx, match) {
   const token = match[1];
-  const f = form('Confirm your account', [
-    h('p', { class: 'muted' }, 'One click and your classboard account is ready.'),
-  ], 'Confirm my account', async () => {
+  const f = form(t('account.confirm_title'), [
+    h('p', { class: 'muted' }, t('account.confirm_text')),
+  ], t('account.confirm'), async () => {
     // Not retried elsewhere: the link works once.
     const teacher = await ctx.client.request('POST', '/api/v1/accounts/confirm', { body: { token }, auth: false });
     f.replaceWith(h('section', { class: 'card narrow', id: 'confirm-done' },
-      h('h1', {}, 'Your account is ready'),
-      h('p', {}, `Log in as ${teacher.email} with the password you chose.`),
+      h('h1', {}, t('account.ready')),
+      h('p', {}, t('account.ready_text', { email: teacher.email })),
       // The teacher app at the site's root, also when this page is /confirm.
-      h('p', {}, h('a', { href: './#/login', id: 'confirm-login', class: 'button' }, 'Log in'))));
-  }, h('p', { class: 'muted' }, 'Link expired or used? ', h('a', { href: './#/signup' }, 'Sign up again')));
+      h('p', {}, h('a', { href: './#/login', id: 'confirm-login', class: 'button' }, t('account.login_link')))));
+  }, h('p', { class: 'muted' }, t('account.link_used'), ' ', h('a', { href: './#/signup' }, t('account.signup_again'))));
   return f;
 }
 
 export function homeView(ctx) {
   return h('section', { class: 'card' },
-    h('h1', { id: 'greeting' }, `Hello, ${ctx.teacher.name}`),
-    h('p', { class: 'muted' }, `Signed in as ${ctx.teacher.email}.`),
+    h('h1', { id: 'greeting' }, t('account.hello', { name: ctx.teacher.name })),
+    h('p', { class: 'muted' }, t('account.signed_in_as', { email: ctx.teacher.email })),
     ...(ctx.homeSections || []).map((fn) => fn(ctx)));
 }

@@ -3,6 +3,7 @@
 // fragment, which no server sees), list them, forget one.
 import { h, showError } from '../dom.js';
 import { randomKey } from '../client.js';
+import { t } from '../i18n.js';
 import { presentView } from './present.js';
 
 const AFTER_LOGIN = 'classboard.after-login';
@@ -13,9 +14,16 @@ export function register(ctx) {
   // Public so that a teacher who is not signed in is sent to log in and
   // comes back here, claim token and all.
   ctx.addRoute(/^#claim=([A-Za-z0-9_-]+)$/, claimView, { public: true });
-  ctx.navItems = [...(ctx.navItems || []), { href: '#/boards', label: 'Boards' }];
+  ctx.navItems = [...(ctx.navItems || []), { href: '#/boards', label: t('boards.nav') }];
   ctx.homeSections = [...(ctx.homeSections || []), () => h('p', {},
-    h('a', { href: '#/boards', id: 'home-boards' }, 'Your boards'), ' · pair a classroom board and present on it.')];
+    h('a', { href: '#/boards', id: 'home-boards' }, t('boards.title')), ` · ${t('boards.home_hint')}`)];
+  // boardGone takes the teacher from a board that is no longer theirs
+  // (unpaired on the board itself, or forgotten on another of their
+  // devices) to their boards, saying so there.
+  ctx.boardGone = (name) => {
+    ctx.boardsNotice = t('boards.gone', { name });
+    ctx.go('#/boards');
+  };
 }
 
 // pairForm posts a pairing with an Idempotency-Key made once per attempt,
@@ -38,7 +46,7 @@ function pairForm(ctx, { id, fields, submitLabel, body }) {
     } catch (err) {
       key = randomKey(); // a refused attempt may be corrected and sent again
       showError(f, err.status === 429
-        ? { message: 'Too many wrong codes. Wait a few minutes, or scan the QR code on the board instead.' }
+        ? { message: t('boards.too_many_codes') }
         : err);
     } finally {
       btn.disabled = false;
@@ -48,7 +56,7 @@ function pairForm(ctx, { id, fields, submitLabel, body }) {
 }
 
 function nameField(id) {
-  return h('label', {}, 'Name of the board', h('input', { name: 'name', id, required: true, maxlength: 60, value: 'Classroom board' }));
+  return h('label', {}, t('boards.name'), h('input', { name: 'name', id, required: true, maxlength: 60, value: t('boards.name_default') }));
 }
 
 export async function boardsView(ctx) {
@@ -56,26 +64,35 @@ export async function boardsView(ctx) {
   const list = h('ul', { class: 'boards', id: 'boards' });
   for (const b of page.items) {
     list.append(h('li', { class: 'board-row', dataset: { board: b.board_id } },
-      h('span', { class: `dot ${b.online ? 'on' : 'off'}`, title: b.online ? 'Online' : 'Offline' }),
+      h('span', { class: `dot ${b.online ? 'on' : 'off'}`, title: t(b.online ? 'boards.online' : 'boards.offline') }),
       h('a', { href: `#/boards/${b.board_id}`, class: 'board-name' }, b.name),
       h('span', { class: 'spacer' }),
-      h('a', { href: `#/boards/${b.board_id}`, class: 'button' }, 'Present')));
+      h('a', { href: `#/boards/${b.board_id}`, class: 'button' }, t('boards.present'))));
   }
-  if (page.items.length === 0) list.append(h('li', { class: 'muted' }, 'No boards yet: pair one below.'));
+  if (page.items.length === 0) list.append(h('li', { class: 'muted' }, t('boards.none')));
+  // Said once, on the first visit after a board went away.
+  const notice = ctx.boardsNotice ? h('p', { id: 'boards-notice', class: 'card notice', role: 'alert' }, ctx.boardsNotice) : null;
+  ctx.boardsNotice = null;
+  // What to type on the classroom screen: this app's own address, which
+  // serves the board too ("https://" is what browsers add by themselves).
+  const boardAddress = `${location.origin.replace(/^https:\/\//, '')}/board`;
   return h('section', {},
-    h('div', { class: 'card' }, h('h1', {}, 'Your boards'), list),
-    h('h2', {}, 'Pair a board'),
-    h('p', { class: 'muted' }, 'Open /board on the classroom screen. Type the code it shows, or scan its QR code with your phone.'),
+    notice,
+    h('div', { class: 'card' }, h('h1', {}, t('boards.title')), list),
+    h('h2', {}, t('boards.pair_title')),
+    h('p', {}, t('boards.pair_open')),
+    h('p', { id: 'board-address', class: 'board-address' }, boardAddress),
+    h('p', { class: 'muted' }, t('boards.pair_type')),
     pairForm(ctx, {
       id: 'pair-form',
       fields: [
-        h('label', {}, 'Code on the board', h('input', {
+        h('label', {}, t('boards.code'), h('input', {
           name: 'code', id: 'pair-code', required: true, inputmode: 'numeric', autocomplete: 'one-time-code',
           pattern: '[0-9 ]*', maxlength: 7, placeholder: '123 456',
         })),
         nameField('pair-name'),
       ],
-      submitLabel: 'Pair',
+      submitLabel: t('boards.pair'),
       body: (v) => ({ code: v.code, name: v.name }),
     }));
 }
@@ -84,16 +101,16 @@ export function claimView(ctx, match) {
   if (!ctx.teacher) {
     sessionStorage.setItem(AFTER_LOGIN, location.hash);
     ctx.go('#/login');
-    return h('p', { class: 'muted' }, 'Log in to pair the board…');
+    return h('p', { class: 'muted' }, t('boards.claim_login'));
   }
   const claimToken = match[1];
   return h('section', { class: 'narrow' },
-    h('h1', {}, 'Pair this board'),
-    h('p', { class: 'muted' }, 'You scanned the code of a classroom board. Give it a name to pair it with your account.'),
+    h('h1', {}, t('boards.claim_title')),
+    h('p', { class: 'muted' }, t('boards.claim_hint')),
     pairForm(ctx, {
       id: 'claim-form',
       fields: [nameField('claim-name')],
-      submitLabel: 'Pair this board',
+      submitLabel: t('boards.claim_title'),
       body: (v) => ({ claim_token: claimToken, name: v.name }),
     }));
 }

@@ -4,8 +4,9 @@
 // board renders it, export as one file, and a clear choice when a save
 // conflicts with another edit.
 import { h, clear, showError } from '../dom.js';
-import { renderSlide } from '../slide.js';
+import { renderSlide, FIT_EVENT } from '../slide.js';
 import { Pictures } from '../pictures.js';
+import { t } from '../i18n.js';
 
 const KINDS = { text: 'Text', image: 'Picture', link: 'Link' };
 const FIELDS = {
@@ -76,6 +77,11 @@ export async function editorView(ctx, id) {
   const list = h('ol', { class: 'slide-list', id: 'slide-list' });
   const fields = h('div', { class: 'slide-fields', id: 'slide-fields' });
   const preview = h('div', { class: 'lesson-preview', id: 'preview' });
+  // The preview is fitted as the board fits it: a slide whose text does
+  // not fit at the smallest readable size is cut off on the board too.
+  const tooMuch = h('p', { id: 'too-much-text', class: 'form-error', role: 'status', hidden: true }, t('editor.too_much_text'));
+  preview.addEventListener(FIT_EVENT, (e) => { tooMuch.hidden = e.detail.fits; });
+  new MutationObserver(() => { if (!preview.querySelector('.slide')) tooMuch.hidden = true; }).observe(preview, { childList: true });
   const form = h('div', { class: 'editor' },
     h('div', { class: 'editor-head' }, title, save, exportButton, status),
     errorBox, conflict,
@@ -83,7 +89,7 @@ export async function editorView(ctx, id) {
       h('div', { class: 'editor-slides' }, list,
         h('div', { class: 'add-slide row' }, 'Add:',
           Object.entries(KINDS).map(([k, label]) => h('button', { id: `add-${k}`, onclick: () => add(k) }, `+ ${label}`)))),
-      h('div', { class: 'editor-slide' }, fields, h('h2', {}, 'Preview'), preview)));
+      h('div', { class: 'editor-slide' }, fields, h('h2', {}, 'Preview'), preview, tooMuch)));
 
   function changed() {
     st.dirty = true;

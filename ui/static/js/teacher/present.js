@@ -57,7 +57,7 @@ export async function presentView(ctx, match) {
   const picker = h('select', { id: 'lesson', 'aria-label': 'Lesson' },
     h('option', { value: '' }, '— no lesson —'),
     ...lessons.items.map((l) => h('option', { value: l.id }, `${l.title} (${l.slide_count})`)));
-  const prev = h('button', { id: 'prev', class: 'big', onclick: () => go(-1), 'aria-label': 'Previous slide' }, '◀ Prev');
+  const prev = h('button', { id: 'prev', class: 'big', onclick: () => go(-1), 'aria-label': 'Previous slide' }, '◀ Previous');
   const next = h('button', { id: 'next', class: 'big primary-big', onclick: () => go(1), 'aria-label': 'Next slide' }, 'Next ▶');
   const blank = h('button', { id: 'blank-toggle', onclick: () => write({ blank: !want().blank }) }, 'Blank (B)');
   const timerSel = h('select', { id: 'timer-minutes', 'aria-label': 'Timer minutes' },
@@ -357,9 +357,12 @@ export async function presentView(ctx, match) {
       if (msg.type === 'state') adopt(msg.state);
       if (msg.type === 'presence') presence(Boolean(msg.online));
       if (msg.type === 'activity') activity.show(msg.activity);
-      if (msg.type === 'unpaired') ctx.go('#/boards');
+      // Unpaired here, by the teacher's own Forget, only after they confirmed.
+      if (msg.type === 'unpaired') { if (confirmForget.hidden) ctx.boardGone(board.name); else ctx.go('#/boards'); }
     },
-    onAuthLost: () => ctx.go('#/boards'),
+    // 404: the board went while this view was not connected; 401: the
+    // teacher's session ended, and the boards page sends them to log in.
+    onAuthLost: (err) => { if (err.status === 404) ctx.boardGone(board.name); else ctx.go('#/boards'); },
   });
   liveConn.start();
 

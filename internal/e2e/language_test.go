@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/classboard/classboard/internal/browsertest"
+	"github.com/classboard/classboard/internal/testcluster"
+)
+
+// text reads an element's text.
+func text(p *browsertest.Page, selector string) string {
+	return browsertest.Get(p, chromedp.Text(chromedp.CSS(selector)))
+}
+
+// A teacher with an English browser switches the app to Dutch: every view
+// speaks Dutch, API errors and field reasons too (not the API's English
+// message), and it stays Dutch after a reload.
+func TestBrowserLanguageSwitch(t *testing.T) {
+	n := testcluster.StartNode(t)
+	b := browsertest.Start(t)
+	p := b.NewPage()
+	p.Languages("en-GB,en;q=0.9")
+
+	p.Do(chromedp.Navigate(n.URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+	if got := text(p, "h1"); got != "Log in" {
+		t.Fatalf("an English browser sees %q", got)
+	}
+	p.Screenshot("login-en-phone", browsertest.Phone)
+	p.Do(chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #login-email`)))
+	if got := text(p, "h1"); got != "Inloggen" {
+		t.Fatalf("after switching to Dutch the login says %q", got)
+	}
+	if got := browsertest.Get(p, chromedp.Evaluate[string](`document.title`)); got != "Inloggen – classboard" {
+		t.Fatalf("title %q", got)
+	}
+	p.Screenshot("login-nl-phone", browsertest.Phone)
+	p.Screenshot("login-nl-laptop", browsertest.Laptop)
+
+	// An API error in Dutch: the code's message, not the API's English one.
+	p.Do(
+		chromedp.SendKeys(chromedp.CSS("#login-email"), "ada@school.example"),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), "wrong password"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".form-error:not(:empty)")),
+	)
+	if got := text(p, ".form-error"); got != "Het e-mailadres of het wachtwoord klopt niet." {
+		t.Fatalf("a wrong password in Dutch shows %q", got)
+	}
+
+	// Field reasons in Dutch, with their numbers, under the field they are about.
+	p.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #login-email`)))
+	p.Do(chromedp.Navigate(n.URL()+"/#/signup"), chromedp.WaitVisible(chromedp.CSS("#signup-name")),
+		chromedp.SendKeys(chromedp.CSS("#signup-email"), "not an address"),
+		chromedp.SendKeys(chromedp.CSS("#signup-password"), "short"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#signup-password-error")))
+	for sel, want := range map[string]string{
+		"#signup-name-error":     "Je naam is verplicht.",
+		"#signup-email-error":    "E-mailadres is geen e-mailadres.",
+		"#signup-password-error": "Wachtwoord is korter dan 10 tekens.",
+		".form-error":            "Niet alles wat je hebt ingevuld klopt. Kijk bij de opmerkingen onder de velden.",
+	} {
+		if got := text(p, sel); got != want {
+			t.Errorf("%s says %q, want %q", sel, got, want)
+		}
+	}
+	if got := browsertest.Get(p, chromedp.Evaluate[string](`document.getElementById('signup-password').getAttribute('aria-describedby')`)); got != "signup-password-hint signup-password-error" {
+		t.Errorf("the password field is described by %q", got)
+	}
+	p.Screenshot("signup-errors-nl-phone", browsertest.Phone)
+	p.Screenshot("signup-errors-nl-laptop", browsertest.Laptop)
+	p.Screenshot("signup-errors-nl-1080p", browsertest.Board)
+
+	// Back to English, remembered the same way.
+	p.Do(chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #signup-name`)))
+	if got := text(p, "h1"); got != "Create an account" {
+		t.Fatalf("after switching back the sign-up says %q", got)
+	}
+}
+
+// A teacher whose browser is set to Dutch sees the teacher app in Dutch
+// from the first page, without choosing; so does a pupil.
+func TestBrowserDutchBrowserSeesDutch(t *testing.T) {
+	n := testcluster.StartNode(t)
+	b := browsertest.Start(t)
+	p := b.NewPage()
+	p.Languages("nl-NL,nl;q=0.9,en;q=0.8")
+
+	p.Do(chromedp.Navigate(n.URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+	if got := text(p, "h1"); got != "Inloggen" {
+		t.Fatalf("a Dutch browser sees %q", got)
+	}
+	if got := text(p, "#lang-switch"); got != "English" {
+		t.Fatalf("the switch offers %q", got)
+	}
+	p.Do(chromedp.Navigate(n.URL()+"/join"), chromedp.WaitVisible(chromedp.CSS("#code")))
+	if got := browsertest.Get(p, chromedp.Evaluate[string](`document.documentElement.lang`)); got != "nl" {
+		t.Fatalf("the pupil app speaks %q", got)
+	}
+}
