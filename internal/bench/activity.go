@@ -2,12 +2,17 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // point is a marker as the API sends it.
@@ -26,6 +31,9 @@ type activityMessage struct {
 type room struct {
 	b    *board
 	code string
+	rev  uint64 // the activity's revision when it opened
+
+	lockedAt atomic.Int64 // UnixNano when the teacher locked it (0: open)
 
 	mu    sync.Mutex
 	acked map[point]time.Time // acknowledged, not on the board yet
@@ -107,27 +115,42 @@ type ActivityResult struct {
 	// answering time (the burst and the changes).
 	FramesPerSecond float64 `json:"frames_per_s_per_room"`
 	AnswerSeconds   float64 `json:"answering_s"`
+	// PupilConns is the pupils' live connections open per node once every
+	// pupil answered; PupilBytesPerConn what the nodes (and, in-process,
+	// the harness's end) grew by per pupil connection meanwhile.
+	PupilConns        []int64  `json:"pupil_conns_per_node"`
+	PupilBytesPerConn *float64 `json:"pupil_bytes_per_conn,omitempty"`
+	PupilBytesScope   string   `json:"pupil_bytes_scope"`
+	// LockedP50Ms and LockedP99Ms: the teacher's lock acknowledged -> the
+	// pupil's phone hears it on its live connection; LockedHeard of how
+	// many connected pupils.
+	LockedP50Ms float64 `json:"locked_p50_ms"`
+	LockedP99Ms float64 `json:"locked_p99_ms"`
+	LockedHeard int64   `json:"locked_heard"`
 }
 
 // runActivity opens one markers activity per board; every pupil joins
-// within a burst of cfg.Burst, answers within the next, then changes the
-// answer within the one after. Pupils hold no live connection: their phones poll their
-// room, so the pupil connections per node are none and what a pupil costs
-// a node is stored answers, not memory.
-func (r *run) runActivity(ctx context.Context) (*ActivityResult, error) {
+// within a burst of cfg.Burst, opens a live connection to its room on the
+// node it joined at, as the pupil app does, answers within the next burst,
+// then changes the answer within the one after. Once the boards show every
+// answer, the harness counts the pupils' connections per node and what
+// the nodes grew by since idle (before the activity), then locks every
+// room and times how soon each pupil hears it.
+func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityResult, error) {
 	rooms := make([]*room, len(r.boards))
 	r.setPhase("activity", fmt.Sprintf("opening %d rooms, %d pupils each", len(rooms), r.cfg.Pupils))
 	err := r.parallel(ctx, len(r.boards), func(ctx context.Context, i int) error {
 		b := r.boards[i]
 		var act struct {
 			JoinCode string `json:"join_code"`
+			Revision uint64 `json:"revision"`
 		}
 		origin := r.nodes.urls[b.teacher.origin.Load()]
 		if err := r.api.call(ctx, "PUT", origin+"/api/v1/boards/"+b.id+"/activity", b.teacher.token,
 			map[string]any{"kind": "markers", "slide": 0, "status": "open"}, http.StatusOK, &act, "If-Match", "0"); err != nil {
 			return fmt.Errorf("open activity: %w", err)
 		}
-		rm := &room{b: b, code: act.JoinCode, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
+		rm := &room{b: b, code: act.JoinCode, rev: act.Revision, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
 		rooms[i] = rm
 		b.room.Store(rm)
 		return nil
@@ -137,12 +160,15 @@ func (r *run) runActivity(ctx context.Context) (*ActivityResult, error) {
 	}
 	res := &ActivityResult{Rooms: len(rooms), PupilsPerRoom: r.cfg.Pupils}
 	var joined, acked, errs atomic.Int64
+	pl := &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}
+	liveCtx, stopLive := context.WithCancel(ctx)
+	defer func() { stopLive(); pl.wg.Wait() }()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for ri, rm := range rooms {
 		for j := range r.cfg.Pupils {
 			wg.Go(func() {
-				if err := r.pupil(ctx, rm, ri, j, &joined, &acked); err != nil {
+				if err := r.pupil(ctx, liveCtx, pl, rm, ri, j, &joined, &acked); err != nil {
 					errs.Add(1)
 					if errs.Load() <= maxErrorsShown {
 						r.cfg.Log.Warn("pupil", "room", ri, "pupil", j, "err", err)
@@ -178,14 +204,130 @@ func (r *run) runActivity(ctx context.Context) (*ActivityResult, error) {
 	res.ShownP50Ms, _, res.ShownP99Ms, res.ShownMaxMs = quantiles(shown)
 	res.AnswerSeconds = round(answering.Seconds())
 	res.FramesPerSecond = round(float64(frames) / float64(len(rooms)) / answering.Seconds())
+
+	connected := int64(0)
+	for i := range pl.conns {
+		res.PupilConns = append(res.PupilConns, pl.conns[i].Load())
+		connected += pl.conns[i].Load()
+	}
+	r.pupilMemory(res, idle, r.settledUsage(ctx), connected)
+	r.setPhase("lock", "the teachers lock every room; the pupils hear it")
+	if err := r.lockRooms(ctx, rooms); err != nil {
+		return nil, err
+	}
+	deadline = time.Now().Add(r.cfg.Drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil && pl.heard.Load() < connected {
+		time.Sleep(50 * time.Millisecond)
+	}
+	pl.mu.Lock()
+	res.LockedP50Ms, _, res.LockedP99Ms, _ = quantiles(pl.locked)
+	pl.mu.Unlock()
+	res.LockedHeard = pl.heard.Load()
 	return res, nil
 }
 
-// pupil joins room rm and answers twice, each within a burst.
-func (r *run) pupil(ctx context.Context, rm *room, ri, j int, joined, acked *atomic.Int64) error {
+// pupilLive is what the pupils' live connections have seen.
+type pupilLive struct {
+	wg    sync.WaitGroup
+	conns []atomic.Int64 // open, per node
+	heard atomic.Int64   // pupils that heard their room locked
+
+	mu     sync.Mutex
+	locked []time.Duration // lock acknowledged -> heard
+}
+
+// lockRooms locks every room, as its teacher would.
+func (r *run) lockRooms(ctx context.Context, rooms []*room) error {
+	return r.parallel(ctx, len(rooms), func(ctx context.Context, i int) error {
+		rm := rooms[i]
+		origin := r.nodes.urls[rm.b.teacher.origin.Load()]
+		err := r.api.call(ctx, "PUT", origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
+			map[string]any{"kind": "markers", "slide": 0, "status": "locked"}, http.StatusOK, nil, "If-Match", strconv.FormatUint(rm.rev, 10))
+		if err != nil {
+			return fmt.Errorf("lock room: %w", err)
+		}
+		rm.lockedAt.Store(time.Now().UnixNano())
+		return nil
+	})
+}
+
+// pupilMemory fills in what a pupil's connection cost, from the usage
+// when the boards were idle (before the activity) to now.
+func (r *run) pupilMemory(res *ActivityResult, idle, now usageSnapshot, conns int64) {
+	if conns == 0 {
+		res.PupilBytesScope = "no pupil connected"
+		return
+	}
+	var grown int64
+	switch r.nodes.mode {
+	case modeProcesses:
+		for i := range now.nodes {
+			grown += now.nodes[i].rss - idle.nodes[i].rss
+		}
+		res.PupilBytesScope = "node processes' resident memory (VmRSS) growth since the boards were idle, per pupil connection; it holds the rooms' stored pupils and answers in the node's view too"
+	case modeInProcess:
+		grown = now.heap - idle.heap
+		res.PupilBytesScope = "in-process nodes: this process's live heap and stacks growth since the boards were idle, per pupil connection, both ends of each connection and the rooms' pupils and answers in the node's view (use --processes for the node alone)"
+	default:
+		res.PupilBytesScope = "unknown: the nodes are targets this harness cannot measure"
+		return
+	}
+	v := round(float64(grown) / float64(conns))
+	res.PupilBytesPerConn = &v
+}
+
+// followRoom holds a pupil's live connection to the room on node until
+// ctx ends: it counts the connection on its node and notes when the
+// pupil hears the room locked.
+func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int, roomID, token string) error {
+	url := r.nodes.urls[node] + "/api/v1/rooms/" + roomID + "/live"
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	c, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
+		HTTPClient: r.liveHTTP, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("pupil live: %w", err)
+	}
+	pl.conns[node].Add(1)
+	pl.wg.Go(func() {
+		defer pl.conns[node].Add(-1)
+		defer c.CloseNow() //nolint:errcheck // closing anyway
+		heard := false
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			var m struct {
+				Type string `json:"type"`
+				Room *struct {
+					Status string `json:"status"`
+				} `json:"room"`
+			}
+			if json.Unmarshal(data, &m) != nil || m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || heard {
+				continue
+			}
+			heard = true
+			at := rm.lockedAt.Load()
+			if at == 0 {
+				at = time.Now().UnixNano() // heard before the lock's answer came back
+			}
+			pl.mu.Lock()
+			pl.locked = append(pl.locked, time.Since(time.Unix(0, at)))
+			pl.mu.Unlock()
+			pl.heard.Add(1)
+		}
+	})
+	return nil
+}
+
+// pupil joins room rm, follows it live, and answers twice, each within a
+// burst.
+func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j int, joined, acked *atomic.Int64) error {
 	// Each room's pupils share their school's address, as a class does.
 	addr := fmt.Sprintf("10.88.%d.%d", ri>>8, ri&0xff)
-	base := r.nodes.urls[(ri+j)%len(r.nodes.urls)]
+	node := (ri + j) % len(r.nodes.urls)
+	base := r.nodes.urls[node]
 	var p struct {
 		RoomID string `json:"room_id"`
 		Token  string `json:"pupil_token"`
@@ -201,6 +343,9 @@ func (r *run) pupil(ctx context.Context, rm *room, ri, j int, joined, acked *ato
 		return fmt.Errorf("join: %w", err)
 	}
 	joined.Add(1)
+	if err := r.followRoom(liveCtx, pl, rm, node, p.RoomID, p.Token); err != nil {
+		return err
+	}
 	x := float64(j+1) / float64(r.cfg.Pupils+1)
 	prev := point{X: -1}
 	for _, y := range []float64{0.25, 0.75} {
@@ -227,5 +372,11 @@ func (a *ActivityResult) write(row func(k, format string, v ...any)) {
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)
 	row("board frames", "%.2f per second per room over %.1f s of answering", a.FramesPerSecond, a.AnswerSeconds)
-	row("pupil connections", "none per node: pupils' phones poll their room (GET every ~3.5 s); no per-pupil memory on a node but stored answers")
+	row("pupil connections", "%v per node", a.PupilConns)
+	if a.PupilBytesPerConn != nil {
+		row("memory per pupil", "%.0f bytes (%.1f KiB): %s", *a.PupilBytesPerConn, *a.PupilBytesPerConn/1024, a.PupilBytesScope)
+	} else {
+		row("memory per pupil", "%s", a.PupilBytesScope)
+	}
+	row("lock -> pupil", "p50 %.2f ms  p99 %.2f ms: %d pupils heard their room locked", a.LockedP50Ms, a.LockedP99Ms, a.LockedHeard)
 }

@@ -111,7 +111,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if r.cfg.Scenario == Activity {
 		waited := cpuWaiting()
 		answerStart := time.Now()
-		act, err := r.runActivity(ctx)
+		act, err := r.runActivity(ctx, idle)
 		if err != nil {
 			return nil, err
 		}
