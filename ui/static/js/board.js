@@ -19,7 +19,7 @@ import { renderSlide } from './slide.js';
 import { Pictures } from './pictures.js';
 import { registerWorker, keep, kept, keepOnly, forget } from './offline.js';
 import { activityOverlay } from './activity-board.js';
-import { t, has } from './i18n.js';
+import { t, errorText } from './i18n.js';
 
 const CREDS_KEY = 'classboard.board';
 const root = document.getElementById('board');
@@ -93,12 +93,6 @@ function fullscreenIcon() {
 
 function message(text, cls = 'hint') {
   clear(stage).append(h('p', { class: cls }, text));
-}
-
-// errorText says what went wrong in the board's language: the API's own
-// message is English, for developers.
-function errorText(err) {
-  return err && err.code && has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message;
 }
 
 // start finds out who this board is and what it shows, then follows it.

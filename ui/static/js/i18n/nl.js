@@ -45,7 +45,7 @@ export default {
   "account.strength_4": "Heel sterk",
   "account.strength_reason": "Dit wachtwoord {reason}.",
   "account.strength_weak": "{strength}: voeg woorden toe die niet bij elkaar horen.",
-  "board.back_online": "Weer online: de dia van de leraar staat er weer (dia {slide} stond hier terwijl het bord offline was).",
+  "board.back_online": "Weer online: de dia van de leraar staat er weer (offline stond hier dia {slide}).",
   "board.conn.connecting": "Verbinden…",
   "board.conn.live": "Verbonden",
   "board.conn.offline": "Geen verbinding, we proberen het opnieuw…",
