@@ -28,6 +28,16 @@ const (
 	StatusNone     = "none"
 )
 
+// How the board shows the class's answers: markers as dots (the default)
+// or as a heat map; approved short answers as a list (the default) or as a
+// word cloud.
+const (
+	DisplayDots    = "dots"
+	DisplayHeatmap = "heatmap"
+	DisplayList    = "list"
+	DisplayCloud   = "cloud"
+)
+
 // Activity and room limits.
 const (
 	ActivityTTL        = 24 * time.Hour // results are erased at most this long after the activity started
@@ -37,6 +47,7 @@ const (
 	MaxAnswerLength    = 80 // characters of a short answer
 	MaxPupilNameLength = 30 // characters
 	DefaultRoomPupils  = 60 // pupils per room
+	MaxMarkers         = 5  // markers one pupil may place, at most
 )
 
 // Activity is a slide's activity as its owner and the board see it.
@@ -51,8 +62,12 @@ type Activity struct {
 	// HideResults keeps the results off the board until it is revealed.
 	HideResults bool `json:"hide_results,omitempty"`
 	// Anonymous lets pupils join without a name.
-	Anonymous bool   `json:"anonymous,omitempty"`
-	RoomID    string `json:"room_id,omitempty"`
+	Anonymous bool `json:"anonymous,omitempty"`
+	// MaxMarkers is how many markers a pupil may place (markers; 1 when
+	// absent); Display how the board shows the answers (Display*).
+	MaxMarkers int    `json:"max_markers,omitempty"`
+	Display    string `json:"display,omitempty"`
+	RoomID     string `json:"room_id,omitempty"`
 	JoinCode  string `json:"join_code,omitempty"` // only while open, locked or revealed
 	// JoinURL (the /join app with the code in its fragment) and JoinQR (a
 	// data: URL of its QR code) are added by the API for the board to show.
@@ -87,6 +102,8 @@ type Point struct {
 	Y float64 `json:"y"`
 }
 
+func (p Point) valid() bool { return p.X >= 0 && p.X <= 1 && p.Y >= 0 && p.Y <= 1 }
+
 // Pupil is one pupil in a room, as the teacher sees it.
 type Pupil struct {
 	ID       string `json:"pupil_id"`
@@ -104,12 +121,17 @@ type PendingAnswer struct {
 // ActivityUpdate is the body of PUT /api/v1/boards/{id}/activity. Starting
 // (status open after none or ended, or another kind or slide) opens a new
 // room with a new join code; the other statuses change the current room.
+//
+// Every update carries the whole activity: fields it leaves out take their
+// defaults.
 type ActivityUpdate struct {
 	Kind        string   `json:"kind"`
 	Slide       int      `json:"slide"`
 	Options     []string `json:"options,omitempty"`
 	HideResults bool     `json:"hide_results,omitempty"`
 	Anonymous   bool     `json:"anonymous,omitempty"`
+	MaxMarkers  int      `json:"max_markers,omitempty"`
+	Display     string   `json:"display,omitempty"`
 	Status      string   `json:"status"`
 }
 
@@ -142,6 +164,19 @@ func (u *ActivityUpdate) Validate() error {
 		}
 	} else if len(u.Options) > 0 {
 		v.Add("options", "are only for a poll")
+	}
+	switch {
+	case u.Kind == KindMarkers && (u.MaxMarkers < 0 || u.MaxMarkers > MaxMarkers):
+		v.Add("max_markers", "must be 1 to 5")
+	case u.Kind != KindMarkers && u.MaxMarkers != 0:
+		v.Add("max_markers", "is only for markers")
+	}
+	switch {
+	case u.Display == "":
+	case u.Kind == KindMarkers && (u.Display == DisplayDots || u.Display == DisplayHeatmap):
+	case u.Kind == KindAnswer && (u.Display == DisplayList || u.Display == DisplayCloud):
+	default:
+		v.Add("display", "must be dots or heatmap for markers, list or cloud for short answers")
 	}
 	return v.Err()
 }
@@ -189,11 +224,21 @@ type PupilJoin struct {
 }
 
 // Answer is the body of PUT /api/v1/rooms/{room_id}/answer: exactly one
-// of Marker, Choice or Text, matching the activity's kind.
+// of Marker (or Markers, up to the activity's MaxMarkers), Choice or
+// Text, matching the activity's kind.
 type Answer struct {
-	Marker *Point  `json:"marker,omitempty"`
-	Choice *int    `json:"choice,omitempty"`
-	Text   *string `json:"text,omitempty"`
+	Marker  *Point  `json:"marker,omitempty"`
+	Markers []Point `json:"markers,omitempty"`
+	Choice  *int    `json:"choice,omitempty"`
+	Text    *string `json:"text,omitempty"`
+}
+
+// Points returns the answer's markers.
+func (a *Answer) Points() []Point {
+	if a.Marker != nil {
+		return []Point{*a.Marker}
+	}
+	return a.Markers
 }
 
 // Validate checks the answer on its own; the store checks it against the
@@ -203,8 +248,19 @@ func (a *Answer) Validate() error {
 	n := 0
 	if a.Marker != nil {
 		n++
-		if !(a.Marker.X >= 0 && a.Marker.X <= 1 && a.Marker.Y >= 0 && a.Marker.Y <= 1) {
+		if !a.Marker.valid() {
 			v.Add("marker", "must have x and y from 0 to 1")
+		}
+	}
+	if a.Markers != nil {
+		n++
+		if len(a.Markers) < 1 || len(a.Markers) > MaxMarkers {
+			v.Add("markers", "must be 1 to 5 markers")
+		}
+		for _, m := range a.Markers {
+			if !m.valid() {
+				v.Add("markers", "must have x and y from 0 to 1")
+			}
 		}
 	}
 	if a.Choice != nil {
@@ -222,7 +278,7 @@ func (a *Answer) Validate() error {
 		}
 	}
 	if n != 1 {
-		v.Add("answer", "send one of marker, choice or text")
+		v.Add("answer", "send one of marker, markers, choice or text")
 	}
 	return v.Err()
 }
@@ -236,8 +292,10 @@ type Room struct {
 	Kind     string   `json:"kind"`
 	Status   string   `json:"status"`
 	Options  []string `json:"options,omitempty"`
-	Name     string   `json:"name"`
-	Answer   *Answer  `json:"answer,omitempty"`
+	// MaxMarkers is how many markers the pupil may place (markers).
+	MaxMarkers int     `json:"max_markers,omitempty"`
+	Name       string  `json:"name"`
+	Answer     *Answer `json:"answer,omitempty"`
 	// Picture is a signed URL of the slide's picture for markers, set by
 	// the API.
 	Picture string `json:"picture,omitempty"`

@@ -147,9 +147,10 @@ func (f *ActivityFeed) offerPupil(c *Conn) {
 	current := act != nil && act.RoomID == p.seat.RoomID && act.Status != classboard.StatusNone
 	if current {
 		room.Question, room.Kind, room.Status, room.Options = act.Question, act.Kind, act.Status, act.Options
+		room.MaxMarkers = act.MaxMarkers
 	}
 	holder, seated := f.src.SeatHolder(p.seat.RoomID, p.seat.Seat)
-	key := fmt.Sprint(room.Question, room.Kind, room.Status, room.Options)
+	key := fmt.Sprint(room.Question, room.Kind, room.Status, room.Options, room.MaxMarkers)
 	c.mu.Lock()
 	removed := current && (seated && holder != p.seat.TokenHash || !seated && p.seen)
 	p.seen = p.seen || current && seated && holder == p.seat.TokenHash

@@ -128,6 +128,8 @@ type activityDoc struct {
 	Options     []string `json:"options,omitempty"`
 	HideResults bool     `json:"hide_results,omitempty"`
 	Anonymous   bool     `json:"anonymous,omitempty"`
+	MaxMarkers  int      `json:"max_markers,omitempty"`
+	Display     string   `json:"display,omitempty"`
 	Status      string   `json:"status"`
 	RoomID      string   `json:"room_id"`
 	// Question counts the activities the room has had: pupils stay in
@@ -311,7 +313,7 @@ func noActivity(boardID string) *classboard.Activity {
 func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner bool) *classboard.Activity {
 	act := &classboard.Activity{
 		BoardID: boardID, Status: d.Status, Kind: d.Kind, Question: d.Question, Slide: d.Slide, Options: d.Options,
-		HideResults: d.HideResults, Anonymous: d.Anonymous, RoomID: d.RoomID, JoinCode: d.JoinCode,
+		HideResults: d.HideResults, Anonymous: d.Anonymous, MaxMarkers: d.MaxMarkers, Display: d.Display, RoomID: d.RoomID, JoinCode: d.JoinCode,
 		StartedAt: d.StartedAt, ExpiresAt: d.ExpiresAt, Revision: rev,
 	}
 	agg := &classboard.Aggregate{}
@@ -342,8 +344,11 @@ func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner b
 			continue
 		}
 		switch in := ans.Answer; {
-		case in.Marker != nil && d.Kind == classboard.KindMarkers:
-			agg.Markers = append(agg.Markers, *in.Marker)
+		case d.Kind == classboard.KindMarkers:
+			// A pupil's markers beyond the activity's number (it was
+			// lowered meanwhile) are not shown.
+			pts := in.Points()
+			agg.Markers = append(agg.Markers, pts[:min(len(pts), d.maxMarkers())]...)
 		case in.Choice != nil && d.Kind == classboard.KindPoll && *in.Choice < len(agg.Counts):
 			agg.Counts[*in.Choice]++
 		case in.Text != nil && d.Kind == classboard.KindAnswer && ans.Approved:
@@ -354,6 +359,9 @@ func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner b
 	}
 	return act
 }
+
+// maxMarkers is how many markers a pupil may place.
+func (d *activityDoc) maxMarkers() int { return max(1, d.MaxMarkers) }
 
 func cmpNum(x, y string) int {
 	a, _ := strconv.Atoi(x)
@@ -398,7 +406,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	case starting && !newRoom:
 		doc = *cur
 		doc.Kind, doc.Slide, doc.Options, doc.HideResults, doc.Status = in.Kind, in.Slide, in.Options, in.HideResults, in.Status
-		doc.Anonymous = in.Anonymous
+		doc.Anonymous, doc.MaxMarkers, doc.Display = in.Anonymous, in.MaxMarkers, in.Display
 		doc.Question++
 	case newRoom:
 		if n, err := a.s.hit(ctx, "rooms-started", teacherID, time.Hour); err != nil {
@@ -408,7 +416,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 				Message: "You started too many activities this hour; wait a little.", Rule: "rooms-started"}
 		}
 		doc = activityDoc{V: 1, TeacherID: teacherID, Kind: in.Kind, Slide: in.Slide, Options: in.Options,
-			HideResults: in.HideResults, Anonymous: in.Anonymous, Status: in.Status, RoomID: uuid.NewString(),
+			HideResults: in.HideResults, Anonymous: in.Anonymous, MaxMarkers: in.MaxMarkers, Display: in.Display, Status: in.Status, RoomID: uuid.NewString(),
 			StartedAt: now, ExpiresAt: now.Add(classboard.ActivityTTL), Network: bd.Network, shard: shard}
 		if doc.JoinCode, err = a.issueJoinCode(ctx, shard, boardID, doc.RoomID, doc.ExpiresAt); err != nil {
 			return nil, err
@@ -416,6 +424,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	default:
 		doc = *cur
 		doc.Status, doc.HideResults, doc.Anonymous = in.Status, in.HideResults, in.Anonymous
+		doc.MaxMarkers, doc.Display = in.MaxMarkers, in.Display
 		if in.Status == classboard.StatusEnded {
 			doc.JoinCode = ""
 		}
@@ -862,7 +871,7 @@ func (a *Activities) Room(ctx context.Context, roomID, tok string) (*classboard.
 		return nil, err
 	}
 	r := &classboard.Room{RoomID: roomID, Question: doc.Question, Kind: doc.Kind, Status: doc.Status, Options: doc.Options,
-		Name: p.Name, BoardID: p.BoardID, Slide: doc.Slide, TeacherID: doc.TeacherID}
+		MaxMarkers: doc.MaxMarkers, Name: p.Name, BoardID: p.BoardID, Slide: doc.Slide, TeacherID: doc.TeacherID}
 	var ans answerDoc
 	switch _, err := a.bucket(doc.shard).get(ctx, answerKey(roomID, seat), &ans); {
 	case err == nil && ans.counts(doc, *p):
@@ -894,8 +903,10 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 	v := classboard.ValidationErrors{}
 	switch doc.Kind {
 	case classboard.KindMarkers:
-		if in.Marker == nil {
+		if in.Marker == nil && in.Markers == nil {
 			v.Add("marker", "is required: tap on the picture")
+		} else if len(in.Markers) > doc.maxMarkers() {
+			v.Add("markers", "are more than this activity takes ("+strconv.Itoa(doc.maxMarkers())+")")
 		}
 	case classboard.KindPoll:
 		if in.Choice == nil || *in.Choice >= len(doc.Options) {
