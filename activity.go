@@ -68,7 +68,7 @@ type Activity struct {
 	MaxMarkers int    `json:"max_markers,omitempty"`
 	Display    string `json:"display,omitempty"`
 	RoomID     string `json:"room_id,omitempty"`
-	JoinCode  string `json:"join_code,omitempty"` // only while open, locked or revealed
+	JoinCode   string `json:"join_code,omitempty"` // only while open, locked or revealed
 	// JoinURL (the /join app with the code in its fragment) and JoinQR (a
 	// data: URL of its QR code) are added by the API for the board to show.
 	JoinURL   string    `json:"join_url,omitempty"`
