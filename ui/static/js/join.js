@@ -234,21 +234,36 @@ function drawMarkers(open) {
   // the same fraction of it as on the board.
   const area = h('div', { id: 'tap', class: room.picture ? 'tap with-picture' : 'tap', role: 'button', 'aria-label': t('join.tap') });
   if (room.picture) area.append(h('img', { src: room.picture, alt: '' }));
-  const pin = h('div', { id: 'pin', class: 'pin', hidden: true });
-  area.append(pin);
-  /** @param {{x: number, y: number}} m */
-  const place = (m) => { pin.hidden = false; pin.style.left = `${m.x * 100}%`; pin.style.top = `${m.y * 100}%`; };
-  if (room.answer && room.answer.marker) place(room.answer.marker);
+  // Up to max markers: each tap adds one; once there are max, a tap moves
+  // the oldest. With one, a tap moves it (and sends a single marker, as
+  // before markers could be many).
+  const max = room.max_markers || 1;
+  const pins = Array.from({ length: max }, () => h('div', { class: 'pin', hidden: true }));
+  pins[0].id = 'pin';
+  area.append(...pins);
+  /** @type {{x: number, y: number}[]} */
+  let mine = [];
+  if (room.answer) mine = room.answer.markers || (room.answer.marker ? [room.answer.marker] : []);
+  /** @param {{x: number, y: number}[]} ms */
+  const place = (ms) => {
+    pins.forEach((pin, i) => {
+      pin.hidden = i >= ms.length;
+      if (i < ms.length) { pin.style.left = `${ms[i].x * 100}%`; pin.style.top = `${ms[i].y * 100}%`; }
+    });
+    area.dataset.placed = String(ms.length);
+  };
+  place(mine);
   if (open) {
     area.addEventListener('click', async (e) => {
       const r = area.getBoundingClientRect();
       const m = { x: Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), y: Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)) };
       m.x = Math.round(m.x * 1000) / 1000;
       m.y = Math.round(m.y * 1000) / 1000;
-      if (await send({ marker: m })) place(m);
+      const next = [...mine, m].slice(-max);
+      if (await send(max === 1 ? { marker: m } : { markers: next })) { mine = next; place(mine); }
     });
   }
-  root.append(h('h1', {}, t('join.tap')), area);
+  root.append(h('h1', {}, max === 1 ? t('join.tap') : t('join.tap_many', { n: max })), area);
 }
 
 /** @param {boolean} open */
