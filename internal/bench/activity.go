@@ -33,7 +33,7 @@ type room struct {
 	code string
 	rev  uint64 // the activity's revision when it opened
 
-	lockedAt atomic.Int64 // UnixNano when the teacher locked it (0: open)
+	lockedAt atomic.Int64 // UnixNano when the teacher sent the lock
 
 	mu    sync.Mutex
 	acked map[point]time.Time // acknowledged, not on the board yet
@@ -121,12 +121,15 @@ type ActivityResult struct {
 	PupilConns        []int64  `json:"pupil_conns_per_node"`
 	PupilBytesPerConn *float64 `json:"pupil_bytes_per_conn,omitempty"`
 	PupilBytesScope   string   `json:"pupil_bytes_scope"`
-	// LockedP50Ms and LockedP99Ms: the teacher's lock acknowledged -> the
-	// pupil's phone hears it on its live connection; LockedHeard of how
-	// many connected pupils.
+	// LockedP50Ms and LockedP99Ms: the teacher's lock sent -> the pupil's
+	// phone hears it on its live connection; LockedHeard of how many
+	// connected pupils.
 	LockedP50Ms float64 `json:"locked_p50_ms"`
 	LockedP99Ms float64 `json:"locked_p99_ms"`
 	LockedHeard int64   `json:"locked_heard"`
+	// PupilConnectRetries counts pupils' live connections a node refused
+	// at its admission rate (503) and the harness tried again.
+	PupilConnectRetries int64 `json:"pupil_connect_retries"`
 }
 
 // runActivity opens one markers activity per board; every pupil joins
@@ -223,6 +226,7 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 	res.LockedP50Ms, _, res.LockedP99Ms, _ = quantiles(pl.locked)
 	pl.mu.Unlock()
 	res.LockedHeard = pl.heard.Load()
+	res.PupilConnectRetries = r.pupilRetries.Load()
 	return res, nil
 }
 
@@ -241,12 +245,12 @@ func (r *run) lockRooms(ctx context.Context, rooms []*room) error {
 	return r.parallel(ctx, len(rooms), func(ctx context.Context, i int) error {
 		rm := rooms[i]
 		origin := r.nodes.urls[rm.b.teacher.origin.Load()]
+		rm.lockedAt.Store(time.Now().UnixNano())
 		err := r.api.call(ctx, "PUT", origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
 			map[string]any{"kind": "markers", "slide": 0, "status": "locked"}, http.StatusOK, nil, "If-Match", strconv.FormatUint(rm.rev, 10))
 		if err != nil {
 			return fmt.Errorf("lock room: %w", err)
 		}
-		rm.lockedAt.Store(time.Now().UnixNano())
 		return nil
 	})
 }
@@ -281,12 +285,27 @@ func (r *run) pupilMemory(res *ActivityResult, idle, now usageSnapshot, conns in
 // pupil hears the room locked.
 func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int, roomID, token string) error {
 	url := r.nodes.urls[node] + "/api/v1/rooms/" + roomID + "/live"
-	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	c, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
-		HTTPClient: r.liveHTTP, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
-	cancel()
-	if err != nil {
-		return fmt.Errorf("pupil live: %w", err)
+	var c *websocket.Conn
+	for attempt := 0; ; attempt++ {
+		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		conn, res, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
+			HTTPClient: r.liveHTTP, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+		cancel()
+		if err == nil {
+			c = conn
+			break
+		}
+		// A node admitting connections at its rate answers 503: the app
+		// comes back after a backoff, as a board does.
+		if res == nil || res.StatusCode != http.StatusServiceUnavailable || attempt == 8 {
+			return fmt.Errorf("pupil live: %w", err)
+		}
+		r.pupilRetries.Add(1)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(rand.N(min(backoffMax, backoffMin<<attempt))):
+		}
 	}
 	pl.conns[node].Add(1)
 	pl.wg.Go(func() {
@@ -308,12 +327,8 @@ func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int,
 				continue
 			}
 			heard = true
-			at := rm.lockedAt.Load()
-			if at == 0 {
-				at = time.Now().UnixNano() // heard before the lock's answer came back
-			}
 			pl.mu.Lock()
-			pl.locked = append(pl.locked, time.Since(time.Unix(0, at)))
+			pl.locked = append(pl.locked, time.Since(time.Unix(0, rm.lockedAt.Load())))
 			pl.mu.Unlock()
 			pl.heard.Add(1)
 		}
@@ -372,11 +387,11 @@ func (a *ActivityResult) write(row func(k, format string, v ...any)) {
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)
 	row("board frames", "%.2f per second per room over %.1f s of answering", a.FramesPerSecond, a.AnswerSeconds)
-	row("pupil connections", "%v per node", a.PupilConns)
+	row("pupil connections", "%v per node (%d refused at a node's admission rate and tried again)", a.PupilConns, a.PupilConnectRetries)
 	if a.PupilBytesPerConn != nil {
 		row("memory per pupil", "%.0f bytes (%.1f KiB): %s", *a.PupilBytesPerConn, *a.PupilBytesPerConn/1024, a.PupilBytesScope)
 	} else {
 		row("memory per pupil", "%s", a.PupilBytesScope)
 	}
-	row("lock -> pupil", "p50 %.2f ms  p99 %.2f ms: %d pupils heard their room locked", a.LockedP50Ms, a.LockedP99Ms, a.LockedHeard)
+	row("lock sent -> pupil", "p50 %.2f ms  p99 %.2f ms: %d pupils heard their room locked", a.LockedP50Ms, a.LockedP99Ms, a.LockedHeard)
 }
