@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	mathrand "math/rand/v2"
 	"slices"
 	"strconv"
@@ -62,11 +63,27 @@ func pupilKey(roomID, id string) string  { return "p." + keyPart(roomID) + "." +
 func pupilTicketKey(hash string) string  { return "t." + hash }
 func answerKey(roomID, id string) string { return "x." + keyPart(roomID) + "." + id }
 
-// Activities are spread over stateShards buckets like board states: a
-// board's activity, its join code, its pupils and their answers all live in
-// the bucket of the board's state shard, whose stream leader the store
-// keeps beside the board-state one (spreadStateLeaders). A class joining
-// and answering then costs one stream of three, not the only one.
+// Activities are spread over activityShards buckets, two per board-state
+// shard: a board's activity, its join code, its pupils and their answers
+// all live in one bucket, one of the two of the board's state shard
+// (activityShard), whose stream leader the store keeps beside the
+// board-state one (spreadStateLeaders). Every write is fsynced in turn per
+// stream, so the streams bound how many joins and answers a node stores a
+// second: six took twice the joins of three (docs/benchmarks.md).
+const activityShards = 2 * stateShards
+
+// activityShard is the bucket of a board's activities: of the two of its
+// state shard (shard and shard+stateShards), the one its id picks.
+func activityShard(bd *boardDoc) (int, error) {
+	shard, err := bd.shard()
+	if err != nil {
+		return 0, err
+	}
+	h := fnv.New32a()
+	h.Write([]byte(bd.ID))
+	return shard + stateShards*int(h.Sum32()%(activityShards/stateShards)), nil
+}
+
 func activityBucketName(shard int) string {
 	if shard == 0 {
 		return "activities"
@@ -74,19 +91,19 @@ func activityBucketName(shard int) string {
 	return fmt.Sprintf("activities_%d", shard)
 }
 
-// A join code names its shard: the code's number modulo stateShards, so a
+// A join code names its shard: the code's number modulo activityShards, so a
 // join finds the room's bucket from the code alone. Codes stay uniform
 // over all million numbers.
 func codeShard(code string) int {
 	n, _ := strconv.Atoi(code)
-	return n % stateShards
+	return n % activityShards
 }
 
 func randomCodeIn(shard int) string {
 	n, _ := strconv.Atoi(randomCode())
-	n += shard - n%stateShards
+	n += shard - n%activityShards
 	if n >= 1_000_000 {
-		n -= stateShards
+		n -= activityShards
 	}
 	return fmt.Sprintf("%06d", n)
 }
@@ -113,7 +130,7 @@ func parsePupilToken(tok string) (shard int, seat, tag string, ok bool) {
 	}
 	shard = int(tok[0] - '0')
 	n, err := strconv.Atoi(tok[1:4])
-	if shard < 0 || shard >= stateShards || err != nil || n < 1 || strings.Trim(tok[4:10], "0123456789abcdef") != "" {
+	if shard < 0 || shard >= activityShards || err != nil || n < 1 || strings.Trim(tok[4:10], "0123456789abcdef") != "" {
 		return 0, "", "", false
 	}
 	return shard, strconv.Itoa(n), tok[4:10], true
@@ -193,7 +210,7 @@ type Activities struct {
 	limits ActivityLimits
 
 	mu    sync.Mutex
-	views [stateShards]*shardView // by shard, kept by WatchActivities
+	views [activityShards]*shardView // by shard, kept by WatchActivities
 }
 
 // shardView is this node's view of one activities bucket.
@@ -262,7 +279,7 @@ func (a *Activities) visibleActivity(ctx context.Context, boardID string) (*boar
 	if bd.TeacherID == "" {
 		return nil, nil, 0, classboard.Errorf(classboard.ENOTFOUND, "This board is not paired yet.")
 	}
-	shard, err := bd.shard()
+	shard, err := activityShard(bd)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -384,7 +401,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	if err != nil {
 		return nil, err
 	}
-	shard, err := bd.shard()
+	shard, err := activityShard(bd)
 	if err != nil {
 		return nil, err
 	}
@@ -980,7 +997,7 @@ type pupilTicketDoc struct {
 
 // A pupil's ticket names its shard: "<shard><secret>".
 func parsePupilTicket(ticket string) (int, string, bool) {
-	if len(ticket) < 2 || ticket[0] < '0' || int(ticket[0]-'0') >= stateShards || !token.Valid(ticket[1:]) {
+	if len(ticket) < 2 || ticket[0] < '0' || int(ticket[0]-'0') >= activityShards || !token.Valid(ticket[1:]) {
 		return 0, "", false
 	}
 	return int(ticket[0] - '0'), ticket[1:], true

@@ -142,7 +142,7 @@ func roomBucket(t *testing.T, s *Store, j *classboard.PupilJoin) *bucket {
 }
 
 // Rooms spread over the activities shards: a board's activity, join code,
-// pupils and answers are in the bucket of its state shard, the code names
+// pupils and answers are in one bucket of its state shard's, the code names
 // that shard, and a join finds the room whether this node's view holds it
 // (the watch running) or not (read from the store).
 func TestActivitiesSpreadOverShards(t *testing.T) {
@@ -159,9 +159,9 @@ func TestActivitiesSpreadOverShards(t *testing.T) {
 		}
 		teacher := classboard.NewContextWithAuth(ctx, &classboard.Auth{Teacher: &classboard.Teacher{ID: "t1", Name: "Ada"}})
 		seen := map[int]bool{}
-		for i := 0; len(seen) < stateShards; i++ {
-			if i == 30 {
-				t.Fatalf("30 boards fell into shards %v only", seen)
+		for i := 0; len(seen) < activityShards; i++ {
+			if i == 60 {
+				t.Fatalf("60 boards fell into shards %v only", seen)
 			}
 			nb, err := b.CreateBoard(ctx, "192.0.2.1")
 			if err != nil {
@@ -174,7 +174,10 @@ func TestActivitiesSpreadOverShards(t *testing.T) {
 			if _, err := s.boards.get(ctx, boardKey(nb.BoardID), &bd); err != nil {
 				t.Fatal(err)
 			}
-			shard := bd.StateShard
+			shard, err := activityShard(&bd)
+			if err != nil || shard%stateShards != bd.StateShard {
+				t.Fatalf("a board of state shard %d has its activities in shard %d (%v)", bd.StateShard, shard, err)
+			}
 			seen[shard] = true
 			act, err := a.SetActivity(teacher, nb.BoardID, 0, classboard.ActivityUpdate{Kind: classboard.KindMarkers, Status: classboard.StatusOpen})
 			if err != nil {

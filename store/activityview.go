@@ -57,7 +57,7 @@ func (a *Activities) WatchActivities(ctx context.Context, fn func(boardID string
 		return
 	}
 	var wg sync.WaitGroup
-	for shard := range stateShards {
+	for shard := range activityShards {
 		wg.Go(func() { a.watchShard(ctx, shard, fn) })
 	}
 	wg.Wait()
