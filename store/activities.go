@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	mathrand "math/rand/v2"
 	"slices"
 	"strconv"
@@ -210,7 +211,8 @@ type Activities struct {
 	limits ActivityLimits
 
 	mu    sync.Mutex
-	views [activityShards]*shardView // by shard, kept by WatchActivities
+	views [activityShards]*shardView      // by shard, kept by WatchActivities
+	held  map[string]map[string]time.Time // room -> seat -> when seatOrder handed it to a join
 }
 
 // shardView is this node's view of one activities bucket.
@@ -238,7 +240,7 @@ var (
 
 // Activities returns the activity service. Call it once per node.
 func (b *Boards) Activities() *Activities {
-	a := &Activities{b: b, s: b.s, limits: b.s.cfg.Activities.withDefaults()}
+	a := &Activities{b: b, s: b.s, limits: b.s.cfg.Activities.withDefaults(), held: map[string]map[string]time.Time{}}
 	for i := range a.views {
 		a.views[i] = newShardView()
 	}
@@ -785,32 +787,60 @@ func (a *Activities) viewedCode(shard int, code string) (string, *activityDoc) {
 }
 
 // seatOrder is the order in which a joining pupil tries the room's seats
-// (1..PupilsPerRoom): random, so pupils joining at once rarely meet on one
-// key, with the seats this node's view has free first. A removed pupil's
-// seat is free again, and a room with every seat taken is full.
+// (1..PupilsPerRoom): random, so pupils joining at once on several nodes
+// rarely meet on one key, with first the seats this node neither handed
+// to a join in the last seatHold nor sees taken in its view. A class
+// joining at once on one node then meets on no key (a taken seat costs a
+// refused write and a read). A removed pupil's seat is free again, and a
+// room with every seat taken is full.
 func (a *Activities) seatOrder(shard int, roomID string) []string {
 	seats := make([]string, 0, a.limits.PupilsPerRoom)
 	for _, n := range mathrand.Perm(a.limits.PupilsPerRoom) {
 		seats = append(seats, strconv.Itoa(n+1))
 	}
+	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var taken map[string]pupilDoc
 	if rv := a.views[shard].rooms[roomID]; rv != nil {
-		slices.SortStableFunc(seats, func(x, y string) int {
-			_, tx := rv.pupils[x]
-			_, ty := rv.pupils[y]
-			return boolInt(tx) - boolInt(ty)
-		})
+		taken = rv.pupils
 	}
+	held := a.held[roomID]
+	rank := make(map[string]int, len(seats))
+	for _, seat := range seats {
+		if _, ok := taken[seat]; ok {
+			rank[seat] = 2
+		} else if at, ok := held[seat]; ok && now.Sub(at) < seatHold {
+			rank[seat] = 1
+		}
+	}
+	slices.SortStableFunc(seats, func(x, y string) int { return rank[x] - rank[y] })
+	if held == nil {
+		if len(a.held) >= maxHeldRooms {
+			for room, h := range a.held {
+				if !slices.ContainsFunc(slices.Collect(maps.Values(h)), func(at time.Time) bool { return now.Sub(at) < seatHold }) {
+					delete(a.held, room)
+				}
+			}
+		}
+		if len(a.held) >= maxHeldRooms {
+			return seats
+		}
+		held = map[string]time.Time{}
+		a.held[roomID] = held
+	}
+	held[seats[0]] = now
 	return seats
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
+// seatHold is how long a node keeps a seat it handed to a join for it,
+// longer than the view takes to show the seat taken; maxHeldRooms bounds
+// the rooms it keeps seats of (joins beyond them may meet on keys, no
+// more).
+const (
+	seatHold     = 5 * time.Second
+	maxHeldRooms = 5_000
+)
 
 // pupil returns the seat and record of the pupil holding tok, who must be
 // in roomID, and the room's activity. A token of another room costs no
