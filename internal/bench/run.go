@@ -110,6 +110,13 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	}
 
 	if r.cfg.Scenario == Activity {
+		if r.cfg.CPUProfile != "" {
+			stop, err := startCPUProfile(r.cfg.CPUProfile)
+			if err != nil {
+				return nil, err
+			}
+			defer stop()
+		}
 		waited := cpuWaiting()
 		answerStart := time.Now()
 		act, err := r.runActivity(ctx, idle)
