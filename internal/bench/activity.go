@@ -295,16 +295,21 @@ func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int,
 			c = conn
 			break
 		}
-		// A node admitting connections at its rate answers 503: the app
-		// comes back after a backoff, as a board does.
+		// A node admitting connections at its rate answers 503 with the
+		// Retry-After it booked the pupil for: the app comes back then
+		// (live.js), or after a backoff without one.
 		if res == nil || res.StatusCode != http.StatusServiceUnavailable || attempt == 8 {
 			return fmt.Errorf("pupil live: %w", err)
 		}
 		r.pupilRetries.Add(1)
+		wait := rand.N(min(backoffMax, backoffMin<<attempt))
+		if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && ra > 0 {
+			wait = time.Duration(ra)*time.Second + rand.N(time.Second)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(rand.N(min(backoffMax, backoffMin<<attempt))):
+		case <-time.After(wait):
 		}
 	}
 	pl.conns[node].Add(1)
