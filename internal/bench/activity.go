@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -130,6 +131,9 @@ type ActivityResult struct {
 	// PupilConnectRetries counts pupils' live connections a node refused
 	// at its admission rate (503) and the harness tried again.
 	PupilConnectRetries int64 `json:"pupil_connect_retries"`
+	// AnswerRetries counts answers a node answered 503 and the harness
+	// sent again, as the pupil app does.
+	AnswerRetries int64 `json:"answer_retries"`
 }
 
 // runActivity opens one markers activity per board; every pupil joins
@@ -227,6 +231,7 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 	pl.mu.Unlock()
 	res.LockedHeard = pl.heard.Load()
 	res.PupilConnectRetries = r.pupilRetries.Load()
+	res.AnswerRetries = r.answerRetries.Load()
 	return res, nil
 }
 
@@ -375,7 +380,7 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 		case <-time.After(rand.N(r.cfg.Burst)):
 		}
 		m := point{X: x, Y: y}
-		if err := r.api.call(ctx, "PUT", base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}, http.StatusOK, nil); err != nil {
+		if err := r.answer(ctx, base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, m); err != nil {
 			rm.noteFailed(m, prev)
 			return fmt.Errorf("answer: %w", err)
 		}
@@ -386,9 +391,32 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 	return nil
 }
 
+// answer sends a pupil's answer as the pupil app does (retry: true): a
+// node that answers 503 gets it again after its Retry-After or a backoff,
+// a few times.
+func (r *run) answer(ctx context.Context, url, token string, m point) error {
+	for attempt := 0; ; attempt++ {
+		err := r.api.call(ctx, "PUT", url, token, map[string]any{"marker": m}, http.StatusOK, nil)
+		var ae *apiError
+		if err == nil || !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable || attempt == 4 {
+			return err
+		}
+		r.answerRetries.Add(1)
+		wait := rand.N(min(backoffMax, backoffMin<<attempt))
+		if ae.retryAfter > 0 {
+			wait = ae.retryAfter + rand.N(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
 // writeActivity prints the activity scenario's figures.
 func (a *ActivityResult) write(row func(k, format string, v ...any)) {
-	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged, %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerErrors)
+	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)
 	row("board frames", "%.2f per second per room over %.1f s of answering", a.FramesPerSecond, a.AnswerSeconds)

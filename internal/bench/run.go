@@ -34,7 +34,7 @@ type run struct {
 	killedLed, stateStreams       atomic.Int32 // board-state streams the killed node led; such streams known
 	killedMeta                    atomic.Int32 // 1: the killed node was the meta leader, 0: it was not, -1: unknown
 	connectStart, connectFinished atomic.Int64 // unix nanoseconds
-	pupilRetries                  atomic.Int64 // pupils' live connections refused at admission and tried again
+	pupilRetries, answerRetries   atomic.Int64 // pupils' live connections refused at admission, answers refused with 503, tried again
 }
 
 // maxErrorsShown bounds how many individual errors go to the log.
