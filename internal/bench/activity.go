@@ -245,18 +245,20 @@ type pupilLive struct {
 	locked []time.Duration // lock acknowledged -> heard
 }
 
-// lockRooms locks every room, as its teacher would.
+// lockRooms locks every room, as its teacher would; a lock that fails is
+// logged, and its pupils hear nothing.
 func (r *run) lockRooms(ctx context.Context, rooms []*room) error {
 	return r.parallel(ctx, len(rooms), func(ctx context.Context, i int) error {
 		rm := rooms[i]
 		origin := r.nodes.urls[rm.b.teacher.origin.Load()]
 		rm.lockedAt.Store(time.Now().UnixNano())
-		err := r.api.call(ctx, "PUT", origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
-			map[string]any{"kind": "markers", "slide": 0, "status": "locked"}, http.StatusOK, nil, "If-Match", strconv.FormatUint(rm.rev, 10))
-		if err != nil {
-			return fmt.Errorf("lock room: %w", err)
+		err := r.put(ctx, origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
+			map[string]any{"kind": "markers", "slide": 0, "status": "locked"}, "If-Match", strconv.FormatUint(rm.rev, 10))
+		if err != nil && ctx.Err() == nil {
+			r.cfg.Log.Warn("lock room", "room", i, "err", err)
+			return nil
 		}
-		return nil
+		return err
 	})
 }
 
@@ -380,7 +382,7 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 		case <-time.After(rand.N(r.cfg.Burst)):
 		}
 		m := point{X: x, Y: y}
-		if err := r.answer(ctx, base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, m); err != nil {
+		if err := r.put(ctx, base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}); err != nil {
 			rm.noteFailed(m, prev)
 			return fmt.Errorf("answer: %w", err)
 		}
@@ -391,12 +393,12 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 	return nil
 }
 
-// answer sends a pupil's answer as the pupil app does (retry: true): a
-// node that answers 503 gets it again after its Retry-After or a backoff,
-// a few times.
-func (r *run) answer(ctx context.Context, url, token string, m point) error {
+// put sends a PUT as the apps do with retry: true (a pupil's answer, a
+// teacher's lock): a node that answers 503 gets it again after its
+// Retry-After or a backoff, a few times.
+func (r *run) put(ctx context.Context, url, token string, body any, headers ...string) error {
 	for attempt := 0; ; attempt++ {
-		err := r.api.call(ctx, "PUT", url, token, map[string]any{"marker": m}, http.StatusOK, nil)
+		err := r.api.call(ctx, "PUT", url, token, body, http.StatusOK, nil, headers...)
 		var ae *apiError
 		if err == nil || !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable || attempt == 4 {
 			return err
