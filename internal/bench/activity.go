@@ -131,7 +131,7 @@ type ActivityResult struct {
 	// PupilConnectRetries counts pupils' live connections a node refused
 	// at its admission rate (503) and the harness tried again.
 	PupilConnectRetries int64 `json:"pupil_connect_retries"`
-	// AnswerRetries counts answers a node answered 503 and the harness
+	// AnswerRetries counts answers (and locks) a node answered 503 and the harness
 	// sent again, as the pupil app does.
 	AnswerRetries int64 `json:"answer_retries"`
 }
@@ -418,7 +418,7 @@ func (r *run) put(ctx context.Context, url, token string, body any, headers ...s
 
 // writeActivity prints the activity scenario's figures.
 func (a *ActivityResult) write(row func(k, format string, v ...any)) {
-	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
+	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d answers or locks sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)
 	row("board frames", "%.2f per second per room over %.1f s of answering", a.FramesPerSecond, a.AnswerSeconds)
