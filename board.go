@@ -107,31 +107,66 @@ func isPairingCode(s string) bool {
 	return true
 }
 
-// Timer is a countdown on the board. Boards count down against the
-// server's clock (server_time in live messages), since their own drift.
+// Timer is a countdown on the board: running, it ends at EndsAt; paused,
+// it has no EndsAt and RemainingMS is what was left when it was paused.
+// Boards count down against the server's clock (server_time in live
+// messages), since their own drift. A running timer is exactly
+// {"ends_at": ...}, as it was before timers could pause.
 type Timer struct {
-	EndsAt time.Time `json:"ends_at"`
+	EndsAt      time.Time `json:"ends_at,omitzero"`
+	Paused      bool      `json:"paused,omitempty"`
+	RemainingMS int64     `json:"remaining_ms,omitempty"`
 }
+
+// validate adds why t is not a running or a paused timer ending within
+// MaxTimer of now.
+func (t *Timer) validate(now time.Time, v ValidationErrors) {
+	switch {
+	case t.Paused && !t.EndsAt.IsZero():
+		v.Add("timer", "is paused or running, not both")
+	case t.Paused && t.RemainingMS <= 0:
+		v.Add("timer", "needs the time left when paused")
+	case t.Paused && t.RemainingMS > MaxTimer.Milliseconds():
+		v.Add("timer", "must end within 24 hours")
+	case !t.Paused && t.RemainingMS != 0:
+		v.Add("timer", "has the time left only when paused")
+	case !t.Paused && t.EndsAt.IsZero():
+		v.Add("timer", "needs ends_at")
+	case t.EndsAt.After(now.Add(MaxTimer)):
+		v.Add("timer", "must end within 24 hours")
+	}
+}
+
+// Blank colours: a blanked board is black unless the teacher asked for
+// white (a whiteboard to write on). Black is the default and is never
+// stored or sent, so a state without blank_color reads as before.
+const (
+	BlankBlack = "black"
+	BlankWhite = "white"
+)
 
 // BoardState is what a board shows. Writes are absolute ("slide 7", never
 // "next") and carry the revision they replace.
 type BoardState struct {
-	BoardID   string    `json:"board_id"`
-	LessonID  string    `json:"lesson_id"` // "" when no lesson is shown
-	Slide     int       `json:"slide"`     // 0-based index into the lesson's slides
-	Blank     bool      `json:"blank"`
-	Timer     *Timer    `json:"timer"`
-	Revision  uint64    `json:"revision"`
-	UpdatedAt time.Time `json:"updated_at"`
-	UpdatedBy string    `json:"updated_by"` // the writer's device label, set by the server
+	BoardID  string `json:"board_id"`
+	LessonID string `json:"lesson_id"` // "" when no lesson is shown
+	Slide    int    `json:"slide"`     // 0-based index into the lesson's slides
+	Blank    bool   `json:"blank"`
+	// BlankColor is BlankWhite for a white blank screen; "" (omitted) is black.
+	BlankColor string    `json:"blank_color,omitempty"`
+	Timer      *Timer    `json:"timer"`
+	Revision   uint64    `json:"revision"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	UpdatedBy  string    `json:"updated_by"` // the writer's device label, set by the server
 }
 
 // StateUpdate is the body of PUT /api/v1/boards/{id}/state.
 type StateUpdate struct {
-	LessonID string `json:"lesson_id"`
-	Slide    int    `json:"slide"`
-	Blank    bool   `json:"blank"`
-	Timer    *Timer `json:"timer"`
+	LessonID   string `json:"lesson_id"`
+	Slide      int    `json:"slide"`
+	Blank      bool   `json:"blank"`
+	BlankColor string `json:"blank_color,omitempty"` // "black" (the default) or "white"; kept only while Blank
+	Timer      *Timer `json:"timer"`
 }
 
 // Validate checks what does not need the store: the lesson's own range is
@@ -150,13 +185,18 @@ func (u *StateUpdate) Validate(now time.Time) error {
 	case u.LessonID == "" && u.Slide != 0:
 		v.Add("slide", "must be 0 without a lesson")
 	}
+	switch u.BlankColor {
+	case BlankBlack:
+		u.BlankColor = "" // the default, never stored
+	case "", BlankWhite:
+	default:
+		v.Add("blank_color", "must be black or white")
+	}
+	if !u.Blank {
+		u.BlankColor = "" // a colour only while blank: no stale one to show later
+	}
 	if u.Timer != nil {
-		switch {
-		case u.Timer.EndsAt.IsZero():
-			v.Add("timer", "needs ends_at")
-		case u.Timer.EndsAt.After(now.Add(MaxTimer)):
-			v.Add("timer", "must end within 24 hours")
-		}
+		u.Timer.validate(now, v)
 	}
 	return v.Err()
 }
@@ -195,6 +235,45 @@ type BoardService interface {
 	SetState(ctx context.Context, boardID string, ifMatch uint64, in StateUpdate) (*BoardState, error)
 }
 
+// Pointer is where the teacher points on the slide a board shows: X and Y
+// from 0 (left, top) to 1 (right, bottom) of the slide, or Hidden. A
+// pointer is never stored: it only moves across the nodes to the board.
+type Pointer struct {
+	X      *float64 `json:"x,omitempty"`
+	Y      *float64 `json:"y,omitempty"`
+	Hidden bool     `json:"hidden,omitempty"`
+}
+
+// Validate returns EINVALID unless p is a point on the slide or hidden.
+func (p *Pointer) Validate() error {
+	v := ValidationErrors{}
+	if p.Hidden {
+		if p.X != nil || p.Y != nil {
+			v.Add("hidden", "is sent without x and y")
+		}
+		return v.Err()
+	}
+	for name, c := range map[string]*float64{"x": p.X, "y": p.Y} {
+		switch {
+		case c == nil:
+			v.Add(name, "is required")
+		case *c < 0 || *c > 1:
+			v.Add(name, "must be 0 to 1")
+		}
+	}
+	return v.Err()
+}
+
+// Pointers carries the teacher's pointer to the boards, through every node
+// at once and past the store's history: a pointer move that is lost is
+// replaced by the next one, and no one needs an old one.
+type Pointers interface {
+	// Point sends p to the board's live connections on whichever node
+	// holds them (WatchBoards delivers it as EventPointer). Only the
+	// board's owner may (else ENOTFOUND).
+	Point(ctx context.Context, boardID string, p Pointer) error
+}
+
 // LiveTicket opens one live connection. Browsers cannot send headers on a
 // WebSocket or EventSource, so they get a ticket instead of sending their
 // long-lived secret in a URL.
@@ -220,17 +299,19 @@ const (
 	EventPaired   = "paired"
 	EventUnpaired = "unpaired"
 	EventPresence = "presence"
+	EventPointer  = "pointer"
 )
 
 // BoardEvent is a change to a board: its state changed, it was paired, it
-// was unpaired (forgotten or expired), or its own live connection came or
-// went (presence).
+// was unpaired (forgotten or expired), its own live connection came or
+// went (presence), or the teacher pointed at it (pointer).
 type BoardEvent struct {
 	Type        string
 	BoardID     string
 	State       *BoardState // for EventState
 	TeacherName string      // for EventPaired
 	Online      bool        // for EventPresence
+	Pointer     *Pointer    // for EventPointer
 }
 
 // BoardEvents delivers every change to every board to this node.

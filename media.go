@@ -33,6 +33,9 @@ type Media struct {
 	// URL is a signed URL of the bytes (relative to the API origin), set
 	// by the API; <img> can load it without an Authorization header.
 	URL string `json:"url,omitempty"`
+	// Lessons is how many of the teacher's lessons use the picture, in
+	// MediaList only; nil when the node cannot tell cheaply right now.
+	Lessons *int `json:"lessons,omitempty"`
 }
 
 // MediaList is a page of a teacher's uploads with the bytes they use.
@@ -84,7 +87,9 @@ type MediaService interface {
 	// teacher's existing record of the same bytes. Returns EQUOTA when
 	// the teacher's quota cannot hold it.
 	CreateMedia(ctx context.Context, in NewMedia) (*Media, error)
-	// MediaList returns a page of the teacher's uploads, newest first.
+	// MediaList returns a page of the teacher's uploads, newest first,
+	// each with the number of lessons using it when the node knows it
+	// without reading the lessons (its view is current).
 	MediaList(ctx context.Context, opts ListOptions) (*MediaList, error)
 	// DeleteMedia erases the teacher's record of a picture, and the bytes
 	// themselves once no other record refers to them.

@@ -180,7 +180,7 @@ func (st *liveStream) run() {
 		msgs, ended := st.conn.Take()
 		keepAlive := st.keepAlive
 		st.keepAlive = false
-		if len(msgs) == 0 && !ended && !keepAlive || st.stopped {
+		if st.stopped || (len(msgs) == 0 && !ended && !keepAlive) {
 			st.running = false
 			st.mu.Unlock()
 			return

@@ -26,6 +26,7 @@ type liveMsg struct {
 	TeacherName string         `json:"teacher_name"`
 	Online      *bool          `json:"online"`
 	Activity    *activity      `json:"activity"`
+	Pointer     map[string]any `json:"pointer"`
 	Room        *struct {
 		RoomID string `json:"room_id"`
 		Status string `json:"status"`

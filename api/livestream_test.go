@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,5 +115,68 @@ func TestLiveStreamFailedWrite(t *testing.T) {
 	conn.Close()
 	if types, ends := rec.state(); len(types) != 1 || len(ends) != 1 {
 		t.Fatalf("after stop: written %v, ended %v", types, ends)
+	}
+}
+
+// lockedRecorder is a response writer that streams can write to while the
+// test reads what has arrived.
+type lockedRecorder struct {
+	mu     sync.Mutex
+	header http.Header
+	body   strings.Builder
+}
+
+func (w *lockedRecorder) Header() http.Header { return w.header }
+func (w *lockedRecorder) WriteHeader(int)     {}
+func (w *lockedRecorder) Flush()              {}
+
+func (w *lockedRecorder) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.body.Write(b)
+}
+
+func (w *lockedRecorder) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.body.String()
+}
+
+// An event stream that cannot be taken over (HTTP/2) is written through the
+// server by the same stream: the state at once, then the final move, and
+// the handler returns once the hub ended the connection.
+func TestEventStreamThroughTheServer(t *testing.T) {
+	hub := live.NewHub(live.Config{})
+	conn, err := hub.Register("b", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.OfferState(&classboard.BoardState{BoardID: "b", Revision: 1})
+	s := &Server{cfg: Config{Metrics: noMetrics{}}}
+	w := &lockedRecorder{header: http.Header{}}
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/boards/b/live", nil)
+	r.ProtoMajor, r.ProtoMinor = 2, 0
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		s.serveSSE(w, r, conn, conn.Close)
+	}()
+	poll.CheckFor(t, 5*time.Second, time.Millisecond, func() error {
+		if !strings.Contains(w.String(), `data: {"type":"state"`) {
+			return fmt.Errorf("body %q", w.String())
+		}
+		return nil
+	})
+	hub.Move(1)
+	poll.CheckFor(t, 10*time.Second, time.Millisecond, func() error {
+		select {
+		case <-returned:
+			return nil
+		default:
+			return errors.New("the handler still waits after the hub ended the connection")
+		}
+	})
+	if body := w.String(); !strings.Contains(body, `data: {"type":"move"`) || w.header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("body %q, header %v", body, w.header)
 	}
 }

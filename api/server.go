@@ -37,6 +37,11 @@ type Config struct {
 	// connections (DefaultMaxLivePerSession and DefaultMaxLivePerBoard
 	// when 0).
 	MaxLivePerSession, MaxLivePerBoard int
+	// PointerRate and PointerBurst limit a board's pointer moves on this
+	// node, per second and at once (DefaultPointerRate and
+	// DefaultPointerBurst when 0).
+	PointerRate  float64
+	PointerBurst int
 	// BodyReadTimeout is how long a request body may take to arrive, plus
 	// a second per BodyMinRate bytes (DefaultBodyReadTimeout when 0).
 	BodyReadTimeout time.Duration
@@ -80,6 +85,8 @@ type Services struct {
 	Lessons     classboard.LessonService
 	Media       classboard.MediaService
 	LiveTickets classboard.LiveTickets
+	// Pointers carries the teacher's pointer to the boards.
+	Pointers classboard.Pointers
 	// Activities runs activities and pupils' rooms; nil turns them off.
 	Activities classboard.ActivityService
 	// ActivityFeed gives a new live connection its board's activity.
@@ -109,6 +116,7 @@ type Server struct {
 	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
 
 	liveCounts *liveCounts
+	pointers   *pointerLimits
 	strength   chan struct{} // one password strength estimate at a time
 }
 
@@ -135,7 +143,7 @@ func New(cfg Config, svc Services) *Server {
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
 		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
 		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1),
-		imports: make(chan struct{}, importSlots)}
+		imports: make(chan struct{}, importSlots), pointers: newPointerLimits(cfg.PointerRate, cfg.PointerBurst)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
@@ -168,6 +176,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/pairings", s.allow(teachers, s.idempotent(s.cfg.MaxBodyBytes, s.createPairing)))
 	mux.HandleFunc("GET /api/v1/boards/{id}/state", s.allow(teachersOrBoards, s.getState))
 	mux.HandleFunc("PUT /api/v1/boards/{id}/state", s.allow(teachers, s.putState))
+	mux.HandleFunc("POST /api/v1/boards/{id}/pointer", s.allow(teachers, s.postPointer))
 	mux.HandleFunc("GET /api/v1/boards/{id}/lesson", s.allow(teachersOrBoards, s.getBoardLesson))
 	mux.HandleFunc("GET /api/v1/boards/{id}/live", s.ready(s.liveEndpoint))
 	mux.HandleFunc("POST /api/v1/live-tickets", s.allow(teachersOrBoards, s.createLiveTicket))

@@ -24,6 +24,7 @@ const (
 	TypePaired   = classboard.EventPaired
 	TypeUnpaired = classboard.EventUnpaired
 	TypePresence = classboard.EventPresence // the board's own connection came or went (teachers only)
+	TypePointer  = classboard.EventPointer  // where the teacher points (boards only)
 	TypeMove     = "move"                   // this node cannot serve you: reconnect elsewhere
 	TypePing     = "ping"                   // keep-alive, so clients notice a silent connection
 )
@@ -37,6 +38,7 @@ type Message struct {
 	Online      *bool                  `json:"online,omitempty"` // presence
 	Activity    *classboard.Activity   `json:"activity,omitempty"`
 	Room        *classboard.Room       `json:"room,omitempty"` // a pupil's room
+	Pointer     *classboard.Pointer    `json:"pointer,omitempty"`
 	ServerTime  time.Time              `json:"server_time"`
 }
 
@@ -173,7 +175,7 @@ func (h *Hub) SetUp() (done func()) {
 // the transport sets a wake function (SetWake), which the hub calls when
 // there is something to Take, and writes from a goroutine that runs only
 // while there is: an idle board costs no goroutine of its own for writing
-// (docs/benchmarks.md, "memory per connection").
+// (docs/benchmarks.md, "Issue 17, second round").
 type Conn struct {
 	hub     *Hub
 	boardID string
@@ -338,9 +340,16 @@ func presenceMessage(online bool) []byte {
 
 // offer queues msg without waiting; a full queue closes the connection,
 // so one slow client never holds up the others.
-func (c *Conn) offer(msg []byte) {
+func (c *Conn) offer(msg []byte) { c.enqueue(msg, false) }
+
+// offerLossy queues a message the next one replaces (a pointer move): past
+// half the queue it is dropped, which neither ends a connection that is
+// merely busy nor takes the room a state change needs.
+func (c *Conn) offerLossy(msg []byte) { c.enqueue(msg, true) }
+
+func (c *Conn) enqueue(msg []byte, lossy bool) {
 	c.mu.Lock()
-	if c.reason != "" {
+	if c.reason != "" || (lossy && len(c.queue) >= c.hub.cfg.SendBuffer/2) {
 		c.mu.Unlock()
 		return
 	}
@@ -375,7 +384,8 @@ func (c *Conn) finish(reason string, last []byte) bool {
 	return true
 }
 
-// conns returns the connections of boardID, or of every board for "".
+// conns returns the connections of boardID (the hub's own slice: read it,
+// never change it), or of every board for "".
 func (h *Hub) conns(boardID string) []*Conn {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -398,10 +408,10 @@ func (h *Hub) Dispatch(ev classboard.BoardEvent) {
 	if len(conns) == 0 {
 		return
 	}
-	if ev.Type != classboard.EventUnpaired && slices.ContainsFunc(conns, isPupil) {
+	if ev.Type != classboard.EventUnpaired && ev.Type != classboard.EventPointer && slices.ContainsFunc(conns, isPupil) {
 		// A pupil hears nothing of the board but its room's status: what
 		// the board shows is the teacher's business. (A copy: conns is
-		// the hub's own slice.)
+		// the hub's own slice. The pointer goes to boards only anyway.)
 		conns = slices.DeleteFunc(slices.Clone(conns), isPupil)
 	}
 	switch ev.Type {
@@ -425,6 +435,13 @@ func (h *Hub) Dispatch(ev classboard.BoardEvent) {
 		for _, c := range conns {
 			if !c.isBoard {
 				c.offer(msg)
+			}
+		}
+	case classboard.EventPointer:
+		msg := Encode(Message{Type: TypePointer, Pointer: ev.Pointer})
+		for _, c := range conns {
+			if c.isBoard {
+				c.offerLossy(msg)
 			}
 		}
 	}

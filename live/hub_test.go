@@ -156,3 +156,40 @@ func TestMoveAndUnpaired(t *testing.T) {
 		t.Fatalf("register after close: %v", err)
 	}
 }
+
+// A pointer move goes to the board's own connection only, and a board that
+// does not read its messages loses pointer moves, never its connection or
+// the room its next state needs.
+func TestPointerGoesToTheBoardAndIsDroppedWhenBusy(t *testing.T) {
+	h := NewHub(Config{SendBuffer: 8})
+	board, err := h.Register("b", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	teacher, err := h.Register("b", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := 0.25, 0.75
+	for range 50 {
+		h.Dispatch(classboard.BoardEvent{Type: classboard.EventPointer, BoardID: "b", Pointer: &classboard.Pointer{X: &x, Y: &y}})
+	}
+	if msgs, _ := teacher.Take(); len(msgs) != 0 {
+		t.Fatalf("the teacher's connection got %d pointer messages", len(msgs))
+	}
+	h.Dispatch(stateEvent("b", 1))
+	msgs, ended := board.Take()
+	if ended {
+		t.Fatalf("the busy board was closed (%s)", board.Reason())
+	}
+	if len(msgs) != 5 {
+		t.Fatalf("the board queued %d messages for 50 pointer moves and a state, want 4 (half its buffer) and the state", len(msgs))
+	}
+	var m Message
+	if err := json.Unmarshal(msgs[0], &m); err != nil || m.Type != TypePointer || *m.Pointer.X != x || *m.Pointer.Y != y {
+		t.Fatalf("first message %+v (%v)", m, err)
+	}
+	if err := json.Unmarshal(msgs[4], &m); err != nil || m.Type != TypeState {
+		t.Fatalf("last message %+v (%v)", m, err)
+	}
+}

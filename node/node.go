@@ -57,6 +57,10 @@ type Config struct {
 	// MaxImportBytes bounds one imported .pptx or lesson file (0: the
 	// API's default).
 	MaxImportBytes int64
+	// PointerRate and PointerBurst: see api.Config (0: the API's
+	// defaults; tests lower them).
+	PointerRate  float64
+	PointerBurst int
 	// LiveAdmitRate is how many new live connections a second the node
 	// takes in (0: live.DefaultAdmitRatePerCPU per CPU).
 	LiveAdmitRate float64
@@ -173,6 +177,8 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		MaxLivePerSession: cfg.MaxLivePerSession,
 		MaxLivePerBoard:   cfg.MaxLivePerBoard,
 		BodyReadTimeout:   cfg.BodyReadTimeout,
+		PointerRate:       cfg.PointerRate,
+		PointerBurst:      cfg.PointerBurst,
 	}, api.Services{
 		Health:       n.store,
 		Accounts:     n.store.Accounts(),
@@ -182,6 +188,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		Lessons:      n.store.Lessons(),
 		Media:        n.store.Media(),
 		LiveTickets:  boards.LiveTickets(),
+		Pointers:     boards,
 		Activities:   activities,
 		ActivityFeed: feed,
 		Live:         n.live,

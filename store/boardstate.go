@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/classboard/classboard"
@@ -58,18 +59,19 @@ func (b *Boards) stateBucket(doc *boardDoc) (*bucket, error) {
 // stateDoc is how a board state is stored; its revision is the KV
 // revision, so it is never stored in the document.
 type stateDoc struct {
-	V         int               `json:"v"`
-	LessonID  string            `json:"lesson_id,omitempty"`
-	Slide     int               `json:"slide"`
-	Blank     bool              `json:"blank,omitempty"`
-	Timer     *classboard.Timer `json:"timer,omitempty"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	UpdatedBy string            `json:"updated_by,omitempty"`
+	V          int               `json:"v"`
+	LessonID   string            `json:"lesson_id,omitempty"`
+	Slide      int               `json:"slide"`
+	Blank      bool              `json:"blank,omitempty"`
+	BlankColor string            `json:"blank_color,omitempty"`
+	Timer      *classboard.Timer `json:"timer,omitempty"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	UpdatedBy  string            `json:"updated_by,omitempty"`
 }
 
 func (d *stateDoc) state(boardID string, rev uint64) *classboard.BoardState {
 	return &classboard.BoardState{
-		BoardID: boardID, LessonID: d.LessonID, Slide: d.Slide, Blank: d.Blank, Timer: d.Timer,
+		BoardID: boardID, LessonID: d.LessonID, Slide: d.Slide, Blank: d.Blank, BlankColor: d.BlankColor, Timer: d.Timer,
 		Revision: rev, UpdatedAt: d.UpdatedAt, UpdatedBy: d.UpdatedBy,
 	}
 }
@@ -172,11 +174,13 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 		return nil, stale(cur)
 	}
 	doc := stateDoc{
-		V: 1, LessonID: in.LessonID, Slide: in.Slide, Blank: in.Blank, Timer: in.Timer,
+		V: 1, LessonID: in.LessonID, Slide: in.Slide, Blank: in.Blank, BlankColor: in.BlankColor, Timer: in.Timer,
 		UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedBy: a.Device,
 	}
 	if doc.Timer != nil {
-		doc.Timer = &classboard.Timer{EndsAt: doc.Timer.EndsAt.UTC()}
+		t := *doc.Timer
+		t.EndsAt = t.EndsAt.UTC()
+		doc.Timer = &t
 	}
 	bk, err := b.stateBucket(board)
 	if err != nil {
@@ -194,6 +198,62 @@ func (b *Boards) SetState(ctx context.Context, boardID string, ifMatch uint64, i
 		return nil, storeErr(fmt.Errorf("store board state: %w", err))
 	}
 	return doc.state(boardID, rev), nil
+}
+
+// dropLesson points every board of the teacher that shows lesson id at
+// no lesson, so that a deleted lesson does not stay on a board's screen
+// (the live state message tells the board at once) and a reloaded board
+// does not ask for a lesson that is gone. It costs a read per board of the
+// teacher (at most DefaultMaxBoardsPerTeacher), not per lesson. A state
+// written to the lesson while it was being deleted can slip past: the
+// board then finds no lesson and says so. Failures are logged: the lesson
+// is deleted either way.
+func (b *Boards) dropLesson(ctx context.Context, teacherID, lessonID, device string) {
+	prefix := "t." + keyPart(teacherID) + "."
+	keys, err := b.s.boards.keys(ctx, prefix+"*")
+	if err != nil {
+		b.s.log.Warn("find boards showing a deleted lesson", "lesson", lessonID, "err", err)
+		return
+	}
+	for _, k := range keys {
+		if err := b.dropLessonFrom(ctx, strings.TrimPrefix(k, prefix), teacherID, lessonID, device); err != nil {
+			b.s.log.Warn("clear a deleted lesson from a board", "lesson", lessonID, "board", strings.TrimPrefix(k, prefix), "err", err)
+		}
+	}
+}
+
+// dropLessonFrom clears one board's state of lessonID with a
+// compare-and-set, reading again when a teacher's write came between.
+func (b *Boards) dropLessonFrom(ctx context.Context, boardID, teacherID, lessonID, device string) error {
+	board, _, err := b.viewedBoard(ctx, boardID)
+	if classboard.ErrorCode(err) == classboard.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if board.TeacherID != teacherID {
+		return nil // a stale index entry
+	}
+	bk, err := b.stateBucket(board)
+	if err != nil {
+		return err
+	}
+	for range 5 {
+		var cur stateDoc
+		rev, err := bk.get(ctx, stateKey(boardID), &cur)
+		if errors.Is(err, errNotFound) || (err == nil && cur.LessonID != lessonID) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		doc := stateDoc{V: 1, UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedBy: device}
+		if _, err = bk.update(ctx, stateKey(boardID), doc, rev, 0); !errors.Is(err, errRevision) {
+			return err
+		}
+	}
+	return errors.New("the board's state kept changing")
 }
 
 func stale(cur *classboard.BoardState) error {

@@ -253,7 +253,8 @@ func staleLesson(cur *classboard.Lesson) error {
 		Message: "The lesson was changed elsewhere meanwhile; this is the current version.", Current: cur}
 }
 
-// DeleteLesson deletes one of the caller's lessons.
+// DeleteLesson deletes one of the caller's lessons, then points the
+// caller's boards that showed it at no lesson (see Boards.dropLesson).
 func (l Lessons) DeleteLesson(ctx context.Context, id string, ifMatch uint64) error {
 	ctx, cancel, tid, err := l.s.teacherOp(ctx)
 	if err != nil {
@@ -273,5 +274,10 @@ func (l Lessons) DeleteLesson(ctx context.Context, id string, ifMatch uint64) er
 		}
 		return storeErr(fmt.Errorf("delete lesson: %w", err))
 	}
+	// The lesson is gone whatever follows; boards showing it are moved to
+	// "no lesson" even when the teacher's request has ended meanwhile.
+	bg, stop := context.WithTimeout(context.WithoutCancel(ctx), l.s.cfg.OpTimeout)
+	defer stop()
+	l.s.Boards().dropLesson(bg, tid, id, classboard.AuthFromContext(ctx).Device)
 	return nil
 }

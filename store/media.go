@@ -224,6 +224,7 @@ func (m Media) MediaList(ctx context.Context, opts classboard.ListOptions) (*cla
 		return nil, err
 	}
 	list.Page = *page
+	m.s.view.mediaUse(tid, list.Items)
 	return list, nil
 }
 

@@ -139,3 +139,41 @@ func TestLessonIndexPagesAndLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The picture library's "used in N lessons" comes from the view; when the
+// view cannot vouch for itself the count is left out (unknown), never
+// guessed as zero and never computed by reading every lesson.
+func TestMediaUseUnknownWhenViewBehind(t *testing.T) {
+	s := store.OpenTestStore(t, store.TeacherLimits{})
+	ctx := classboard.NewContextWithAuth(context.Background(), &classboard.Auth{Teacher: &classboard.Teacher{ID: "teacher-1"}})
+	m, err := s.Media().CreateMedia(ctx, classboard.NewMedia{Data: []byte("a picture"), ContentType: "image/png", Width: 1, Height: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lessons().CreateLesson(ctx, classboard.LessonInput{Title: "Uses it", Slides: []classboard.Slide{{Kind: classboard.SlideImage, MediaID: m.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	use := func() string {
+		list, err := s.Media().MediaList(ctx, classboard.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 1 || list.Items[0].Lessons == nil {
+			return "unknown"
+		}
+		return fmt.Sprint(*list.Items[0].Lessons)
+	}
+	poll.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if got := use(); got != "1" {
+			return fmt.Errorf("lessons using the picture: %s, want 1", got)
+		}
+		return nil
+	})
+	s.StopView()
+	poll.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if got := use(); got != "unknown" {
+			return fmt.Errorf("with the view behind, lessons using the picture: %s, want unknown", got)
+		}
+		return nil
+	})
+}

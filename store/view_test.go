@@ -85,6 +85,13 @@ func BenchmarkViewMemory(b *testing.B) {
 			doc := fmt.Sprintf(`{"v":1,"id":"01a22eaf-fc51-77d4-8cab-%012d","teacher_id":"01a22eaf-fc51-77d4-8cab-%012d","title":"Fractions and decimals, lesson %d of the autumn term","slides":[{},{},{}],"created_at":"2026-11-30T23:00:15.057Z","updated_at":"2026-11-30T23:00:15.057Z"}`, i, i%500, i)
 			v.lessons.wrote(fmt.Sprintf("t%d.l%d", i%500, i), uint64(i+1), []byte(doc))
 		}},
+		// Three slides with a picture each (of the teacher's 20): the
+		// per-picture use counts and each head's media ids.
+		{"lesson-3-pictures", func(v *view, i int) {
+			pic := func(k int) string { return fmt.Sprintf(`{"kind":"image","media_id":"%064d"}`, (i+k)%20) }
+			doc := fmt.Sprintf(`{"v":1,"id":"01a22eaf-fc51-77d4-8cab-%012d","teacher_id":"01a22eaf-fc51-77d4-8cab-%012d","title":"Fractions and decimals, lesson %d of the autumn term","slides":[%s,%s,%s],"created_at":"2026-11-30T23:00:15.057Z","updated_at":"2026-11-30T23:00:15.057Z"}`, i, i%500, i, pic(0), pic(1), pic(2))
+			v.lessons.wrote(fmt.Sprintf("t%d.l%d", i%500, i), uint64(i+1), []byte(doc))
+		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for range b.N {

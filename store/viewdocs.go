@@ -15,8 +15,9 @@ type view struct {
 	teachers *viewTable[teacherView]
 	boards   *viewTable[boardDoc]
 	lessons  *viewTable[*lessonEntry]
-	// byTeacher indexes lessons per teacher in both list orders; it
-	// changes only under the lessons table's lock.
+	// byTeacher indexes lessons per teacher in both list orders, and
+	// counts the lessons using each of the teacher's pictures; it changes
+	// only under the lessons table's lock.
 	byTeacher map[string]*teacherLessons
 }
 
@@ -27,17 +28,21 @@ type teacherView struct {
 	SessionsNotBefore time.Time
 }
 
-// lessonEntry is what the view keeps of a lesson: its summary, its owner
-// and its keys in the two list orders.
+// lessonEntry is what the view keeps of a lesson: its summary, its owner,
+// its keys in the two list orders and the pictures it uses (each once).
 type lessonEntry struct {
 	teacherID        string
 	summary          classboard.LessonSummary
 	byUpdated, title string
+	media            []string
 }
 
-// teacherLessons are one teacher's lessons, sorted by each list order.
+// teacherLessons are one teacher's lessons, sorted by each list order, and
+// how many of them use each picture (by media id), so that the picture
+// library answers "used in N lessons" without reading any lesson.
 type teacherLessons struct {
 	byUpdated, byTitle []*lessonEntry
+	mediaUse           map[string]int
 }
 
 func newView(maxKeys int, log func(string, ...any)) *view {
@@ -82,15 +87,17 @@ func decodeBoardKey(key string, _ uint64, data []byte) (boardDoc, bool, error) {
 	return boardDoc{}, false, nil
 }
 
-// lessonHead is the part of a lesson document the view decodes: the
-// slides' content is skipped.
+// lessonHead is the part of a lesson document the view decodes: of the
+// slides, only their pictures.
 type lessonHead struct {
-	ID        string     `json:"id"`
-	TeacherID string     `json:"teacher_id"`
-	Title     string     `json:"title"`
-	Slides    []struct{} `json:"slides"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	ID        string `json:"id"`
+	TeacherID string `json:"teacher_id"`
+	Title     string `json:"title"`
+	Slides    []struct {
+		MediaID string `json:"media_id"`
+	} `json:"slides"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func decodeLesson(_ string, rev uint64, data []byte) (*lessonEntry, bool, error) {
@@ -99,8 +106,14 @@ func decodeLesson(_ string, rev uint64, data []byte) (*lessonEntry, bool, error)
 		return nil, false, err
 	}
 	sum := classboard.LessonSummary{ID: d.ID, Title: d.Title, SlideCount: len(d.Slides), Revision: rev, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	var media []string
+	for _, sl := range d.Slides {
+		if sl.MediaID != "" && !slices.Contains(media, sl.MediaID) {
+			media = append(media, sl.MediaID)
+		}
+	}
 	return &lessonEntry{teacherID: d.TeacherID, summary: sum,
-		byUpdated: lessonUpdatedKey(&sum), title: lessonTitleKey(&sum)}, true, nil
+		byUpdated: lessonUpdatedKey(&sum), title: lessonTitleKey(&sum), media: media}, true, nil
 }
 
 // The two list orders' sort keys; each ends with the id, so it is unique.
@@ -116,6 +129,11 @@ func (v *view) lessonChanged(_ string, old, cur **lessonEntry) {
 		if tl := v.byTeacher[e.teacherID]; tl != nil {
 			tl.byUpdated = removeSorted(tl.byUpdated, e.byUpdated, func(x *lessonEntry) string { return x.byUpdated })
 			tl.byTitle = removeSorted(tl.byTitle, e.title, func(x *lessonEntry) string { return x.title })
+			for _, id := range e.media {
+				if tl.mediaUse[id]--; tl.mediaUse[id] <= 0 {
+					delete(tl.mediaUse, id)
+				}
+			}
 			if len(tl.byUpdated) == 0 {
 				delete(v.byTeacher, e.teacherID)
 			}
@@ -125,11 +143,14 @@ func (v *view) lessonChanged(_ string, old, cur **lessonEntry) {
 		e := *cur
 		tl := v.byTeacher[e.teacherID]
 		if tl == nil {
-			tl = &teacherLessons{}
+			tl = &teacherLessons{mediaUse: map[string]int{}}
 			v.byTeacher[e.teacherID] = tl
 		}
 		tl.byUpdated = insertSorted(tl.byUpdated, e, func(x *lessonEntry) string { return x.byUpdated })
 		tl.byTitle = insertSorted(tl.byTitle, e, func(x *lessonEntry) string { return x.title })
+		for _, id := range e.media {
+			tl.mediaUse[id]++
+		}
 	}
 }
 
@@ -178,4 +199,21 @@ func (v *view) lessonCount(teacherID string) (int, bool) {
 		}
 	})
 	return n, ok
+}
+
+// mediaUse sets each picture's Lessons to how many of the teacher's
+// lessons use it: a map lookup per picture. False (and nothing set) when
+// the view is not current: the caller leaves the counts unknown rather
+// than read every lesson.
+func (v *view) mediaUse(teacherID string, items []*classboard.Media) bool {
+	return v.lessons.read(func() {
+		tl := v.byTeacher[teacherID]
+		for _, m := range items {
+			n := 0
+			if tl != nil {
+				n = tl.mediaUse[m.ID]
+			}
+			m.Lessons = &n
+		}
+	})
 }

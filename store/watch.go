@@ -13,8 +13,8 @@ import (
 )
 
 // WatchBoards follows the boards bucket and the board-state buckets with
-// one KV watch each for the whole node, and the boards' presence, and calls
-// fn for every change.
+// one KV watch each for the whole node, the boards' presence and the
+// teachers' pointers, and calls fn for every change.
 // A KV watch reads the stream, so it sees only writes the stream took: a
 // core subscription on "$KV.>" would also see writes the stream rejected
 // (a failed If-Match). After a failure a watch resumes at the revision
@@ -64,6 +64,11 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 		}
 		if doc.TeacherID != "" {
 			fn(classboard.BoardEvent{Type: classboard.EventPaired, BoardID: id, TeacherName: doc.TeacherName})
+		}
+	})
+	wg.Go(func() {
+		if err := b.watchPointers(ctx, fn); err != nil {
+			b.s.log.Error("pointers stopped", "err", err)
 		}
 	})
 	stop := b.s.online.listen(func(id string, online bool) {

@@ -99,7 +99,7 @@ func TestBrowserLessonWithTextAndPicture(t *testing.T) {
 	)
 	browsertest.Get(p, chromedp.Poll[bool](pictureShown))
 	p.Do(chromedp.SendKeys(chromedp.CSS("#slide-caption"), "A leaf"), chromedp.Click(chromedp.CSS("#save-lesson")))
-	browsertest.Get(p, chromedp.Poll[bool](`document.querySelector('#save-status').textContent === 'Saved.'`))
+	browsertest.Get(p, chromedp.Poll[bool](`document.querySelector('#save-status').dataset.state === 'saved'`))
 	p.Screenshot("lesson-editor-laptop", browsertest.Laptop)
 	p.Screenshot("lesson-editor-phone", browsertest.Phone)
 	p.Do(chromedp.EmulateViewport(1024, 768))

@@ -67,7 +67,9 @@ func TestBrowserPairByCodeAndSteer(t *testing.T) {
 	// The teacher picks the lesson and presses next; the board follows live.
 	present(teacher, lessonID)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"] .slide-frame`)))
-	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)))
+	// #now names slide 0 before the lesson has loaded; the count starts
+	// once the preview shows the slide.
+	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)), chromedp.WaitVisible(chromedp.CSS(`#preview .slide`)))
 	browsertest.Get(teacher, chromedp.Evaluate[any](`(() => { window.draws = 0;
 		new MutationObserver((ms) => { for (const m of ms) if (m.addedNodes.length) window.draws++; })
 			.observe(document.getElementById('preview'), { childList: true }); return null; })()`))

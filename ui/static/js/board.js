@@ -57,7 +57,10 @@ const timerEl = h('div', { id: 'timer', class: 'timer', hidden: true });
 const fullscreenButton = h('button', { id: 'fullscreen', class: 'fullscreen', type: 'button', onclick: toggleFullscreen },
   fullscreenIcon(), h('span', { class: 'fullscreen-label' }));
 const overlays = h('div', { id: 'overlays', class: 'overlays' }, banner, timerEl, indicator, fullscreenButton);
-clear(root).append(stage, overlays);
+// The teacher's pointer: a dot over the slide, where the teacher drags on
+// their preview of it.
+const pointerEl = h('div', { id: 'pointer', class: 'pointer', hidden: true });
+clear(root).append(stage, overlays, pointerEl);
 const activity = activityOverlay(root, stage, () => api('GET', `/api/v1/boards/${encodeURIComponent(creds.board_id)}/activity`));
 
 function api(method, path, opts = {}) {
@@ -155,6 +158,7 @@ function stopAll() {
   showingCode = false;
   banner.hidden = true;
   timerEl.hidden = true;
+  hidePointer();
   local = null;
 }
 
@@ -231,6 +235,9 @@ function onLive(msg) {
       break;
     case 'activity':
       activity.show(msg.activity);
+      break;
+    case 'pointer':
+      point(msg.pointer);
       break;
     case 'unpaired':
       activity.show({ status: 'none' });
@@ -328,8 +335,9 @@ function paint() {
   stage.dataset.slide = String(slideIndex);
   stage.dataset.revision = String(state.revision);
   stage.dataset.local = String(Boolean(local));
+  hidePointer(); // it pointed at what was on screen before
   if (state.blank && !local) {
-    clear(stage).append(h('div', { id: 'blank', class: 'blank' }));
+    clear(stage).append(h('div', { id: 'blank', class: `blank ${state.blank_color === 'white' ? 'white' : 'black'}` }));
   } else if (!lesson) {
     message(t('board.waiting'));
   } else if (slideIndex >= lesson.slides.length) {
@@ -402,21 +410,51 @@ document.addEventListener('touchend', (e) => {
   if (Math.abs(dx) > 60) step(dx < 0 ? 1 : -1);
 }, { passive: true });
 
-// showTimer counts down against the server's clock.
+// showTimer counts down against the server's clock; a paused timer shows
+// the time it has left, standing still.
 function showTimer(timer) {
   clearInterval(clockTimer);
   if (!timer) { timerEl.hidden = true; return; }
   const ends = Date.parse(timer.ends_at);
   const tick = () => {
     // Before the live connection (a board started offline) its own clock.
-    const left = Math.max(0, Math.round((ends - (live ? live.serverNow() : Date.now())) / 1000));
+    const ms = timer.paused ? timer.remaining_ms : ends - (live ? live.serverNow() : Date.now());
+    const left = Math.max(0, Math.ceil(ms / 1000));
     timerEl.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
     timerEl.classList.toggle('done', left === 0);
     if (left === 0) clearInterval(clockTimer);
   };
   tick();
+  timerEl.classList.toggle('paused', Boolean(timer.paused));
   timerEl.hidden = false;
-  clockTimer = setInterval(tick, 250);
+  if (!timer.paused) clockTimer = setInterval(tick, 250);
+}
+
+// point puts the teacher's pointer on the slide on screen (x and y from 0
+// to 1 across and down it), or hides it. A dot that stops moving hides by
+// itself after POINTER_IDLE_MS, in case the move that hid it was lost (the
+// teacher's view repeats a held pointer more often than that).
+const POINTER_IDLE_MS = 12000;
+let pointerIdle = null;
+function point(p) {
+  const slide = stage.querySelector('.slide');
+  if (!p || p.hidden || !slide || (shown && shown.blank && !local)) {
+    hidePointer();
+    return;
+  }
+  const r = slide.getBoundingClientRect();
+  const box = root.getBoundingClientRect();
+  pointerEl.style.left = `${r.left - box.left + p.x * r.width}px`;
+  pointerEl.style.top = `${r.top - box.top + p.y * r.height}px`;
+  Object.assign(pointerEl.dataset, { x: String(p.x), y: String(p.y) });
+  pointerEl.hidden = false;
+  clearTimeout(pointerIdle);
+  pointerIdle = setTimeout(hidePointer, POINTER_IDLE_MS);
+}
+
+function hidePointer() {
+  clearTimeout(pointerIdle);
+  pointerEl.hidden = true;
 }
 
 // The full-screen button: where the browser can go full screen. Its words

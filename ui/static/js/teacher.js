@@ -8,6 +8,7 @@ import { loginView, signupView, homeView, confirmView } from './teacher/account.
 import { register as registerLessons } from './teacher/lessons.js';
 import { forgotView, resetView } from './teacher/reset.js';
 import { register as registerBoards } from './teacher/boards.js';
+import { forgetDrafts } from './teacher/saver.js';
 
 const TOKEN_KEY = 'classboard.token';
 const app = document.getElementById('app');
@@ -16,6 +17,8 @@ const banner = document.getElementById('banner');
 nav.setAttribute('aria-label', t('common.main_menu'));
 
 const client = new Client();
+/** @type {(() => void)[]} what the view on screen stops when left */
+let leaving = [];
 const ctx = {
   client,
   teacher: null,
@@ -26,7 +29,15 @@ const ctx = {
     ctx.teacher = session.teacher;
     renderNav();
   },
+  // A view with work that is not saved yet sets leaveGuard: an async
+  // (why: 'route' | 'logout') => may leave. onLeave registers what to stop
+  // when the view is left.
+  leaveGuard: null,
+  onLeave(fn) { leaving.push(fn); },
   async signOut() {
+    if (ctx.leaveGuard && !(await ctx.leaveGuard('logout'))) return;
+    left();
+    forgetDrafts();
     try { await client.request('DELETE', '/api/v1/sessions/current'); } catch { /* gone anyway */ }
     localStorage.removeItem(TOKEN_KEY);
     // Nothing of the teacher's stays in this browser's caches either.
@@ -100,7 +111,27 @@ function focusHeading() {
 
 let viewRetries = 0;
 
-async function render() {
+// left ends the view on screen: its guard and whatever it runs.
+function left() {
+  ctx.leaveGuard = null;
+  for (const fn of leaving.splice(0)) fn();
+}
+
+// mayLeave asks the view on screen whether the hash change ev may go on.
+// While it decides, the address shows the view again, so a teacher who
+// stays is where the address says.
+async function mayLeave(ev) {
+  if (!ctx.leaveGuard || !ev || !ev.oldURL) return true;
+  const target = location.hash;
+  history.replaceState(null, '', new URL(ev.oldURL).hash || '#/');
+  if (!(await ctx.leaveGuard('route'))) return false;
+  history.replaceState(null, '', target);
+  return true;
+}
+
+async function render(ev) {
+  if (!(await mayLeave(ev))) return;
+  left();
   const hash = location.hash || '#/';
   const route = routes.find((r) => r.pattern.test(hash) && (!r.path || location.pathname === r.path)) || routes[routes.length - 1];
   if (!route.public && !ctx.teacher) {

@@ -1,8 +1,11 @@
 // The teacher's lessons: the list, import (PDF, PowerPoint, a lesson
 // file), and routes to the editor.
 import { h, clear } from '../dom.js';
+import { t, has, formatDate } from '../i18n.js';
 import { editorView } from './editor.js';
 import { importPDF, ImportError } from './pdfimport.js';
+import { copyLesson, deleteLesson } from './lessonactions.js';
+import { dropDraft } from './saver.js';
 
 const PPTX = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
 
@@ -12,10 +15,10 @@ const PPTX = 'application/vnd.openxmlformats-officedocument.presentationml.prese
 function importer(ctx) {
   const file = h('input', { type: 'file', id: 'import-file', class: 'visually-hidden',
     accept: '.pdf,.pptx,.zip,application/pdf,application/zip,' + PPTX });
-  const pick = h('label', { class: 'button', for: 'import-file', id: 'import-pick' }, 'Import…');
+  const pick = h('label', { class: 'button', for: 'import-file', id: 'import-pick' }, t('lessons.import'));
   const status = h('span', { id: 'import-status', role: 'status' });
   const bar = h('progress', { id: 'import-progress', max: '1', value: '0' });
-  const cancel = h('button', { id: 'import-cancel', type: 'button' }, 'Cancel');
+  const cancel = h('button', { id: 'import-cancel', type: 'button' }, t('common.cancel'));
   const panel = h('div', { class: 'import-panel', id: 'import-panel', hidden: true }, status, bar, cancel);
   let ctl = null;
 
@@ -28,7 +31,7 @@ function importer(ctx) {
   }
   cancel.addEventListener('click', () => {
     if (ctl) ctl.abort();
-    show('Cancelling: removing what was uploaded…');
+    show(t('lessons.import_cancelling'));
   });
 
   file.addEventListener('change', async () => {
@@ -41,28 +44,29 @@ function importer(ctx) {
     try {
       let lesson;
       if (name.endsWith('.pdf') || f.type === 'application/pdf') {
-        show(`Reading ${f.name}…`, { busy: true });
+        show(t('lessons.import_reading', { name: f.name }), { busy: true });
         lesson = await importPDF(ctx.client, f, {
           signal: ctl.signal,
-          onProgress: (done, total) => show(`Page ${Math.min(done + 1, total)} of ${total}`, { busy: true, value: done / total }),
+          onProgress: (done, total) => show(t('lessons.import_page', { n: Math.min(done + 1, total), total }), { busy: true, value: done / total }),
         });
       } else if (name.endsWith('.pptx') || name.endsWith('.zip')) {
         const pptx = name.endsWith('.pptx');
-        show(`Uploading ${f.name}…`, { value: 0 });
+        show(t('lessons.import_uploading', { name: f.name }), { value: 0 });
         const title = pptx ? `?title=${encodeURIComponent(f.name.replace(/\.pptx$/i, '').slice(0, 200))}` : '';
         lesson = await ctx.client.request('POST', '/api/v1/lessons/import' + title, {
           body: f, contentType: pptx ? PPTX : 'application/zip', idempotencyKey: true,
-          onProgress: (p) => show(p < 1 ? `Uploading ${f.name}…` : `Reading the slides…`, { value: p }),
+          onProgress: (p) => show(p < 1 ? t('lessons.import_uploading', { name: f.name }) : t('lessons.import_reading_slides'), { value: p }),
         });
       } else {
-        show('Choose a PDF, a PowerPoint file (.pptx) or a classboard lesson file (.zip).');
+        show(t('lessons.import_choose'));
         return;
       }
-      show(`Imported ${lesson.slides.length} slides.`);
+      show(t(lesson.slides.length === 1 ? 'lessons.imported_one' : 'lessons.imported', { n: lesson.slides.length }));
       ctx.go(`#/lessons/${encodeURIComponent(lesson.id)}`);
     } catch (err) {
-      if (ctl.signal.aborted) show('Import cancelled; nothing was kept.');
-      else show(err instanceof ImportError ? err.message : `Import failed: ${err.message}`);
+      if (ctl.signal.aborted) show(t('lessons.import_cancelled'));
+      else if (err instanceof ImportError) show(err.message);
+      else show(t('lessons.import_failed', { why: has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message }));
     } finally {
       ctl = null;
       pick.classList.remove('disabled');
@@ -71,32 +75,52 @@ function importer(ctx) {
   return { controls: [file, pick], panel };
 }
 
-const ORDERS = [['updated_at', 'Recently changed'], ['title', 'Title']];
-
-function when(iso) {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
+const ORDERS = ['updated_at', 'title'];
 
 async function listView(ctx) {
   const list = h('ul', { class: 'lesson-list', id: 'lesson-list' });
-  const more = h('button', { class: 'more', hidden: true }, 'Show more');
-  const order = h('select', { id: 'lesson-order', 'aria-label': 'Order' },
-    ORDERS.map(([v, label]) => h('option', { value: v }, label)));
+  const more = h('button', { class: 'more', hidden: true }, t('lessons.more'));
+  const note = h('p', { class: 'muted', id: 'lessons-status', role: 'status' });
+  const order = h('select', { id: 'lesson-order', 'aria-label': t('lessons.order') },
+    ORDERS.map((v) => h('option', { value: v }, t(`lessons.order_${v}`))));
   let cursor = '';
 
   async function load(reset) {
     if (reset) { clear(list); cursor = ''; }
     const q = `?limit=50&order=${encodeURIComponent(order.value)}${cursor ? '&cursor=' + encodeURIComponent(cursor) : ''}`;
     const page = await ctx.client.request('GET', '/api/v1/lessons' + q);
-    for (const l of page.items) {
-      list.append(h('li', {},
-        h('a', { href: `#/lessons/${encodeURIComponent(l.id)}`, class: 'lesson-link' },
-          h('span', { class: 'lesson-name' }, l.title),
-          h('span', { class: 'muted' }, `${l.slide_count} slide${l.slide_count === 1 ? '' : 's'} · changed ${when(l.updated_at)}`))));
-    }
-    if (reset && page.items.length === 0) list.append(h('li', { class: 'muted empty' }, 'No lessons yet. Make your first one.'));
+    for (const l of page.items) list.append(row(l));
+    if (reset && page.items.length === 0) list.append(h('li', { class: 'muted empty' }, t('lessons.none')));
     cursor = page.next_cursor || '';
     more.hidden = !cursor;
+  }
+  // row is one lesson: open it, duplicate it (the copy opens) or delete it.
+  function row(l) {
+    const li = h('li', { class: 'lesson-row', dataset: { id: l.id } },
+      h('a', { href: `#/lessons/${encodeURIComponent(l.id)}`, class: 'lesson-link' },
+        h('span', { class: 'lesson-name' }, l.title),
+        h('span', { class: 'muted' }, t(l.slide_count === 1 ? 'lessons.row_one' : 'lessons.row', { n: l.slide_count, when: formatDate(l.updated_at) }))),
+      h('div', { class: 'lesson-actions' },
+        h('button', { type: 'button', class: 'link lesson-duplicate', 'aria-label': t('lessons.duplicate_label', { title: l.title }), onclick: () => act(async () => {
+          const full = await ctx.client.request('GET', `/api/v1/lessons/${encodeURIComponent(l.id)}`);
+          const copy = await copyLesson(ctx.client, full);
+          ctx.go(`#/lessons/${encodeURIComponent(copy.id)}`);
+        }) }, t('editor.duplicate')),
+        h('button', { type: 'button', class: 'link danger lesson-delete', 'aria-label': t('lessons.delete_label', { title: l.title }), onclick: () => act(async () => {
+          if (!(await deleteLesson(ctx.client, l))) return;
+          dropDraft(ctx.teacher.id, l.id);
+          li.remove();
+          note.textContent = t('lessons.deleted', { title: l.title });
+        }) }, t('lessons.delete'))));
+    return li;
+  }
+  async function act(fn) {
+    note.textContent = '';
+    try {
+      await fn();
+    } catch (err) {
+      note.textContent = has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message;
+    }
   }
   order.addEventListener('change', () => load(true));
   more.addEventListener('click', () => load(false));
@@ -104,13 +128,13 @@ async function listView(ctx) {
   const imp = importer(ctx);
   return h('section', { class: 'card' },
     h('div', { class: 'row' },
-      h('h1', {}, 'Lessons'), h('span', { class: 'spacer' }), order, imp.controls,
-      h('a', { class: 'button primary-link', href: '#/lessons/new', id: 'new-lesson' }, 'New lesson')),
-    imp.panel, list, more);
+      h('h1', {}, t('lessons.title')), h('span', { class: 'spacer' }), order, imp.controls,
+      h('a', { class: 'button primary-link', href: '#/lessons/new', id: 'new-lesson' }, t('lessons.new'))),
+    imp.panel, note, list, more);
 }
 
 function homeSection() {
-  return h('p', {}, h('a', { href: '#/lessons', id: 'home-lessons' }, 'Your lessons'), ' — prepare what the board shows.');
+  return h('p', {}, h('a', { href: '#/lessons', id: 'home-lessons' }, t('lessons.home_link')), ' — ', t('lessons.home_text'));
 }
 
 // register adds the lesson routes, the nav item and a line on the home page.
@@ -119,6 +143,6 @@ export function register(ctx) {
   // Routes added later are tried first: "new" before the id pattern.
   ctx.addRoute(/^#\/lessons\/([A-Za-z0-9_-]+)$/, (c, m) => editorView(c, m[1]));
   ctx.addRoute(/^#\/lessons\/new$/, (c) => editorView(c, null));
-  (ctx.navItems = ctx.navItems || []).push({ href: '#/lessons', label: 'Lessons' });
+  (ctx.navItems = ctx.navItems || []).push({ href: '#/lessons', label: t('lessons.nav') });
   (ctx.homeSections = ctx.homeSections || []).push(homeSection);
 }

@@ -2,6 +2,7 @@
 // drawn here, in the teacher's browser, with PDF.js (vendored under
 // /static/vendor/pdfjs), so no PDF ever reaches the server; the pictures
 // go up through the media API like any other upload.
+import { t } from '../i18n.js';
 
 // The server's limit on slides in a lesson (classboard.MaxSlides): a
 // longer PDF is refused before anything is uploaded.
@@ -34,7 +35,7 @@ async function pdfjs() {
 // openPDF reads a PDF, or throws ImportError saying why it cannot be used.
 // It returns the document and close(), which frees its worker.
 export async function openPDF(file) {
-  if (file.size > MAX_PDF_BYTES) throw new ImportError(`This PDF is larger than ${MAX_PDF_BYTES >> 20} MB.`);
+  if (file.size > MAX_PDF_BYTES) throw new ImportError(t('lessons.pdf_too_large', { mb: MAX_PDF_BYTES >> 20 }));
   const lib = await pdfjs();
   // isEvalSupported: false keeps PDF.js from trying eval, which the app's
   // Content-Security-Policy forbids.
@@ -45,14 +46,12 @@ export async function openPDF(file) {
     doc = await task.promise;
   } catch (err) {
     await close();
-    const why = err && err.name === 'PasswordException' ? 'it is protected by a password' : 'it is damaged or not a PDF';
-    throw new ImportError(`This PDF cannot be read: ${why}.`);
+    throw new ImportError(t(err && err.name === 'PasswordException' ? 'lessons.pdf_password' : 'lessons.pdf_damaged'));
   }
   if (doc.numPages > MAX_PAGES || doc.numPages === 0) {
     const n = doc.numPages;
     await close();
-    throw new ImportError(n === 0 ? 'This PDF has no pages.'
-      : `This PDF has ${n} pages; a lesson holds at most ${MAX_PAGES}. Split it into several PDFs.`);
+    throw new ImportError(n === 0 ? t('lessons.pdf_no_pages') : t('lessons.pdf_too_many_pages', { n, max: MAX_PAGES }));
   }
   return { doc, close };
 }
@@ -73,7 +72,7 @@ async function renderPage(doc, n) {
     c2d.fillRect(0, 0, canvas.width, canvas.height);
     await page.render({ canvas, canvasContext: c2d, viewport, background: '#fff' }).promise;
     const encode = (type, quality) => new Promise((resolve, reject) =>
-      canvas.toBlob((b) => (b ? resolve(b) : reject(new ImportError('A page could not be drawn.'))), type, quality));
+      canvas.toBlob((b) => (b ? resolve(b) : reject(new ImportError(t('lessons.pdf_page_failed')))), type, quality));
     const png = await encode('image/png');
     return png.size <= PNG_MAX ? png : await encode('image/jpeg', 0.9);
   } finally {
@@ -121,7 +120,7 @@ export async function importPDF(client, file, { onProgress = () => {}, signal } 
       await next?.catch(() => {}); // a page drawn for nothing after a cancel
     }
     signal?.throwIfAborted();
-    const title = (file.name.replace(/\.pdf$/i, '').trim() || 'Imported PDF').slice(0, 200);
+    const title = (file.name.replace(/\.pdf$/i, '').trim() || t('lessons.pdf_untitled')).slice(0, 200);
     return await client.request('POST', '/api/v1/lessons', {
       body: { title, slides: uploaded.map((id) => ({ kind: 'image', media_id: id })) },
       idempotencyKey: true, retry: true,
