@@ -160,16 +160,3 @@ func TestPupilLiveAcrossNodes(t *testing.T) {
 	})
 	again.readRoom("revealed")
 }
-
-func mustWSURL(t *testing.T, url string, h http.Header) *liveClient {
-	t.Helper()
-	l, res, err := dialWSURL(t, url, h)
-	if err != nil {
-		status := 0
-		if res != nil {
-			status = res.StatusCode
-		}
-		t.Fatalf("dial pupil live: %v (status %d)", err, status)
-	}
-	return l
-}

@@ -133,7 +133,17 @@ func dialWSURL(t *testing.T, url string, h http.Header) (*liveClient, *http.Resp
 
 func mustWS(t *testing.T, base, boardID, token, ticket string) *liveClient {
 	t.Helper()
-	l, res, err := dialWS(t, base, boardID, token, ticket)
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	return mustWSURL(t, liveURL(base, boardID, ticket), h)
+}
+
+// mustWSURL opens a websocket on a live endpoint's URL or fails the test.
+func mustWSURL(t *testing.T, url string, h http.Header) *liveClient {
+	t.Helper()
+	l, res, err := dialWSURL(t, url, h)
 	if err != nil {
 		status := 0
 		if res != nil {
