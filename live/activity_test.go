@@ -103,8 +103,8 @@ func TestActivityFeedPupils(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Pupils() != 1 {
-		t.Fatalf("%d pupils connected, want 1", h.Pupils())
+	if h.Count() != 1 {
+		t.Fatalf("%d connections, want the pupil's", h.Count())
 	}
 	set := func(room, status string, seats map[string]string) {
 		src.mu.Lock()
@@ -142,7 +142,7 @@ func TestActivityFeedPupils(t *testing.T) {
 	if got := queued(t, c); len(got) != 1 || got[0].Type != TypeRemoved || c.Reason() != ReasonRemoved {
 		t.Fatalf("after the removal %+v, reason %q", got, c.Reason())
 	}
-	if h.Pupils() != 0 {
-		t.Fatalf("%d pupils connected after the removal", h.Pupils())
+	if h.Count() != 0 {
+		t.Fatalf("%d connections after the removal", h.Count())
 	}
 }

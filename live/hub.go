@@ -222,17 +222,6 @@ func (h *Hub) register(c *Conn) (*Conn, error) {
 
 func isPupil(c *Conn) bool { return c.pupil != nil }
 
-// Pupils returns how many pupils' connections are open.
-func (h *Hub) Pupils() int {
-	n := 0
-	for _, c := range h.conns("") {
-		if c.pupil != nil {
-			n++
-		}
-	}
-	return n
-}
-
 func (h *Hub) notifyChanged() {
 	select {
 	case h.changed <- struct{}{}:
