@@ -65,20 +65,20 @@ func (a *Activities) WatchActivities(ctx context.Context, fn func(boardID string
 
 func (a *Activities) watchShard(ctx context.Context, shard int, fn func(boardID string)) {
 	var before []string // the boards with an activity when the watch (re)started
-	a.s.follow(ctx, a.bucket(shard), ">", func(uint64) ([]jetstream.WatchOpt, error) {
+	a.s.follow(ctx, a.bucket(shard), watchSpec{filter: ">", begin: func(uint64) (watchFrom, error) {
 		before = a.reset(shard)
-		return nil, nil
-	}, func(e jetstream.KeyValueEntry) {
+		return watchFrom{}, nil
+	}, handle: func(e jetstream.KeyValueEntry) {
 		if board, loaded := a.note(shard, e); board != "" && loaded {
 			fn(board)
 		}
-	}, func() {
+	}, loaded: func() {
 		// Every board gets a whole frame: those with an activity now, and
 		// those whose activity went while the watch was down.
 		for _, id := range append(before, a.markLoaded(shard)...) {
 			fn(id)
 		}
-	})
+	}})
 }
 
 // reset empties a shard's view for a watch starting from scratch and

@@ -42,6 +42,9 @@ type bucket struct {
 	// delete this node makes, as it succeeds.
 	view    viewSource
 	metrics Metrics
+	// noLeader, when set, says whether this node sees no live leader of
+	// the bucket's stream (see awaitLeader).
+	noLeader func() bool
 }
 
 // kvStreamConfig is the stream nats.go would make for a KV bucket, except
@@ -112,6 +115,27 @@ func openBucket(ctx context.Context, js jetstream.JetStream, spec bucketSpec, re
 // new leader as soon as one is elected (4-9 s after a kill).
 const attemptTimeout = 1500 * time.Millisecond
 
+// leaderPoll is how often a request waiting for its stream's election
+// looks again.
+const leaderPoll = 50 * time.Millisecond
+
+// awaitLeader waits, within ctx, while this node sees no live leader of
+// the bucket's stream: a request sent then waits out its attempt
+// unanswered, and the new leader would get the retry only up to an
+// attempt later; one sent as the leader is elected lands at once.
+func (b *bucket) awaitLeader(ctx context.Context) {
+	if b.noLeader == nil {
+		return
+	}
+	for b.noLeader() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(leaderPoll):
+		}
+	}
+}
+
 // retry runs fn with a per-attempt timeout until it succeeds, fails for a
 // reason a retry cannot change, or ctx ends.
 func retry[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
@@ -153,7 +177,10 @@ func (b *bucket) get(ctx context.Context, key string, v any) (_ uint64, err erro
 
 // entry is get returning the whole entry (its creation time too).
 func (b *bucket) entry(ctx context.Context, key string, v any) (jetstream.KeyValueEntry, error) {
-	e, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return b.kv.Get(ctx, key) })
+	e, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) {
+		b.awaitLeader(ctx)
+		return b.kv.Get(ctx, key)
+	})
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, errNotFound
 	}
@@ -198,6 +225,7 @@ func (b *bucket) write(ctx context.Context, key string, msg *nats.Msg, opts ...j
 	opts = append(opts, jetstream.WithMsgID(id))
 	sent := false
 	return retry(ctx, func(ctx context.Context) (uint64, error) {
+		b.awaitLeader(ctx)
 		ack, err := b.js.PublishMsg(ctx, msg, opts...)
 		if err == nil {
 			return ack.Sequence, nil

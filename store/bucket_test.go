@@ -108,3 +108,27 @@ func TestDeletesAndListingsRetry(t *testing.T) {
 		t.Fatalf("stale compare-and-set delete: %v, want errRevision", err)
 	}
 }
+
+// A write while this node sees no leader of the stream waits for one
+// rather than send into the void, and lands once a leader is there; with
+// none before its deadline it fails as a timeout, which the API answers
+// with 503 (and the client tries another node).
+func TestWriteWaitsForLeader(t *testing.T) {
+	s := openTestStore(t)
+	bk := s.boardStates[0]
+	var looks atomic.Int64
+	bk.noLeader = func() bool { return looks.Add(1) <= 3 }
+	if _, err := bk.put(t.Context(), "k", []byte(`{"v":1}`), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := looks.Load(); n < 4 {
+		t.Fatalf("the write looked for a leader %d times, want it to wait until one was there", n)
+	}
+
+	bk.noLeader = func() bool { return true }
+	ctx, cancel := context.WithTimeout(t.Context(), 2*leaderPoll)
+	defer cancel()
+	if _, err := bk.put(ctx, "k2", []byte(`{"v":1}`), 0, 0); !transient(err) {
+		t.Fatalf("a write without a leader until its deadline: %v, want a timeout", err)
+	}
+}

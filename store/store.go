@@ -116,9 +116,11 @@ func (c Config) replicas() int {
 // Store is the node's connection to JetStream and the buckets in it. Its
 // services (Accounts, ...) answer EUNAVAILABLE until the buckets exist.
 type Store struct {
-	cfg    Config
-	log    *slog.Logger
-	srv    *embedded // nil with an external NATS
+	cfg Config
+	log *slog.Logger
+	srv *embedded // nil with an external NATS
+	// local caches what the embedded server says of its replicas.
+	local  localStreams
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	hasher *password.Hasher
@@ -445,6 +447,9 @@ func (s *Store) init(ctx context.Context) error {
 		bk, err := openBucket(ctx, s.js, b.spec, r, s.cfg.Metrics)
 		if err != nil {
 			return err
+		}
+		if s.srv != nil {
+			bk.noLeader = func() bool { _, none := s.leaderless(bk); return none }
 		}
 		*b.dst = bk
 	}

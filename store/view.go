@@ -34,9 +34,21 @@ import (
 //   - A watch that fails is started again from the beginning, never
 //     resumed: deleted and expired keys' markers leave the stream in time,
 //     and a resumed watch would miss them.
+//   - While a bucket's stream has no leader (its leader's server is gone
+//     and an election runs), no write to it can be acknowledged, and its
+//     leader cannot be asked. The view then counts as current as long as it
+//     has applied everything this node's own replica holds, for at most
+//     viewElectionGrace after the leader last vouched for it: so a steering
+//     write does not wait for the election of a stream it only reads. A
+//     key it lacks then is absent (a board secret is not a session), as no
+//     key can be made without a leader.
 const (
 	viewCheckInterval = 200 * time.Millisecond
 	viewMaxLag        = 800 * time.Millisecond
+	// viewElectionGrace bounds answering without a leader's word: an
+	// election takes 4-9 s (the Raft election timeout), a little more when
+	// the JetStream meta leader died too.
+	viewElectionGrace = 15 * time.Second
 	// viewTombstoneTTL is how long a key this node deleted stays marked gone
 	// if the watch never reports the delete (it resumed past it).
 	viewTombstoneTTL = time.Minute
@@ -48,9 +60,12 @@ const (
 type viewAnswer int
 
 const (
-	viewAsk  viewAnswer = iota // not known here: read the store
-	viewHit                    // the value, current within viewMaxLag
-	viewGone                   // this node deleted it
+	viewAsk viewAnswer = iota // not known here: read the store
+	viewHit                   // the value, current within viewMaxLag
+	// viewGone: this node deleted it, or its stream has no leader and the
+	// view, holding all this node's replica holds, lacks it (nothing can be
+	// made meanwhile).
+	viewGone
 )
 
 // viewItem is one key's value in a view, or a mark that this node deleted it.
@@ -77,10 +92,18 @@ type viewTable[T any] struct {
 	loaded   bool   // the watch delivered the initial values
 	overflow bool   // outgrew max: every read goes to the store
 	verified time.Time
+	// leaderVerified is the last verified question its stream's leader
+	// answered (not this node's replica during an election).
+	leaderVerified time.Time
+	// electing: the question verified last found the stream without a
+	// leader.
+	electing bool
 	// pendingAt and pendingSeq are a question not yet caught up with: the
-	// stream's last sequence was pendingSeq at pendingAt.
-	pendingAt  time.Time
-	pendingSeq uint64
+	// stream's last sequence was pendingSeq at pendingAt (pendingLeader:
+	// the leader said so).
+	pendingAt     time.Time
+	pendingSeq    uint64
+	pendingLeader bool
 }
 
 // viewSource is a table as the watch and the store's writes feed it.
@@ -90,6 +113,7 @@ type viewSource interface {
 	wrote(key string, rev uint64, data []byte)
 	deleted(key string)
 	verify(at time.Time, lastSeq uint64)
+	verifyLeaderless(at time.Time, localSeq uint64)
 	sweep(now time.Time)
 	reset()
 }
@@ -114,6 +138,10 @@ func (t *viewTable[T]) get(key string) (T, uint64, viewAnswer) {
 		return zero, 0, viewGone
 	case ok && t.fresh():
 		return it.v, it.rev, viewHit
+	case !ok && t.electing && t.fresh():
+		// A key made a moment ago on another node is not missing here:
+		// no key can be made while the stream has no leader.
+		return zero, 0, viewGone
 	}
 	return zero, 0, viewAsk
 }
@@ -216,13 +244,29 @@ func (t *viewTable[T]) caughtUp(seq uint64) {
 	t.promoteLocked()
 }
 
-// verify records that the stream's last sequence was lastSeq at at.
+// verify records that the stream's leader said its last sequence was
+// lastSeq at at.
 func (t *viewTable[T]) verify(at time.Time, lastSeq uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.pendingAt.IsZero() {
-		t.pendingAt, t.pendingSeq = at, lastSeq
+		t.pendingAt, t.pendingSeq, t.pendingLeader = at, lastSeq, true
 	}
+	t.promoteLocked()
+}
+
+// verifyLeaderless records that at at the stream had no leader and this
+// node's replica ended at localSeq: nothing newer can have been
+// acknowledged since the leader went. It counts only within
+// viewElectionGrace of the leader's last word, and only when no question
+// of the leader is still open (the view was behind when it went).
+func (t *viewTable[T]) verifyLeaderless(at time.Time, localSeq uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if at.Sub(t.leaderVerified) > viewElectionGrace || !t.pendingAt.IsZero() {
+		return
+	}
+	t.pendingAt, t.pendingSeq, t.pendingLeader = at, localSeq, false
 	t.promoteLocked()
 }
 
@@ -232,8 +276,11 @@ func (t *viewTable[T]) promoteLocked() {
 	if !t.loaded || t.pendingAt.IsZero() || t.seen < t.pendingSeq {
 		return
 	}
-	t.verified = t.pendingAt
-	t.pendingAt, t.pendingSeq = time.Time{}, 0
+	t.verified, t.electing = t.pendingAt, !t.pendingLeader
+	if t.pendingLeader {
+		t.leaderVerified = t.pendingAt
+	}
+	t.pendingAt, t.pendingSeq, t.pendingLeader = time.Time{}, 0, false
 }
 
 // reset empties the table before a watch loads it again; until it has,
@@ -243,7 +290,8 @@ func (t *viewTable[T]) reset() {
 	defer t.mu.Unlock()
 	t.items = map[string]viewItem[T]{}
 	t.seen, t.loaded, t.overflow = 0, false, false
-	t.verified, t.pendingAt, t.pendingSeq = time.Time{}, time.Time{}, 0
+	t.verified, t.leaderVerified, t.electing = time.Time{}, time.Time{}, false
+	t.pendingAt, t.pendingSeq, t.pendingLeader = time.Time{}, 0, false
 	if t.cleared != nil {
 		t.cleared()
 	}
@@ -275,15 +323,26 @@ func decodeJSON[T any](_ string, _ uint64, data []byte) (T, bool, error) {
 }
 
 // runView follows every mirrored bucket and checks that the view keeps up,
-// until ctx ends.
+// until ctx ends. Each bucket is checked on its own, so a stream whose
+// leader does not answer delays no other bucket's check.
 func (s *Store) runView(ctx context.Context, tables map[*bucket]viewSource) {
 	var wg sync.WaitGroup
 	for bk, t := range tables {
 		wg.Go(func() { s.followView(ctx, bk, t) })
+		wg.Go(func() {
+			tick := time.NewTicker(viewCheckInterval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					s.checkView(ctx, bk, t)
+				}
+			}
+		})
 	}
 	wg.Go(func() {
-		tick := time.NewTicker(viewCheckInterval)
-		defer tick.Stop()
 		sweep := time.NewTicker(viewTombstoneTTL / 2)
 		defer sweep.Stop()
 		for {
@@ -294,19 +353,20 @@ func (s *Store) runView(ctx context.Context, tables map[*bucket]viewSource) {
 				for _, t := range tables {
 					t.sweep(now)
 				}
-			case <-tick.C:
-				for bk, t := range tables {
-					s.checkView(ctx, bk, t)
-				}
 			}
 		}
 	})
 	wg.Wait()
 }
 
-// checkView asks bk's stream for its last sequence.
+// checkView asks bk's stream for its last sequence, or, while the stream
+// has no leader, looks at this node's replica instead.
 func (s *Store) checkView(ctx context.Context, bk *bucket, t viewSource) {
 	at := time.Now()
+	if local, ok := s.leaderless(bk); ok {
+		t.verifyLeaderless(at, local)
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, viewMaxLag)
 	defer cancel()
 	info, err := bk.stream.Info(ctx)
@@ -319,20 +379,27 @@ func (s *Store) checkView(ctx context.Context, bk *bucket, t viewSource) {
 // followView runs bk's watch into t: first every current value, then each
 // change. After a failure it loads everything again rather than resume:
 // the markers of deleted and expired keys do not stay in a stream for
-// ever, and a resumed watch would miss the ones removed meanwhile.
+// ever, and a resumed watch would miss the ones removed meanwhile. The
+// table keeps what it has until the new watch is made: while the stream
+// elects a leader no watch can be made, and the table may go on answering
+// (see checkView).
 func (s *Store) followView(ctx context.Context, bk *bucket, t viewSource) {
 	var first uint64
-	s.follow(ctx, bk, ">", func(uint64) ([]jetstream.WatchOpt, error) {
-		t.reset()
+	s.follow(ctx, bk, watchSpec{filter: ">", begin: func(uint64) (watchFrom, error) {
 		// Once the initial values are in, the view holds everything the
-		// stream held before the watch began.
+		// stream held before the watch began: at least what this node's
+		// replica holds now, which asks no leader.
+		if last, ok := s.localLastSeq(bk); ok {
+			first = last
+			return watchFrom{}, nil
+		}
 		info, err := bk.stream.Info(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("view: read stream state: %w", err)
+			return watchFrom{}, fmt.Errorf("view: read stream state: %w", err)
 		}
 		first = info.State.LastSeq
-		return nil, nil
-	}, t.watched, func() { t.caughtUp(first) })
+		return watchFrom{}, nil
+	}, started: t.reset, handle: t.watched, loaded: func() { t.caughtUp(first) }})
 }
 
 // sleepCtx waits d or until ctx ends; false when ctx ended.

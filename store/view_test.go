@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // A bucket that outgrows its limit leaves the view: memory stays bounded,
@@ -66,6 +68,61 @@ func TestViewResetForgets(t *testing.T) {
 	}
 	if _, _, ans := tb.get("a"); ans != viewAsk {
 		t.Fatalf("answer %d before the load, want ask the store", ans)
+	}
+}
+
+// While a bucket's stream has no leader, the view goes on answering as
+// long as it has applied everything this node's replica holds, and only
+// within viewElectionGrace of the leader's last word; a replica holding
+// more than the view, or a question of the leader left open, stops it.
+func TestViewDuringElection(t *testing.T) {
+	stale := func(tb *viewTable[sessionDoc]) {
+		tb.mu.Lock()
+		tb.verified = time.Now().Add(-viewMaxLag)
+		tb.mu.Unlock()
+	}
+	newTable := func() *viewTable[sessionDoc] {
+		tb := newViewTable("sessions", 10, func(string, ...any) {}, decodeJSON[sessionDoc])
+		tb.watched(&watchEntry{key: "a", rev: 3, value: []byte(`{"teacher_id":"t"}`), op: jetstream.KeyValuePut})
+		tb.caughtUp(3)
+		tb.verify(time.Now(), 3)
+		stale(tb)
+		return tb
+	}
+
+	tb := newTable()
+	if _, _, ans := tb.get("b"); ans != viewAsk {
+		t.Fatalf("answer %d for a key the view lacks with a leader, want ask the store", ans)
+	}
+	tb.verifyLeaderless(time.Now(), 3)
+	if _, _, ans := tb.get("a"); ans != viewHit {
+		t.Fatalf("answer %d during an election with nothing missing, want a hit", ans)
+	}
+	if _, _, ans := tb.get("b"); ans != viewGone {
+		t.Fatalf("answer %d for a key the view lacks during an election, want gone: none can be made", ans)
+	}
+	tb.verify(time.Now(), 3) // the new leader
+	if _, _, ans := tb.get("b"); ans != viewAsk {
+		t.Fatalf("answer %d for a key the view lacks after the election, want ask the store", ans)
+	}
+
+	tb = newTable()
+	tb.verifyLeaderless(time.Now(), 4) // the replica holds a write the watch did not deliver
+	if _, _, ans := tb.get("a"); ans != viewAsk {
+		t.Fatalf("answer %d with the replica ahead of the view, want ask the store", ans)
+	}
+
+	tb = newTable()
+	tb.verifyLeaderless(time.Now().Add(viewElectionGrace+time.Second), 3)
+	if _, _, ans := tb.get("a"); ans != viewAsk {
+		t.Fatalf("answer %d after the grace, want ask the store", ans)
+	}
+
+	tb = newTable()
+	tb.verify(time.Now(), 5) // the leader said 5 before it went; the view has 3
+	tb.verifyLeaderless(time.Now(), 3)
+	if _, _, ans := tb.get("a"); ans != viewAsk {
+		t.Fatalf("answer %d behind the leader's last word, want ask the store", ans)
 	}
 }
 

@@ -29,12 +29,10 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 	var wg sync.WaitGroup
 	follow := func(bk *bucket, filter string, handle func(jetstream.KeyValueEntry)) {
 		wg.Go(func() {
-			b.s.follow(ctx, bk, filter, func(next uint64) ([]jetstream.WatchOpt, error) {
-				if next > 0 { // after a failure: no change is skipped
-					return []jetstream.WatchOpt{jetstream.ResumeFromRevision(next)}, nil
-				}
-				return []jetstream.WatchOpt{jetstream.UpdatesOnly()}, nil
-			}, handle, nil)
+			b.s.follow(ctx, bk, watchSpec{filter: filter, handle: handle, begin: func(next uint64) (watchFrom, error) {
+				// After a failure: no change is skipped.
+				return watchFrom{updatesOnly: true, startSeq: next}, nil
+			}})
 		})
 	}
 	for _, bk := range b.s.boardStates {
@@ -79,40 +77,63 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 }
 
 // stallAfter is how long a watch may deliver nothing while changes its
-// stream holds wait, before it is started again: its consumer lives on one
-// node, which may have died, and the client library notices only after
-// missing two heartbeats (10 s).
+// stream holds wait, before it is started again. A watch's consumer lives
+// on its stream's leader (directwatch.go) and falls silent when that
+// server goes; this catches the rest (a consumer left on a server that
+// handed its leadership over).
 const stallAfter = 1500 * time.Millisecond
 
-// follow runs one KV watch until ctx ends, starting it again after a
-// failure, or when it stalls (filter ">" only: then this node's replica of
-// the stream says what it should have delivered). begin gives each watch's
-// options from the revision after the last one seen (0 before any); it may
-// fail, and the watch is tried again a second later. loaded, when set, is
-// called each time a watch has delivered the values it started with.
-func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin func(next uint64) ([]jetstream.WatchOpt, error),
-	handle func(jetstream.KeyValueEntry), loaded func()) {
+// watchRetry is the pause before making a watch again after a failed
+// create: during an election nobody answers, and the watch should start
+// as soon as a leader is there.
+const watchRetry = 250 * time.Millisecond
+
+// watchSpec is what follow runs: begin gives each watch's start from the
+// revision after the last one seen (0 before any); it may fail, and the
+// watch is tried again. started, when set, is called once a watch is made,
+// before its first entry. loaded, when set, is called each time a watch has
+// delivered the values it started with.
+type watchSpec struct {
+	filter  string
+	begin   func(next uint64) (watchFrom, error)
+	started func()
+	handle  func(jetstream.KeyValueEntry)
+	loaded  func()
+}
+
+// follow runs one bucket watch until ctx ends, starting it again after a
+// failure, when its consumer's server went, or when it stalls (filter ">"
+// only: then this node's replica of the stream says what it should have
+// delivered).
+func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 	var next uint64
-	var check <-chan time.Time // nil: no stall check
-	if filter == ">" {
-		t := time.NewTicker(stallAfter / 3)
-		defer t.Stop()
-		check = t.C
-	}
+	check := time.NewTicker(stallAfter / 3)
+	defer check.Stop()
 	for ctx.Err() == nil {
-		// What the stream held before: a watch of updates only skips it.
-		delivered, _ := s.localLastSeq(bk)
-		var w jetstream.KeyWatcher
-		opts, err := begin(next)
-		if err == nil {
-			w, err = bk.kv.Watch(ctx, filter, opts...)
-		}
-		if err != nil {
-			s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
-			if !sleepCtx(ctx, time.Second) {
+		if _, none := s.leaderless(bk); none {
+			// Nobody would answer a create: wait for the election, and
+			// make the watch as soon as a leader is there.
+			if !sleepCtx(ctx, leaderPoll) {
 				return
 			}
 			continue
+		}
+		// What the stream held before: a watch of updates only skips it.
+		delivered, _ := s.localLastSeq(bk)
+		var w *kvWatch
+		from, err := spec.begin(next)
+		if err == nil {
+			w, err = s.watchBucket(ctx, bk, spec.filter, from)
+		}
+		if err != nil {
+			s.log.Warn("watch bucket", "bucket", bk.name, "err", err)
+			if !sleepCtx(ctx, watchRetry) {
+				return
+			}
+			continue
+		}
+		if spec.started != nil {
+			spec.started()
 		}
 		if next > 0 {
 			delivered = next - 1
@@ -123,22 +144,35 @@ func (s *Store) follow(ctx context.Context, bk *bucket, filter string, begin fun
 			select {
 			case <-ctx.Done():
 				break read
-			case e, ok := <-w.Updates():
-				if !ok {
-					break read
-				}
+			case <-w.Ended():
+				s.log.Warn("bucket watch ended (its server went or a message was missed); starting it again", "bucket", bk.name)
+				break read
+			case e := <-w.Updates():
 				if e == nil { // the end of the initial values
-					if loaded != nil {
-						loaded()
+					if spec.loaded != nil {
+						spec.loaded()
 					}
 					continue
 				}
 				next, delivered, behind = e.Revision()+1, e.Revision(), time.Time{}
-				handle(e)
-			case now := <-check:
-				last, ok := s.localLastSeq(bk)
-				switch {
-				case !ok || last <= delivered:
+				spec.handle(e)
+			case now := <-check.C:
+				st, ok := s.localStream(bk)
+				if !ok {
+					continue
+				}
+				if leader := s.liveLeader(st); leader != "" && w.server != "" && leader != w.server {
+					// The leadership moved (a hand-over, the spreading of the
+					// board-state leaders): follow it, so that this watch
+					// dies only with its stream's leader.
+					s.log.Info("bucket watch follows its stream's new leader", "bucket", bk.name, "from", w.server, "to", leader)
+					if next == 0 {
+						next = delivered + 1
+					}
+					break read
+				}
+				switch last := st.State.LastSeq; {
+				case spec.filter != ">" || last <= delivered:
 					behind = time.Time{}
 				case behind.IsZero():
 					behind = now

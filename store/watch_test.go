@@ -2,13 +2,17 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/poll"
 )
 
 // logLines keeps the messages logged at WARN and above.
@@ -38,10 +42,10 @@ func (l *logLines) has(msg string) bool {
 	return false
 }
 
-// A board-state watch whose consumer vanished (its node died) without the
-// client library noticing is started again once the stream holds changes
-// it did not deliver, and then delivers them.
-func TestStalledWatchStartsAgain(t *testing.T) {
+// A board-state watch whose consumer vanished (its node died) is started
+// again once its heartbeats stop, and then delivers what was written
+// meanwhile.
+func TestVanishedWatchStartsAgain(t *testing.T) {
 	logs := &logLines{}
 	s := openTestStoreLogging(t, t.TempDir(), slog.New(logs))
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
@@ -76,7 +80,11 @@ func TestStalledWatchStartsAgain(t *testing.T) {
 		break
 	}
 	// Its consumer vanishes, as when the node holding it is killed.
-	for name := range bk.stream.ConsumerNames(ctx).Name() {
+	names := directConsumers(t, s, bk)
+	if len(names) == 0 {
+		t.Fatal("the watch has no direct consumer on the stream's leader")
+	}
+	for _, name := range names {
 		if err := bk.stream.DeleteConsumer(ctx, name); err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +96,7 @@ func TestStalledWatchStartsAgain(t *testing.T) {
 			if id != "after" {
 				continue
 			}
-			if !logs.has("bucket watch stalled") {
+			if !logs.has("bucket watch ended") {
 				t.Fatal("the write arrived, but not through a restarted watch")
 			}
 			return
@@ -96,4 +104,46 @@ func TestStalledWatchStartsAgain(t *testing.T) {
 			t.Fatal("the write made after the consumer vanished never arrived")
 		}
 	}
+}
+
+// directConsumers lists the direct consumers of bk's stream on s's server.
+func directConsumers(t *testing.T, s *Store, bk *bucket) []string {
+	t.Helper()
+	acc, err := s.srv.srv.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true, Consumer: true, DirectConsumer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, st := range acc.Streams {
+		if st.Name == "KV_"+bk.name {
+			for _, c := range st.DirectConsumer {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	return names
+}
+
+// A stopped watch leaves no consumer behind: its server deletes it once
+// nobody listens (watchIdleDelete), so restarts do not pile consumers up.
+func TestStoppedWatchLeavesNoConsumer(t *testing.T) {
+	s := openTestStore(t)
+	bk := s.boardStates[0]
+	before := len(directConsumers(t, s, bk))
+	w, err := s.watchBucket(t.Context(), bk, ">", watchFrom{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(directConsumers(t, s, bk)); n != before+1 {
+		t.Fatalf("%d direct consumers with the watch, %d before", n, before)
+	}
+	if err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	poll.CheckFor(t, 4*watchIdleDelete, 100*time.Millisecond, func() error {
+		if n := len(directConsumers(t, s, bk)); n != before {
+			return fmt.Errorf("%d direct consumers after the watch stopped, %d before", n, before)
+		}
+		return nil
+	})
 }

@@ -161,6 +161,12 @@ func TestFailoverKillsTheLeader(t *testing.T) {
 		t.Errorf("%d of %d boards of the killed node, %d of %d boards in all received the change made at the kill",
 			res.FailoverRecovered, res.FailoverBoards, res.KillRecovered, res.Boards)
 	}
+	// Every board's delay counts in its shard's figures: the killed node's
+	// shards or the others.
+	if n := res.KilledShardBoards + res.OtherShardsBoards; n != res.KillRecovered || res.OtherShardsBoards == 0 {
+		t.Errorf("by shard: %d boards of the killed node's shards, %d of the others; %d received the change",
+			res.KilledShardBoards, res.OtherShardsBoards, res.KillRecovered)
+	}
 	if len(res.NodeStats) != 3 {
 		t.Errorf("node stats: %+v", res.NodeStats)
 	}

@@ -60,6 +60,8 @@ type board struct {
 	secret  string
 	teacher *teacher
 	home    int // the node it connects to first
+	// shard is the board-state shard its live tickets name (-1: none yet).
+	shard atomic.Int32
 
 	liveNode atomic.Int32         // node of its live connection; -1 while it has none
 	kick     chan struct{}        // write now (the failover scenario's click)
@@ -89,6 +91,7 @@ func newBoard(idx int, t *teacher, home int) *board {
 	b := &board{idx: idx, teacher: t, home: home, kick: make(chan struct{}, 1),
 		pending: map[uint64]sentAt{}, early: map[uint64]time.Time{}}
 	b.liveNode.Store(-1)
+	b.shard.Store(-1)
 	return b
 }
 

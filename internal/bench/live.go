@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -131,6 +132,12 @@ func (r *run) connect(ctx context.Context, b *board, origin int, onState func())
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("live ticket: %w", err)
+	}
+	// A ticket is "<shard>.<token>": the shard of the board's state.
+	if shard, _, ok := strings.Cut(t.Ticket, "."); ok {
+		if n, err := strconv.Atoi(shard); err == nil {
+			b.shard.Store(int32(n))
+		}
 	}
 	url := base + "/api/v1/boards/" + b.id + "/live?ticket=" + t.Ticket
 	handle := func(data []byte) error {

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -310,6 +311,29 @@ func (ns *nodes) stateLeads() (leads []int, streams int) {
 		}
 	}
 	return leads, len(ns.stateLeaders)
+}
+
+// ledShards returns the board-state shards node i leads, as the logs said
+// last: 0 for the stream KV_board_state, n for KV_board_state_n.
+func (ns *nodes) ledShards(i int) map[int]bool {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	out := map[int]bool{}
+	for stream, leader := range ns.stateLeaders {
+		if leader != ns.names[i] {
+			continue
+		}
+		shard := 0
+		if rest, ok := strings.CutPrefix(stream, boardStateStream+"_"); ok {
+			n, err := strconv.Atoi(rest)
+			if err != nil {
+				continue
+			}
+			shard = n
+		}
+		out[shard] = true
+	}
+	return out
 }
 
 // warnings returns how many warnings and errors node i logged so far.

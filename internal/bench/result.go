@@ -116,6 +116,17 @@ type Result struct {
 	FeltP50Ms     *float64 `json:"felt_p50_ms,omitempty"`
 	FeltP99Ms     *float64 `json:"felt_p99_ms,omitempty"`
 	FeltMaxMs     *float64 `json:"felt_max_ms,omitempty"`
+	// The same delays (all of them, felt or not) for the boards of the
+	// shards the killed node led (their stream elects a leader: the
+	// issue's "leader" target) and for the boards of the other shards
+	// (their streams' leaders live: the "follower" target).
+	KilledShardBoards int      `json:"killed_shard_boards,omitempty"`
+	KilledShardP99Ms  *float64 `json:"killed_shard_p99_ms,omitempty"`
+	KilledShardMaxMs  *float64 `json:"killed_shard_max_ms,omitempty"`
+	OtherShardsBoards int      `json:"other_shards_boards,omitempty"`
+	OtherShardsP50Ms  *float64 `json:"other_shards_p50_ms,omitempty"`
+	OtherShardsP99Ms  *float64 `json:"other_shards_p99_ms,omitempty"`
+	OtherShardsMaxMs  *float64 `json:"other_shards_max_ms,omitempty"`
 	// Activity holds the activity scenario's figures.
 	Activity *ActivityResult `json:"activity,omitempty"`
 	Warnings []string        `json:"warnings"`
@@ -203,7 +214,11 @@ func (r *run) result(steerStart time.Time, steered time.Duration, readback int, 
 		res.ConnectS = round(d.Seconds())
 		res.ConnectRate = round(float64(res.BoardsConnected) / d.Seconds())
 	}
-	var steer, ack, connect, failover, felt []time.Duration
+	var steer, ack, connect, failover, felt, killedShard, otherShards []time.Duration
+	var ledShards map[int]bool
+	if m := r.killedShards.Load(); m != nil {
+		ledShards = *m
+	}
 	var sent []time.Time
 	for _, b := range r.boards {
 		b.mu.Lock()
@@ -227,6 +242,13 @@ func (r *run) result(steerStart time.Time, steered time.Duration, readback int, 
 			res.KillRecovered++
 			if b.failover > feltAfter {
 				felt = append(felt, b.failover)
+			}
+			if shard := int(b.shard.Load()); shard >= 0 && ledShards != nil {
+				if ledShards[shard] {
+					killedShard = append(killedShard, b.failover)
+				} else {
+					otherShards = append(otherShards, b.failover)
+				}
 			}
 		}
 		b.mu.Unlock()
@@ -259,6 +281,14 @@ func (r *run) result(steerStart time.Time, steered time.Duration, readback int, 
 		res.FeltShare = round(float64(len(felt)) / float64(len(r.boards)))
 		fp50, _, fp99, fmax := quantiles(felt)
 		res.FeltP50Ms, res.FeltP99Ms, res.FeltMaxMs = &fp50, &fp99, &fmax
+		if len(killedShard) > 0 {
+			_, _, kp99, kmax := quantiles(killedShard)
+			res.KilledShardBoards, res.KilledShardP99Ms, res.KilledShardMaxMs = len(killedShard), &kp99, &kmax
+		}
+		if len(otherShards) > 0 {
+			op50, _, op99, omax := quantiles(otherShards)
+			res.OtherShardsBoards, res.OtherShardsP50Ms, res.OtherShardsP99Ms, res.OtherShardsMaxMs = len(otherShards), &op50, &op99, &omax
+		}
 		if res.KilledNode != "" && res.KillRecovered < res.Boards {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d boards never received the change made at the kill",
 				res.Boards-res.KillRecovered, res.Boards))
@@ -410,6 +440,11 @@ func (res *Result) WriteTable(w io.Writer) error {
 		row("killed", "%s (led %s of %d board-state streams; meta leader: %s), %d boards were connected to it, %d received the change sent at the kill",
 			res.KilledNode, led, res.StateStreams, meta, res.FailoverBoards, res.FailoverRecovered)
 		row("failover (kill -> board)", "boards connected to it: p50 %.2f ms  p99 %.2f ms  max %.2f ms", deref(res.FailoverP50Ms), deref(res.FailoverP99Ms), deref(res.FailoverMaxMs))
+		if res.KilledShardBoards+res.OtherShardsBoards > 0 {
+			row("by shard", "the killed node's shards: %d boards, p99 %.2f ms, max %.2f ms; the other shards: %d boards, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+				res.KilledShardBoards, deref(res.KilledShardP99Ms), deref(res.KilledShardMaxMs),
+				res.OtherShardsBoards, deref(res.OtherShardsP50Ms), deref(res.OtherShardsP99Ms), deref(res.OtherShardsMaxMs))
+		}
 		row("felt the kill", "%d of %d boards (%.0f%%) got the change made at the kill later than %v: p50 %.2f ms  p99 %.2f ms  max %.2f ms; %d received it",
 			res.FeltBoards, res.Boards, 100*res.FeltShare, feltAfter, deref(res.FeltP50Ms), deref(res.FeltP99Ms), deref(res.FeltMaxMs), res.KillRecovered)
 	}

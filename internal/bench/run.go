@@ -30,11 +30,12 @@ type run struct {
 	connectErrors, reconnects     atomic.Int64
 	reconnectErrors, moves        atomic.Int64
 	errorsShown                   atomic.Int64
-	killed                        atomic.Int32 // index of the killed node + 1; 0 before the kill
-	killedLed, stateStreams       atomic.Int32 // board-state streams the killed node led; such streams known
-	killedMeta                    atomic.Int32 // 1: the killed node was the meta leader, 0: it was not, -1: unknown
-	connectStart, connectFinished atomic.Int64 // unix nanoseconds
-	pupilRetries, answerRetries   atomic.Int64 // pupils' live connections refused at admission, answers refused with 503, tried again
+	killed                        atomic.Int32                 // index of the killed node + 1; 0 before the kill
+	killedLed, stateStreams       atomic.Int32                 // board-state streams the killed node led; such streams known
+	killedMeta                    atomic.Int32                 // 1: the killed node was the meta leader, 0: it was not, -1: unknown
+	killedShards                  atomic.Pointer[map[int]bool] // the board-state shards the killed node led
+	connectStart, connectFinished atomic.Int64                 // unix nanoseconds
+	pupilRetries, answerRetries   atomic.Int64                 // pupils' live connections refused at admission, answers refused with 503, tried again
 }
 
 // maxErrorsShown bounds how many individual errors go to the log.
@@ -320,6 +321,8 @@ func (r *run) pickVictim() (int, error) {
 		}
 	}
 	r.killedLed.Store(int32(leads[victim]))
+	shards := r.nodes.ledShards(victim)
+	r.killedShards.Store(&shards)
 	switch meta := r.nodes.metaLeaderIndex(); {
 	case meta < 0:
 		r.killedMeta.Store(-1)
