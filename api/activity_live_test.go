@@ -151,7 +151,20 @@ func TestPupilLiveAcrossNodes(t *testing.T) {
 	})
 
 	c.Nodes[2].Kill()
-	setActivity(t, n0, ada, b.BoardID, pollBody("revealed"))
+	// The teacher's app tries again while the streams the dead node led
+	// elect new leaders (503 meanwhile).
+	poll.CheckFor(t, 30*time.Second, 200*time.Millisecond, func() error {
+		cur := n0.With(ada).Do(t, "GET", "/api/v1/boards/"+b.BoardID+"/activity", nil)
+		if cur.Status != 200 {
+			return fmt.Errorf("get activity: %d", cur.Status)
+		}
+		var a activity
+		cur.JSON(t, &a)
+		if res := n0.With(ada).Do(t, "PUT", "/api/v1/boards/"+b.BoardID+"/activity", pollBody("revealed"), "If-Match", fmt.Sprint(a.Revision)); res.Status != 200 {
+			return fmt.Errorf("reveal: %d %s", res.Status, res.Body)
+		}
+		return nil
+	})
 	var again *liveClient
 	poll.CheckFor(t, 30*time.Second, 200*time.Millisecond, func() error {
 		l, _, err := dialWSURL(t, pupilLiveURL(c.Nodes[0].URL(), sam, pupilTicket(t, n0, sam)), nil)
