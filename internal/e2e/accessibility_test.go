@@ -65,7 +65,7 @@ func TestBrowserAccessible(t *testing.T) {
 	board.CheckAccessible("board slide", browsertest.Laptop, browsertest.Board)
 
 	teacher.Do(chromedp.EmulateViewport(int64(browsertest.Laptop[0]), int64(browsertest.Laptop[1])))
-	startActivity(teacher, "poll", "Yes, No")
+	startActivity(teacher, "poll", "Yes, No", 0)
 	teacher.CheckAccessible("activity panel")
 	joinCode := joinCodeOnBoard(t, board, "")
 	board.CheckAccessible("board activity", browsertest.Laptop, browsertest.Board)
