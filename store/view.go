@@ -146,6 +146,37 @@ func (t *viewTable[T]) get(key string) (T, uint64, viewAnswer) {
 	return zero, 0, viewAsk
 }
 
+// await runs read (the store) for a key the table could not vouch for,
+// asking the table again every leaderPoll while read waits: a read sent as
+// its stream's leader died waits for the election, but the table answers
+// again once this node sees the leader gone (checkView), for a key it
+// lacks too. It returns the table's answer when that came first (viewHit,
+// viewGone), else viewAsk and read's error.
+func (t *viewTable[T]) await(ctx context.Context, key string, read func(context.Context) error) (T, uint64, viewAnswer, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- read(ctx) }()
+	stop := func() {
+		cancel()
+		<-done // read returns promptly once cancelled; its results are dropped
+	}
+	poll := time.NewTicker(leaderPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case err := <-done:
+			cancel()
+			var zero T
+			return zero, 0, viewAsk, err
+		case <-poll.C:
+			if v, rev, ans := t.get(key); ans != viewAsk {
+				stop()
+				return v, rev, ans, nil
+			}
+		}
+	}
+}
+
 // read runs fn under the read lock when the table is current, and reports
 // whether it did.
 func (t *viewTable[T]) read(fn func()) bool {
