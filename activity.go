@@ -28,6 +28,16 @@ const (
 	StatusNone     = "none"
 )
 
+// How the board shows the class's answers: markers as dots (the default)
+// or as a heat map; approved short answers as a list (the default) or as a
+// word cloud.
+const (
+	DisplayDots    = "dots"
+	DisplayHeatmap = "heatmap"
+	DisplayList    = "list"
+	DisplayCloud   = "cloud"
+)
+
 // Activity and room limits.
 const (
 	ActivityTTL        = 24 * time.Hour // results are erased at most this long after the activity started
@@ -37,6 +47,7 @@ const (
 	MaxAnswerLength    = 80 // characters of a short answer
 	MaxPupilNameLength = 30 // characters
 	DefaultRoomPupils  = 60 // pupils per room
+	MaxMarkers         = 5  // markers one pupil may place, at most
 )
 
 // Activity is a slide's activity as its owner and the board see it.
@@ -51,9 +62,13 @@ type Activity struct {
 	// HideResults keeps the results off the board until it is revealed.
 	HideResults bool `json:"hide_results,omitempty"`
 	// Anonymous lets pupils join without a name.
-	Anonymous bool   `json:"anonymous,omitempty"`
-	RoomID    string `json:"room_id,omitempty"`
-	JoinCode  string `json:"join_code,omitempty"` // only while open, locked or revealed
+	Anonymous bool `json:"anonymous,omitempty"`
+	// MaxMarkers is how many markers a pupil may place (markers; 1 when
+	// absent); Display how the board shows the answers (Display*).
+	MaxMarkers int    `json:"max_markers,omitempty"`
+	Display    string `json:"display,omitempty"`
+	RoomID     string `json:"room_id,omitempty"`
+	JoinCode   string `json:"join_code,omitempty"` // only while open, locked or revealed
 	// JoinURL (the /join app with the code in its fragment) and JoinQR (a
 	// data: URL of its QR code) are added by the API for the board to show.
 	JoinURL   string    `json:"join_url,omitempty"`
@@ -87,6 +102,8 @@ type Point struct {
 	Y float64 `json:"y"`
 }
 
+func (p Point) valid() bool { return p.X >= 0 && p.X <= 1 && p.Y >= 0 && p.Y <= 1 }
+
 // Pupil is one pupil in a room, as the teacher sees it.
 type Pupil struct {
 	ID       string `json:"pupil_id"`
@@ -104,12 +121,17 @@ type PendingAnswer struct {
 // ActivityUpdate is the body of PUT /api/v1/boards/{id}/activity. Starting
 // (status open after none or ended, or another kind or slide) opens a new
 // room with a new join code; the other statuses change the current room.
+//
+// Every update carries the whole activity: fields it leaves out take their
+// defaults.
 type ActivityUpdate struct {
 	Kind        string   `json:"kind"`
 	Slide       int      `json:"slide"`
 	Options     []string `json:"options,omitempty"`
 	HideResults bool     `json:"hide_results,omitempty"`
 	Anonymous   bool     `json:"anonymous,omitempty"`
+	MaxMarkers  int      `json:"max_markers,omitempty"`
+	Display     string   `json:"display,omitempty"`
 	Status      string   `json:"status"`
 }
 
@@ -142,6 +164,19 @@ func (u *ActivityUpdate) Validate() error {
 		}
 	} else if len(u.Options) > 0 {
 		v.Add("options", "are only for a poll")
+	}
+	switch {
+	case u.Kind == KindMarkers && (u.MaxMarkers < 0 || u.MaxMarkers > MaxMarkers):
+		v.Add("max_markers", "must be 1 to 5")
+	case u.Kind != KindMarkers && u.MaxMarkers != 0:
+		v.Add("max_markers", "is only for markers")
+	}
+	switch {
+	case u.Display == "":
+	case u.Kind == KindMarkers && (u.Display == DisplayDots || u.Display == DisplayHeatmap):
+	case u.Kind == KindAnswer && (u.Display == DisplayList || u.Display == DisplayCloud):
+	default:
+		v.Add("display", "must be dots or heatmap for markers, list or cloud for short answers")
 	}
 	return v.Err()
 }
@@ -189,11 +224,21 @@ type PupilJoin struct {
 }
 
 // Answer is the body of PUT /api/v1/rooms/{room_id}/answer: exactly one
-// of Marker, Choice or Text, matching the activity's kind.
+// of Marker (or Markers, up to the activity's MaxMarkers), Choice or
+// Text, matching the activity's kind.
 type Answer struct {
-	Marker *Point  `json:"marker,omitempty"`
-	Choice *int    `json:"choice,omitempty"`
-	Text   *string `json:"text,omitempty"`
+	Marker  *Point  `json:"marker,omitempty"`
+	Markers []Point `json:"markers,omitempty"`
+	Choice  *int    `json:"choice,omitempty"`
+	Text    *string `json:"text,omitempty"`
+}
+
+// Points returns the answer's markers.
+func (a *Answer) Points() []Point {
+	if a.Marker != nil {
+		return []Point{*a.Marker}
+	}
+	return a.Markers
 }
 
 // Validate checks the answer on its own; the store checks it against the
@@ -203,8 +248,19 @@ func (a *Answer) Validate() error {
 	n := 0
 	if a.Marker != nil {
 		n++
-		if !(a.Marker.X >= 0 && a.Marker.X <= 1 && a.Marker.Y >= 0 && a.Marker.Y <= 1) {
+		if !a.Marker.valid() {
 			v.Add("marker", "must have x and y from 0 to 1")
+		}
+	}
+	if a.Markers != nil {
+		n++
+		if len(a.Markers) < 1 || len(a.Markers) > MaxMarkers {
+			v.Add("markers", "must be 1 to 5 markers")
+		}
+		for _, m := range a.Markers {
+			if !m.valid() {
+				v.Add("markers", "must have x and y from 0 to 1")
+			}
 		}
 	}
 	if a.Choice != nil {
@@ -222,7 +278,7 @@ func (a *Answer) Validate() error {
 		}
 	}
 	if n != 1 {
-		v.Add("answer", "send one of marker, choice or text")
+		v.Add("answer", "send one of marker, markers, choice or text")
 	}
 	return v.Err()
 }
@@ -236,8 +292,10 @@ type Room struct {
 	Kind     string   `json:"kind"`
 	Status   string   `json:"status"`
 	Options  []string `json:"options,omitempty"`
-	Name     string   `json:"name"`
-	Answer   *Answer  `json:"answer,omitempty"`
+	// MaxMarkers is how many markers the pupil may place (markers).
+	MaxMarkers int     `json:"max_markers,omitempty"`
+	Name       string  `json:"name"`
+	Answer     *Answer `json:"answer,omitempty"`
 	// Picture is a signed URL of the slide's picture for markers, set by
 	// the API.
 	Picture string `json:"picture,omitempty"`
@@ -278,6 +336,23 @@ type ActivityService interface {
 	// EACTIVITYCLOSED once the activity is locked, revealed or ended;
 	// ERATELIMITED for too many answers a second.
 	SetAnswer(ctx context.Context, roomID, token string, in Answer) error
+	// PupilTicket issues the pupil holding token a single-use ticket
+	// (valid LiveTicketTTL) that opens one live connection to the room:
+	// browsers cannot send the token as a header there.
+	PupilTicket(ctx context.Context, roomID, token string) (*LiveTicket, error)
+	// PupilSeat returns the seat of a pupil in roomID, for a live
+	// connection: from the pupil's token, or from a ticket (ticket true),
+	// which this call uses up. Refusals as Room's; a wrong, used or
+	// expired ticket is EUNAUTHORIZED.
+	PupilSeat(ctx context.Context, roomID, credential string, ticket bool) (*PupilSeat, error)
+}
+
+// PupilSeat is where a pupil sits, as a live connection follows it.
+type PupilSeat struct {
+	BoardID   string
+	RoomID    string
+	Seat      string
+	TokenHash string // the hash of the pupil's token: a seat taken by another pupil holds another
 }
 
 // ActivityEvents tells a node which boards' activities changed, on any node.
@@ -291,4 +366,9 @@ type ActivityEvents interface {
 	// the view is (re)loading: WatchActivities reports every board once
 	// it has loaded.
 	Snapshot(boardID string, owner bool) (act *Activity, ok bool)
+	// SeatHolder returns the token hash of the pupil in a room's seat in
+	// this node's view; ok is false when the view holds no one there (the
+	// pupil was removed, or joined a moment ago and the view has not seen
+	// it yet).
+	SeatHolder(roomID, seat string) (tokenHash string, ok bool)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/classboard/classboard"
 )
@@ -23,6 +24,79 @@ func (s *Server) activityRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/rooms/join", s.ready(s.joinRoom))
 	mux.HandleFunc("GET /api/v1/rooms/{room}", s.ready(s.getRoom))
 	mux.HandleFunc("PUT /api/v1/rooms/{room}/answer", s.ready(s.putAnswer))
+	mux.HandleFunc("POST /api/v1/rooms/{room}/live-tickets", s.ready(s.createPupilTicket))
+	mux.HandleFunc("GET /api/v1/rooms/{room}/live", s.ready(s.pupilLive))
+}
+
+// createPupilTicket gives a pupil's browser a single-use ticket for one
+// live connection to the room, as createLiveTicket does for the apps.
+func (s *Server) createPupilTicket(w http.ResponseWriter, r *http.Request) {
+	done, err := s.svc.Live.Admit()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer done()
+	t, err := s.svc.Activities.PupilTicket(r.Context(), r.PathValue("room"), bearer(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+// pupilLive serves GET /api/v1/rooms/{room}/live: a websocket, or SSE,
+// like a board's live endpoint, on which a pupil hears their room's status
+// (open, locked, revealed, ended) as it changes, and "removed" when the
+// teacher removed them; never another pupil's answer. A pupil's phone
+// then asks nothing until something changes.
+func (s *Server) pupilLive(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" && !s.allowedOrigin(o) {
+		s.writeError(w, r, classboard.Errorf(classboard.EORIGIN, "Pages from this origin may not open live connections."))
+		return
+	}
+	room := r.PathValue("room")
+	var seat *classboard.PupilSeat
+	var setUp func()
+	var err error
+	if t := r.URL.Query().Get("ticket"); t != "" {
+		// Admitted when its ticket was issued.
+		setUp = s.svc.Live.SetUp()
+		seat, err = s.svc.Activities.PupilSeat(r.Context(), room, t, true)
+	} else if setUp, err = s.svc.Live.Admit(); err == nil {
+		seat, err = s.svc.Activities.PupilSeat(r.Context(), room, bearer(r), false)
+	}
+	if setUp != nil {
+		defer setUp()
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// A pupil's connections count apart from the board's: a room seats
+	// more pupils than a board may have connections.
+	who := "pupil " + room + "/" + seat.Seat
+	release, err := s.liveCounts.acquire(who, who)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	conn, err := s.svc.Live.RegisterPupil(*seat)
+	if err != nil {
+		release()
+		s.writeError(w, r, err)
+		return
+	}
+	end := func() { conn.Close(); release() }
+	if s.svc.ActivityFeed != nil {
+		s.svc.ActivityFeed.Offer(conn)
+	}
+	setUp()
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		s.serveSSE(w, r, conn, end)
+		return
+	}
+	s.serveWebsocket(w, r, conn, end)
 }
 
 func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {

@@ -434,3 +434,57 @@ func TestJoinGlobalBudget(t *testing.T) {
 		join("the school's address over its own budget is refused even the right code", act.JoinCode, school, 429, "rate_limited"),
 	})
 }
+
+// Up to N markers per pupil, and how the board shows the answers: the
+// teacher's choices are checked, a pupil places at most N markers, and
+// the board gets every marker and the display.
+func TestMarkersAndDisplays(t *testing.T) {
+	n := testcluster.StartNode(t)
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	b := pairBoard(t, c, ada, "Room 1")
+	path := "/api/v1/boards/" + b.BoardID + "/activity"
+	start := func(name string, body map[string]any, status int, code string) apitest.Scenario {
+		return apitest.Scenario{Name: name, Method: "PUT", Path: path, Token: ada, Headers: []string{"If-Match", "0"}, Body: body, Status: status, Code: code}
+	}
+	apitest.Run(t, c, []apitest.Scenario{
+		start("six markers each", map[string]any{"kind": "markers", "slide": 0, "status": "open", "max_markers": 6}, 400, "invalid"),
+		start("markers for a poll", map[string]any{"kind": "poll", "slide": 0, "status": "open", "options": []string{"a", "b"}, "max_markers": 2}, 400, "invalid"),
+		start("a word cloud of markers", map[string]any{"kind": "markers", "slide": 0, "status": "open", "display": "cloud"}, 400, "invalid"),
+		start("a heat map of a poll", map[string]any{"kind": "poll", "slide": 0, "status": "open", "options": []string{"a", "b"}, "display": "heatmap"}, 400, "invalid"),
+	})
+	act := setActivity(t, c, ada, b.BoardID, map[string]any{"kind": "markers", "slide": 0, "status": "open", "max_markers": 3, "display": "heatmap"})
+	sam := joinRoom(t, c, act.JoinCode, "Sam")
+	pts := func(n int) map[string]any {
+		var m []map[string]float64
+		for i := range n {
+			m = append(m, map[string]float64{"x": float64(i) / 10, "y": 0.5})
+		}
+		return map[string]any{"markers": m}
+	}
+	apitest.Run(t, c, []apitest.Scenario{
+		{Name: "the pupil's room says three", Method: "GET", Path: "/api/v1/rooms/" + sam.RoomID, Token: sam.Token, Status: 200, Check: func(t *testing.T, r *apitest.Response) error {
+			if got := r.Map(t)["max_markers"]; got != 3.0 {
+				return apitest.Errorf("max_markers %v", got)
+			}
+			return nil
+		}},
+		answer(sam, "four markers", pts(4), 400, "invalid"),
+		answer(sam, "six markers", pts(6), 400, "invalid"),
+		answer(sam, "a marker and markers", map[string]any{"marker": map[string]float64{"x": 0, "y": 0}, "markers": pts(1)["markers"]}, 400, "invalid"),
+		answer(sam, "three markers", pts(3), 200, ""),
+	})
+	got := getActivity(t, c, b.BoardSecret, b.BoardID)
+	if len(got.Markers) != 3 || got.Answers != 1 {
+		t.Fatalf("the board got %+v", got.Aggregate)
+	}
+	res := c.With(b.BoardSecret).Do(t, "GET", path, nil)
+	if m := res.Map(t); m["display"] != "heatmap" || m["max_markers"] != 3.0 {
+		t.Fatalf("the board's activity %v", m)
+	}
+	// Lowered to one: the board shows each pupil's first.
+	setActivity(t, c, ada, b.BoardID, map[string]any{"kind": "markers", "slide": 0, "status": "open", "max_markers": 1})
+	if got := getActivity(t, c, b.BoardSecret, b.BoardID); len(got.Markers) != 1 {
+		t.Fatalf("after lowering to one marker the board got %+v", got.Aggregate)
+	}
+}

@@ -27,7 +27,13 @@ type liveMsg struct {
 	Online      *bool          `json:"online"`
 	Activity    *activity      `json:"activity"`
 	Pointer     map[string]any `json:"pointer"`
-	ServerTime  time.Time      `json:"server_time"`
+	Room        *struct {
+		RoomID string `json:"room_id"`
+		Status string `json:"status"`
+		Kind   string `json:"kind"`
+		Answer any    `json:"answer"`
+	} `json:"room"`
+	ServerTime time.Time `json:"server_time"`
 }
 
 func (m liveMsg) rev() int {
@@ -105,9 +111,15 @@ func dialWS(t *testing.T, base, boardID, token, ticket string) (*liveClient, *ht
 	if token != "" {
 		h.Set("Authorization", "Bearer "+token)
 	}
+	return dialWSURL(t, liveURL(base, boardID, ticket), h)
+}
+
+// dialWSURL opens a websocket on a live endpoint's URL.
+func dialWSURL(t *testing.T, url string, h http.Header) (*liveClient, *http.Response, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(liveURL(base, boardID, ticket), "http"), &websocket.DialOptions{HTTPHeader: h})
+	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
 		return nil, res, err
 	}
@@ -121,7 +133,17 @@ func dialWS(t *testing.T, base, boardID, token, ticket string) (*liveClient, *ht
 
 func mustWS(t *testing.T, base, boardID, token, ticket string) *liveClient {
 	t.Helper()
-	l, res, err := dialWS(t, base, boardID, token, ticket)
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	return mustWSURL(t, liveURL(base, boardID, ticket), h)
+}
+
+// mustWSURL opens a websocket on a live endpoint's URL or fails the test.
+func mustWSURL(t *testing.T, url string, h http.Header) *liveClient {
+	t.Helper()
+	l, res, err := dialWSURL(t, url, h)
 	if err != nil {
 		status := 0
 		if res != nil {
@@ -135,9 +157,15 @@ func mustWS(t *testing.T, base, boardID, token, ticket string) *liveClient {
 // openSSE opens an event stream with a ticket.
 func openSSE(t *testing.T, base, boardID, ticket string) *liveClient {
 	t.Helper()
+	return openSSEURL(t, liveURL(base, boardID, ticket))
+}
+
+// openSSEURL opens an event stream on a live endpoint's URL.
+func openSSEURL(t *testing.T, url string) *liveClient {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", liveURL(base, boardID, ticket), nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 	req.Header.Set("Accept", "text/event-stream")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,6 +11,25 @@ import (
 
 // TypeActivity carries a board's activity with its live aggregate.
 const TypeActivity = "activity"
+
+// A pupil's connection hears its room's status (TypeRoom: the question,
+// its kind, options and status, never an answer) when it changes, and
+// TypeRemoved before it is closed when the teacher removed the pupil.
+const (
+	TypeRoom    = "room"
+	TypeRemoved = "removed"
+	// ReasonRemoved closes a removed pupil's connection.
+	ReasonRemoved = "removed"
+)
+
+// pupilConn is what the feed keeps of a pupil's connection.
+type pupilConn struct {
+	seat classboard.PupilSeat
+	// Used by the feed's goroutine (and Offer before the connection is
+	// handed to it) under the connection's mutex.
+	seen bool   // the view has shown the pupil in the seat
+	last string // the room status last queued
+}
 
 // ActivityInterval is how often the feed sends a board's activity at most:
 // however many pupils answer, a board gets at most five frames a second.
@@ -77,6 +97,10 @@ func (f *ActivityFeed) flush() {
 		}
 		var forBoard, forOwner []byte
 		for _, c := range conns {
+			if c.pupil != nil {
+				f.offerPupil(c)
+				continue
+			}
 			msg, ok := f.frame(id, c.isBoard, &forBoard, &forOwner)
 			if !ok {
 				break // the view is loading; it reports every board once loaded
@@ -107,10 +131,50 @@ func (f *ActivityFeed) frame(boardID string, isBoard bool, forBoard, forOwner *[
 	return *dst, true
 }
 
+// offerPupil queues a pupil's room status when it changed, or tells the
+// pupil they were removed and closes the connection. While the room is the
+// board's current one, the seat is the pupil's until the view shows
+// another pupil there, or no one after it showed them. A room the view
+// does not show as current has ended, once the view showed the pupil in
+// it: before, the view may just not have caught up with a new room.
+func (f *ActivityFeed) offerPupil(c *Conn) {
+	p := c.pupil
+	act, ok := f.src.Snapshot(c.boardID, false)
+	if !ok {
+		return // the view is loading; it reports every board once loaded
+	}
+	room := &classboard.Room{RoomID: p.seat.RoomID, Status: classboard.StatusEnded}
+	current := act != nil && act.RoomID == p.seat.RoomID && act.Status != classboard.StatusNone
+	if current {
+		room.Question, room.Kind, room.Status, room.Options = act.Question, act.Kind, act.Status, act.Options
+		room.MaxMarkers = act.MaxMarkers
+	}
+	holder, seated := f.src.SeatHolder(p.seat.RoomID, p.seat.Seat)
+	key := fmt.Sprint(room.Question, room.Kind, room.Status, room.Options, room.MaxMarkers)
+	c.mu.Lock()
+	removed := current && (seated && holder != p.seat.TokenHash || !seated && p.seen)
+	p.seen = p.seen || current && seated && holder == p.seat.TokenHash
+	send := !removed && key != p.last && (current || p.seen)
+	if send {
+		p.last = key
+	}
+	c.mu.Unlock()
+	switch {
+	case removed:
+		c.finish(ReasonRemoved, Encode(Message{Type: TypeRemoved}))
+	case send:
+		c.offer(Encode(Message{Type: TypeRoom, Room: room}))
+	}
+}
+
 // Offer queues the board's current activity, if it has one, on a new
 // connection: a client that reconnected after a failover sees the whole
-// aggregate at once.
+// aggregate at once. A pupil's connection gets its room's status.
 func (f *ActivityFeed) Offer(c *Conn) {
+	if c.pupil != nil {
+		f.offerPupil(c)
+		return
+	}
 	if act, _ := f.src.Snapshot(c.boardID, !c.isBoard); act != nil {
 		c.offer(Encode(Message{Type: TypeActivity, Activity: act}))
 	}

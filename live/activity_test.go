@@ -11,8 +11,18 @@ import (
 
 // fakeActivities counts the snapshots the feed builds.
 type fakeActivities struct {
-	mu    sync.Mutex
-	calls int
+	mu     sync.Mutex
+	calls  int
+	room   string            // the activity's room, for pupils
+	status string            // the activity's status ("": open)
+	seats  map[string]string // seat -> token hash, for pupils
+}
+
+func (f *fakeActivities) SeatHolder(roomID, seat string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h, ok := f.seats[seat]
+	return h, ok && roomID == f.room
 }
 
 func (f *fakeActivities) WatchActivities(ctx context.Context, fn func(string)) { <-ctx.Done() }
@@ -21,7 +31,10 @@ func (f *fakeActivities) Snapshot(boardID string, owner bool) (*classboard.Activ
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	a := &classboard.Activity{BoardID: boardID, Status: classboard.StatusOpen, Aggregate: &classboard.Aggregate{Answers: f.calls}}
+	a := &classboard.Activity{BoardID: boardID, Status: classboard.StatusOpen, RoomID: f.room, Kind: classboard.KindPoll, Aggregate: &classboard.Aggregate{Answers: f.calls}}
+	if f.status != "" {
+		a.Status = f.status
+	}
 	if owner {
 		a.Pupils = []classboard.Pupil{{ID: "1", Name: "Sam"}}
 	}
@@ -75,5 +88,61 @@ func TestActivityFeedCoalesces(t *testing.T) {
 	f.flush()
 	if n := len(queued(t, board)); n != 0 {
 		t.Fatalf("%d frames without a change", n)
+	}
+}
+
+// A pupil's connection hears its room's status when it changes, never the
+// board's state or the class's answers, and is told and closed when the
+// teacher removes the pupil; a room the view has not caught up with yet
+// is not reported ended.
+func TestActivityFeedPupils(t *testing.T) {
+	h := NewHub(Config{})
+	src := &fakeActivities{room: "old-room"}
+	f := NewActivityFeed(h, src, 0)
+	c, err := h.RegisterPupil(classboard.PupilSeat{BoardID: "b1", RoomID: "r1", Seat: "7", TokenHash: "sam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Count() != 1 {
+		t.Fatalf("%d connections, want the pupil's", h.Count())
+	}
+	set := func(room, status string, seats map[string]string) {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		src.room, src.status, src.seats = room, status, seats
+	}
+	f.Offer(c)
+	if got := queued(t, c); len(got) != 0 {
+		t.Fatalf("a view behind the pupil's new room sent %+v", got)
+	}
+	set("r1", "", map[string]string{"7": "sam"})
+	f.Changed("b1")
+	f.flush()
+	got := queued(t, c)
+	if len(got) != 1 || got[0].Type != TypeRoom || got[0].Room.Status != classboard.StatusOpen || got[0].Room.Kind != classboard.KindPoll || got[0].Activity != nil {
+		t.Fatalf("first frames %+v; want the open room", got)
+	}
+	for range 3 { // answers: no change for the pupil
+		f.Changed("b1")
+		f.flush()
+	}
+	h.Dispatch(classboard.BoardEvent{Type: classboard.EventState, BoardID: "b1", State: &classboard.BoardState{BoardID: "b1", Revision: 9}})
+	if got := queued(t, c); len(got) != 0 {
+		t.Fatalf("the pupil heard %+v", got)
+	}
+	set("r1", classboard.StatusLocked, map[string]string{"7": "sam"})
+	f.Changed("b1")
+	f.flush()
+	if got := queued(t, c); len(got) != 1 || got[0].Room.Status != classboard.StatusLocked {
+		t.Fatalf("after the lock %+v", got)
+	}
+	set("r1", classboard.StatusLocked, map[string]string{})
+	f.Changed("b1")
+	f.flush()
+	if got := queued(t, c); len(got) != 1 || got[0].Type != TypeRemoved || c.Reason() != ReasonRemoved {
+		t.Fatalf("after the removal %+v, reason %q", got, c.Reason())
+	}
+	if h.Count() != 0 {
+		t.Fatalf("%d connections after the removal", h.Count())
 	}
 }

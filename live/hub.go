@@ -37,6 +37,7 @@ type Message struct {
 	TeacherName string                 `json:"teacher_name,omitempty"`
 	Online      *bool                  `json:"online,omitempty"` // presence
 	Activity    *classboard.Activity   `json:"activity,omitempty"`
+	Room        *classboard.Room       `json:"room,omitempty"` // a pupil's room
 	Pointer     *classboard.Pointer    `json:"pointer,omitempty"`
 	ServerTime  time.Time              `json:"server_time"`
 }
@@ -180,6 +181,10 @@ type Conn struct {
 	boardID string
 	isBoard bool
 
+	// pupil, on a pupil's connection, is the seat it follows; such a
+	// connection hears its room's status only (ActivityFeed).
+	pupil *pupilConn
+
 	mu      sync.Mutex
 	queue   [][]byte
 	wake    func()
@@ -193,18 +198,29 @@ var ErrClosed = classboard.Errorf(classboard.EUNAVAILABLE, "This server is shutt
 // Register adds a connection watching boardID; isBoard says whether the
 // board itself is the client (its connection makes the board online).
 func (h *Hub) Register(boardID string, isBoard bool) (*Conn, error) {
-	c := &Conn{hub: h, boardID: boardID, isBoard: isBoard}
+	return h.register(&Conn{hub: h, boardID: boardID, isBoard: isBoard})
+}
+
+// RegisterPupil adds a pupil's connection, following their seat in a
+// room of seat.BoardID's.
+func (h *Hub) RegisterPupil(seat classboard.PupilSeat) (*Conn, error) {
+	return h.register(&Conn{hub: h, boardID: seat.BoardID, pupil: &pupilConn{seat: seat}})
+}
+
+func (h *Hub) register(c *Conn) (*Conn, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrClosed
 	}
-	h.boards[boardID] = append(slices.Clip(h.boards[boardID]), c)
-	if isBoard {
+	h.boards[c.boardID] = append(slices.Clip(h.boards[c.boardID]), c)
+	if c.isBoard {
 		h.notifyChanged()
 	}
 	return c, nil
 }
+
+func isPupil(c *Conn) bool { return c.pupil != nil }
 
 func (h *Hub) notifyChanged() {
 	select {
@@ -380,6 +396,12 @@ func (h *Hub) Dispatch(ev classboard.BoardEvent) {
 	conns := h.conns(ev.BoardID)
 	if len(conns) == 0 {
 		return
+	}
+	if ev.Type != classboard.EventUnpaired && ev.Type != classboard.EventPointer && slices.ContainsFunc(conns, isPupil) {
+		// A pupil hears nothing of the board but its room's status: what
+		// the board shows is the teacher's business. (A copy: conns is
+		// the hub's own slice. The pointer goes to boards only anyway.)
+		conns = slices.DeleteFunc(slices.Clone(conns), isPupil)
 	}
 	switch ev.Type {
 	case classboard.EventState:

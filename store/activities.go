@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"maps"
 	mathrand "math/rand/v2"
 	"slices"
 	"strconv"
@@ -59,13 +61,30 @@ func (l ActivityLimits) withDefaults() ActivityLimits {
 func activityKey(boardID string) string  { return "a." + keyPart(boardID) }
 func joinKey(code string) string         { return "j." + code }
 func pupilKey(roomID, id string) string  { return "p." + keyPart(roomID) + "." + id }
+func pupilTicketKey(hash string) string  { return "t." + hash }
 func answerKey(roomID, id string) string { return "x." + keyPart(roomID) + "." + id }
 
-// Activities are spread over stateShards buckets like board states: a
-// board's activity, its join code, its pupils and their answers all live in
-// the bucket of the board's state shard, whose stream leader the store
-// keeps beside the board-state one (spreadStateLeaders). A class joining
-// and answering then costs one stream of three, not the only one.
+// Activities are spread over activityShards buckets, two per board-state
+// shard: a board's activity, its join code, its pupils and their answers
+// all live in one bucket, one of the two of the board's state shard
+// (activityShard), whose stream leader the store keeps beside the
+// board-state one (spreadStateLeaders). Every write is fsynced in turn per
+// stream, so the streams bound how many joins and answers a node stores a
+// second: six took twice the joins of three (docs/benchmarks.md).
+const activityShards = 2 * stateShards
+
+// activityShard is the bucket of a board's activities: of the two of its
+// state shard (shard and shard+stateShards), the one its id picks.
+func activityShard(bd *boardDoc) (int, error) {
+	shard, err := bd.shard()
+	if err != nil {
+		return 0, err
+	}
+	h := fnv.New32a()
+	h.Write([]byte(bd.ID))
+	return shard + stateShards*int(h.Sum32()%(activityShards/stateShards)), nil
+}
+
 func activityBucketName(shard int) string {
 	if shard == 0 {
 		return "activities"
@@ -73,19 +92,19 @@ func activityBucketName(shard int) string {
 	return fmt.Sprintf("activities_%d", shard)
 }
 
-// A join code names its shard: the code's number modulo stateShards, so a
+// A join code names its shard: the code's number modulo activityShards, so a
 // join finds the room's bucket from the code alone. Codes stay uniform
 // over all million numbers.
 func codeShard(code string) int {
 	n, _ := strconv.Atoi(code)
-	return n % stateShards
+	return n % activityShards
 }
 
 func randomCodeIn(shard int) string {
 	n, _ := strconv.Atoi(randomCode())
-	n += shard - n%stateShards
+	n += shard - n%activityShards
 	if n >= 1_000_000 {
-		n -= stateShards
+		n -= activityShards
 	}
 	return fmt.Sprintf("%06d", n)
 }
@@ -112,7 +131,7 @@ func parsePupilToken(tok string) (shard int, seat, tag string, ok bool) {
 	}
 	shard = int(tok[0] - '0')
 	n, err := strconv.Atoi(tok[1:4])
-	if shard < 0 || shard >= stateShards || err != nil || n < 1 || strings.Trim(tok[4:10], "0123456789abcdef") != "" {
+	if shard < 0 || shard >= activityShards || err != nil || n < 1 || strings.Trim(tok[4:10], "0123456789abcdef") != "" {
 		return 0, "", "", false
 	}
 	return shard, strconv.Itoa(n), tok[4:10], true
@@ -127,6 +146,8 @@ type activityDoc struct {
 	Options     []string `json:"options,omitempty"`
 	HideResults bool     `json:"hide_results,omitempty"`
 	Anonymous   bool     `json:"anonymous,omitempty"`
+	MaxMarkers  int      `json:"max_markers,omitempty"`
+	Display     string   `json:"display,omitempty"`
 	Status      string   `json:"status"`
 	RoomID      string   `json:"room_id"`
 	// Question counts the activities the room has had: pupils stay in
@@ -166,6 +187,13 @@ type answerDoc struct {
 	TokenHash string            `json:"token_hash"`
 	Answer    classboard.Answer `json:"answer"`
 	Approved  bool              `json:"approved,omitempty"`
+	// Second (Unix) and InSecond count the pupil's answers in their last
+	// second, for the answers-per-second limit: kept with the answer, an
+	// answer writes to its room's bucket alone.
+	Second   int64 `json:"second,omitempty"`
+	InSecond int   `json:"in_second,omitempty"`
+
+	rev uint64 // the KV revision, in this node's view; not stored
 }
 
 // counts reports whether the answer is the seat's pupil's answer to the
@@ -183,7 +211,8 @@ type Activities struct {
 	limits ActivityLimits
 
 	mu    sync.Mutex
-	views [stateShards]*shardView // by shard, kept by WatchActivities
+	views [activityShards]*shardView      // by shard, kept by WatchActivities
+	held  map[string]map[string]time.Time // room -> seat -> when seatOrder handed it to a join
 }
 
 // shardView is this node's view of one activities bucket.
@@ -211,7 +240,7 @@ var (
 
 // Activities returns the activity service. Call it once per node.
 func (b *Boards) Activities() *Activities {
-	a := &Activities{b: b, s: b.s, limits: b.s.cfg.Activities.withDefaults()}
+	a := &Activities{b: b, s: b.s, limits: b.s.cfg.Activities.withDefaults(), held: map[string]map[string]time.Time{}}
 	for i := range a.views {
 		a.views[i] = newShardView()
 	}
@@ -252,7 +281,7 @@ func (a *Activities) visibleActivity(ctx context.Context, boardID string) (*boar
 	if bd.TeacherID == "" {
 		return nil, nil, 0, classboard.Errorf(classboard.ENOTFOUND, "This board is not paired yet.")
 	}
-	shard, err := bd.shard()
+	shard, err := activityShard(bd)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -303,7 +332,7 @@ func noActivity(boardID string) *classboard.Activity {
 func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner bool) *classboard.Activity {
 	act := &classboard.Activity{
 		BoardID: boardID, Status: d.Status, Kind: d.Kind, Question: d.Question, Slide: d.Slide, Options: d.Options,
-		HideResults: d.HideResults, Anonymous: d.Anonymous, RoomID: d.RoomID, JoinCode: d.JoinCode,
+		HideResults: d.HideResults, Anonymous: d.Anonymous, MaxMarkers: d.MaxMarkers, Display: d.Display, RoomID: d.RoomID, JoinCode: d.JoinCode,
 		StartedAt: d.StartedAt, ExpiresAt: d.ExpiresAt, Revision: rev,
 	}
 	agg := &classboard.Aggregate{}
@@ -334,8 +363,11 @@ func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner b
 			continue
 		}
 		switch in := ans.Answer; {
-		case in.Marker != nil && d.Kind == classboard.KindMarkers:
-			agg.Markers = append(agg.Markers, *in.Marker)
+		case d.Kind == classboard.KindMarkers:
+			// A pupil's markers beyond the activity's number (it was
+			// lowered meanwhile) are not shown.
+			pts := in.Points()
+			agg.Markers = append(agg.Markers, pts[:min(len(pts), d.maxMarkers())]...)
 		case in.Choice != nil && d.Kind == classboard.KindPoll && *in.Choice < len(agg.Counts):
 			agg.Counts[*in.Choice]++
 		case in.Text != nil && d.Kind == classboard.KindAnswer && ans.Approved:
@@ -346,6 +378,9 @@ func (d *activityDoc) activity(boardID string, rev uint64, rv *roomView, owner b
 	}
 	return act
 }
+
+// maxMarkers is how many markers a pupil may place.
+func (d *activityDoc) maxMarkers() int { return max(1, d.MaxMarkers) }
 
 func cmpNum(x, y string) int {
 	a, _ := strconv.Atoi(x)
@@ -368,7 +403,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	if err != nil {
 		return nil, err
 	}
-	shard, err := bd.shard()
+	shard, err := activityShard(bd)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +425,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	case starting && !newRoom:
 		doc = *cur
 		doc.Kind, doc.Slide, doc.Options, doc.HideResults, doc.Status = in.Kind, in.Slide, in.Options, in.HideResults, in.Status
-		doc.Anonymous = in.Anonymous
+		doc.Anonymous, doc.MaxMarkers, doc.Display = in.Anonymous, in.MaxMarkers, in.Display
 		doc.Question++
 	case newRoom:
 		if n, err := a.s.hit(ctx, "rooms-started", teacherID, time.Hour); err != nil {
@@ -400,7 +435,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 				Message: "You started too many activities this hour; wait a little.", Rule: "rooms-started"}
 		}
 		doc = activityDoc{V: 1, TeacherID: teacherID, Kind: in.Kind, Slide: in.Slide, Options: in.Options,
-			HideResults: in.HideResults, Anonymous: in.Anonymous, Status: in.Status, RoomID: uuid.NewString(),
+			HideResults: in.HideResults, Anonymous: in.Anonymous, MaxMarkers: in.MaxMarkers, Display: in.Display, Status: in.Status, RoomID: uuid.NewString(),
 			StartedAt: now, ExpiresAt: now.Add(classboard.ActivityTTL), Network: bd.Network, shard: shard}
 		if doc.JoinCode, err = a.issueJoinCode(ctx, shard, boardID, doc.RoomID, doc.ExpiresAt); err != nil {
 			return nil, err
@@ -408,6 +443,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	default:
 		doc = *cur
 		doc.Status, doc.HideResults, doc.Anonymous = in.Status, in.HideResults, in.Anonymous
+		doc.MaxMarkers, doc.Display = in.MaxMarkers, in.Display
 		if in.Status == classboard.StatusEnded {
 			doc.JoinCode = ""
 		}
@@ -751,65 +787,123 @@ func (a *Activities) viewedCode(shard int, code string) (string, *activityDoc) {
 }
 
 // seatOrder is the order in which a joining pupil tries the room's seats
-// (1..PupilsPerRoom): random, so pupils joining at once rarely meet on one
-// key, with the seats this node's view has free first. A removed pupil's
-// seat is free again, and a room with every seat taken is full.
+// (1..PupilsPerRoom): random, so pupils joining at once on several nodes
+// rarely meet on one key, with first the seats this node neither handed
+// to a join in the last seatHold nor sees taken in its view. A class
+// joining at once on one node then meets on no key (a taken seat costs a
+// refused write and a read). A removed pupil's seat is free again, and a
+// room with every seat taken is full.
 func (a *Activities) seatOrder(shard int, roomID string) []string {
 	seats := make([]string, 0, a.limits.PupilsPerRoom)
 	for _, n := range mathrand.Perm(a.limits.PupilsPerRoom) {
 		seats = append(seats, strconv.Itoa(n+1))
 	}
+	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var taken map[string]pupilDoc
 	if rv := a.views[shard].rooms[roomID]; rv != nil {
-		slices.SortStableFunc(seats, func(x, y string) int {
-			_, tx := rv.pupils[x]
-			_, ty := rv.pupils[y]
-			return boolInt(tx) - boolInt(ty)
-		})
+		taken = rv.pupils
 	}
+	held := a.held[roomID]
+	rank := make(map[string]int, len(seats))
+	for _, seat := range seats {
+		if _, ok := taken[seat]; ok {
+			rank[seat] = 2
+		} else if at, ok := held[seat]; ok && now.Sub(at) < seatHold {
+			rank[seat] = 1
+		}
+	}
+	slices.SortStableFunc(seats, func(x, y string) int { return rank[x] - rank[y] })
+	if held == nil {
+		if len(a.held) >= maxHeldRooms {
+			for room, h := range a.held {
+				if !slices.ContainsFunc(slices.Collect(maps.Values(h)), func(at time.Time) bool { return now.Sub(at) < seatHold }) {
+					delete(a.held, room)
+				}
+			}
+		}
+		if len(a.held) >= maxHeldRooms {
+			return seats
+		}
+		held = map[string]time.Time{}
+		a.held[roomID] = held
+	}
+	held[seats[0]] = now
 	return seats
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
+// seatHold is how long a node keeps a seat it handed to a join for it,
+// longer than the view takes to show the seat taken; maxHeldRooms bounds
+// the rooms it keeps seats of (joins beyond them may meet on keys, no
+// more).
+const (
+	seatHold     = 5 * time.Second
+	maxHeldRooms = 5_000
+)
 
 // pupil returns the seat and record of the pupil holding tok, who must be
 // in roomID, and the room's activity. A token of another room costs no
-// read.
-func (a *Activities) pupil(ctx context.Context, roomID, tok string) (string, *pupilDoc, *activityDoc, error) {
+// read. With viewed, the seat's record comes from this node's view when it
+// holds it, with the seat's answer there (nil when the view has none):
+// a seat the view holds may have been emptied a moment ago, which answers
+// tolerate (answerDoc.counts) and the room's status read from the store
+// does not need.
+func (a *Activities) pupil(ctx context.Context, roomID, tok string, viewed bool) (string, *pupilDoc, *activityDoc, *answerDoc, error) {
 	shard, seat, tag, ok := parsePupilToken(tok)
 	if !ok {
-		return "", nil, nil, errBadPupil
+		return "", nil, nil, nil, errBadPupil
 	}
 	if tag != roomTag(roomID) {
-		return "", nil, nil, errNoRoom // a token is worth nothing in another room
+		return "", nil, nil, nil, errNoRoom // a token is worth nothing in another room
 	}
 	bk := a.bucket(shard)
-	var p pupilDoc
-	if _, err := bk.get(ctx, pupilKey(roomID, seat), &p); errors.Is(err, errNotFound) {
-		return "", nil, nil, errBadPupil
-	} else if err != nil {
-		return "", nil, nil, storeErr(err)
+	var p *pupilDoc
+	var ans *answerDoc
+	if viewed {
+		p, ans = a.viewedSeat(shard, roomID, seat)
+	}
+	if p == nil {
+		p = &pupilDoc{}
+		if _, err := bk.get(ctx, pupilKey(roomID, seat), p); errors.Is(err, errNotFound) {
+			return "", nil, nil, nil, errBadPupil
+		} else if err != nil {
+			return "", nil, nil, nil, storeErr(err)
+		}
 	}
 	if subtle.ConstantTimeCompare([]byte(p.TokenHash), []byte(token.Hash(tok))) != 1 {
-		return "", nil, nil, errBadPupil // removed, and the seat taken by another pupil
+		return "", nil, nil, nil, errBadPupil // removed, and the seat taken by another pupil
 	}
 	doc := activityDoc{shard: shard}
 	if _, err := bk.get(ctx, activityKey(p.BoardID), &doc); errors.Is(err, errNotFound) {
-		return "", nil, nil, errBadPupil
+		return "", nil, nil, nil, errBadPupil
 	} else if err != nil {
-		return "", nil, nil, storeErr(err)
+		return "", nil, nil, nil, storeErr(err)
 	}
 	if doc.RoomID != roomID {
 		// A new activity replaced this room: it has ended.
 		doc.Status, doc.JoinCode = classboard.StatusEnded, ""
 	}
-	return seat, &p, &doc, nil
+	return seat, p, &doc, ans, nil
+}
+
+// viewedSeat returns copies of a seat's record and answer in this node's
+// view of shard (nil for what it lacks).
+func (a *Activities) viewedSeat(shard int, roomID, seat string) (*pupilDoc, *answerDoc) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rv := a.views[shard].rooms[roomID]
+	if rv == nil {
+		return nil, nil
+	}
+	p, ok := rv.pupils[seat]
+	if !ok {
+		return nil, nil
+	}
+	if ans, ok := rv.answers[seat]; ok {
+		return &p, &ans
+	}
+	return &p, nil
 }
 
 // Room returns what the pupil sees of the room.
@@ -819,12 +913,12 @@ func (a *Activities) Room(ctx context.Context, roomID, tok string) (*classboard.
 		return nil, err
 	}
 	defer cancel()
-	seat, p, doc, err := a.pupil(ctx, roomID, tok)
+	seat, p, doc, _, err := a.pupil(ctx, roomID, tok, false)
 	if err != nil {
 		return nil, err
 	}
 	r := &classboard.Room{RoomID: roomID, Question: doc.Question, Kind: doc.Kind, Status: doc.Status, Options: doc.Options,
-		Name: p.Name, BoardID: p.BoardID, Slide: doc.Slide, TeacherID: doc.TeacherID}
+		MaxMarkers: doc.MaxMarkers, Name: p.Name, BoardID: p.BoardID, Slide: doc.Slide, TeacherID: doc.TeacherID}
 	var ans answerDoc
 	switch _, err := a.bucket(doc.shard).get(ctx, answerKey(roomID, seat), &ans); {
 	case err == nil && ans.counts(doc, *p):
@@ -846,7 +940,7 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 		return err
 	}
 	defer cancel()
-	seat, p, doc, err := a.pupil(ctx, roomID, tok)
+	seat, p, doc, viewed, err := a.pupil(ctx, roomID, tok, true)
 	if err != nil {
 		return err
 	}
@@ -856,8 +950,10 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 	v := classboard.ValidationErrors{}
 	switch doc.Kind {
 	case classboard.KindMarkers:
-		if in.Marker == nil {
+		if in.Marker == nil && in.Markers == nil {
 			v.Add("marker", "is required: tap on the picture")
+		} else if len(in.Markers) > doc.maxMarkers() {
+			v.Add("markers", "are more than this activity takes ("+strconv.Itoa(doc.maxMarkers())+")")
 		}
 	case classboard.KindPoll:
 		if in.Choice == nil || *in.Choice >= len(doc.Options) {
@@ -871,16 +967,132 @@ func (a *Activities) SetAnswer(ctx context.Context, roomID, tok string, in class
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if n, err := a.s.hit(ctx, "pupil-answers", roomID+"/"+seat, time.Second); err != nil {
-		return storeErr(err)
-	} else if n > a.limits.AnswersPerSecond {
-		return &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: time.Second, Message: "Slow down a little, then try again.", Rule: "pupil-answers"}
+	return a.storeAnswer(ctx, roomID, seat, p, doc, viewed, in)
+}
+
+// storeAnswer writes a pupil's answer with a compare-and-set on the one
+// it replaces, counting the pupil's answers in this second: two answers of
+// one pupil at once both count, and the one that comes second is tried
+// again on the first. The first try takes the answer it replaces from
+// this node's view (viewed; nil: none), so an answer costs one write; a
+// view behind the store costs a read and another try.
+func (a *Activities) storeAnswer(ctx context.Context, roomID, seat string, p *pupilDoc, doc *activityDoc, viewed *answerDoc, in classboard.Answer) error {
+	bk, key, ttl := a.bucket(doc.shard), answerKey(roomID, seat), a.ttlUntil(doc.ExpiresAt)
+	second := a.s.cfg.Now().Unix()
+	for try := 0; ; try++ {
+		var old answerDoc
+		var rev uint64
+		var err error
+		switch {
+		case try > 0:
+			rev, err = bk.get(ctx, key, &old)
+		case viewed != nil:
+			old, rev = *viewed, viewed.rev
+		}
+		if err != nil && !errors.Is(err, errNotFound) {
+			return storeErr(err)
+		}
+		data := answerDoc{BoardID: p.BoardID, Question: doc.Question, TokenHash: p.TokenHash, Answer: in, Second: second, InSecond: 1}
+		if rev != 0 && old.Second == second && old.TokenHash == p.TokenHash {
+			if old.InSecond >= a.limits.AnswersPerSecond {
+				return &classboard.Error{Code: classboard.ERATELIMITED, RetryAfter: time.Second, Message: "Slow down a little, then try again.", Rule: "pupil-answers"}
+			}
+			data.InSecond = old.InSecond + 1
+		}
+		if rev == 0 {
+			_, err = bk.create(ctx, key, data, ttl)
+		} else {
+			_, err = bk.update(ctx, key, data, rev, ttl)
+		}
+		switch {
+		case errors.Is(err, errExists) || errors.Is(err, errRevision):
+			continue // another answer of this pupil came first; the limit ends this
+		case err != nil:
+			return storeErr(fmt.Errorf("store answer: %w", err))
+		}
+		return nil
 	}
-	// The seat's record, read above, holds the token's hash: an answer
-	// landing after the pupil was removed is nobody's (answerDoc.counts).
-	data := answerDoc{BoardID: p.BoardID, Question: doc.Question, TokenHash: p.TokenHash, Answer: in}
-	if err := a.bucket(doc.shard).set(ctx, answerKey(roomID, seat), data, a.ttlUntil(doc.ExpiresAt)); err != nil {
-		return storeErr(fmt.Errorf("store answer: %w", err))
+}
+
+// pupilTicketDoc is a pupil's live ticket, stored under its hash in the
+// room's bucket for classboard.LiveTicketTTL: apart from the boards' live
+// tickets, so that no version that knows only those could take one for a
+// board's.
+type pupilTicketDoc struct {
+	RoomID    string    `json:"room_id"`
+	Seat      string    `json:"seat"`
+	TokenHash string    `json:"token_hash"` // the pupil's: a seat taken by another since is not theirs
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// A pupil's ticket names its shard: "<shard><secret>".
+func parsePupilTicket(ticket string) (int, string, bool) {
+	if len(ticket) < 2 || ticket[0] < '0' || int(ticket[0]-'0') >= activityShards || !token.Valid(ticket[1:]) {
+		return 0, "", false
 	}
-	return nil
+	return int(ticket[0] - '0'), ticket[1:], true
+}
+
+// PupilTicket issues a pupil's live ticket.
+func (a *Activities) PupilTicket(ctx context.Context, roomID, tok string) (*classboard.LiveTicket, error) {
+	ctx, cancel, err := a.s.opContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	seat, p, doc, _, err := a.pupil(ctx, roomID, tok, true)
+	if err != nil {
+		return nil, err
+	}
+	secret := token.New()
+	t := pupilTicketDoc{RoomID: roomID, Seat: seat, TokenHash: p.TokenHash, ExpiresAt: a.s.cfg.Now().UTC().Add(classboard.LiveTicketTTL).Truncate(time.Second)}
+	if _, err := a.bucket(doc.shard).create(ctx, pupilTicketKey(token.Hash(secret)), t, classboard.LiveTicketTTL); err != nil {
+		return nil, storeErr(fmt.Errorf("store pupil ticket: %w", err))
+	}
+	return &classboard.LiveTicket{Ticket: strconv.Itoa(doc.shard) + secret, ExpiresAt: t.ExpiresAt}, nil
+}
+
+// PupilSeat returns a pupil's seat from their token or a ticket, which
+// it uses up (deleting it with the revision just read decides, so a
+// ticket opens one connection however many try).
+func (a *Activities) PupilSeat(ctx context.Context, roomID, credential string, ticket bool) (*classboard.PupilSeat, error) {
+	ctx, cancel, err := a.s.opContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	if !ticket {
+		seat, p, _, _, err := a.pupil(ctx, roomID, credential, true)
+		if err != nil {
+			return nil, err
+		}
+		return &classboard.PupilSeat{BoardID: p.BoardID, RoomID: roomID, Seat: seat, TokenHash: p.TokenHash}, nil
+	}
+	shard, secret, ok := parsePupilTicket(credential)
+	if !ok {
+		return nil, errBadTicket
+	}
+	bk, key := a.bucket(shard), pupilTicketKey(token.Hash(secret))
+	var t pupilTicketDoc
+	rev, err := bk.get(ctx, key, &t)
+	if errors.Is(err, errNotFound) {
+		return nil, errBadTicket
+	} else if err != nil {
+		return nil, storeErr(fmt.Errorf("read pupil ticket: %w", err))
+	}
+	if err := bk.delete(ctx, key, rev); errors.Is(err, errRevision) {
+		return nil, errBadTicket
+	} else if err != nil {
+		return nil, storeErr(fmt.Errorf("use pupil ticket: %w", err))
+	}
+	if t.RoomID != roomID || !a.s.cfg.Now().Before(t.ExpiresAt) {
+		return nil, errBadTicket
+	}
+	var p pupilDoc
+	if _, err := bk.get(ctx, pupilKey(roomID, t.Seat), &p); errors.Is(err, errNotFound) || err == nil && p.TokenHash != t.TokenHash {
+		return nil, errBadPupil
+	} else if err != nil {
+		return nil, storeErr(err)
+	}
+	return &classboard.PupilSeat{BoardID: p.BoardID, RoomID: roomID, Seat: t.Seat, TokenHash: p.TokenHash}, nil
 }

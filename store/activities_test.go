@@ -2,10 +2,16 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/classboard/classboard"
+	"github.com/classboard/classboard/internal/token"
 )
 
 // openRoomForTest pairs a board with teacher t1 and opens a markers activity on it.
@@ -105,6 +111,26 @@ func mustPupil(t *testing.T, s *Store, j *classboard.PupilJoin) pupilDoc {
 	return p
 }
 
+// set writes v to key whatever it held (a test's way to plant a
+// document).
+func (b *bucket) set(ctx context.Context, key string, v any, ttl time.Duration) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s/%s: %w", b.name, key, err)
+	}
+	opts := []jetstream.PublishOpt{jetstream.WithMsgID(token.New())}
+	if ttl > 0 {
+		opts = append(opts, jetstream.WithMsgTTL(ttl))
+	}
+	_, err = retry(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
+		return b.js.Publish(ctx, "$KV."+b.name+"."+key, data, opts...)
+	})
+	if err != nil {
+		return fmt.Errorf("set %s/%s: %w", b.name, key, err)
+	}
+	return nil
+}
+
 // roomBucket is the activities bucket of the pupil's room.
 func roomBucket(t *testing.T, s *Store, j *classboard.PupilJoin) *bucket {
 	t.Helper()
@@ -116,7 +142,7 @@ func roomBucket(t *testing.T, s *Store, j *classboard.PupilJoin) *bucket {
 }
 
 // Rooms spread over the activities shards: a board's activity, join code,
-// pupils and answers are in the bucket of its state shard, the code names
+// pupils and answers are in one bucket of its state shard's, the code names
 // that shard, and a join finds the room whether this node's view holds it
 // (the watch running) or not (read from the store).
 func TestActivitiesSpreadOverShards(t *testing.T) {
@@ -133,9 +159,9 @@ func TestActivitiesSpreadOverShards(t *testing.T) {
 		}
 		teacher := classboard.NewContextWithAuth(ctx, &classboard.Auth{Teacher: &classboard.Teacher{ID: "t1", Name: "Ada"}})
 		seen := map[int]bool{}
-		for i := 0; len(seen) < stateShards; i++ {
-			if i == 30 {
-				t.Fatalf("30 boards fell into shards %v only", seen)
+		for i := 0; len(seen) < activityShards; i++ {
+			if i == 60 {
+				t.Fatalf("60 boards fell into shards %v only", seen)
 			}
 			nb, err := b.CreateBoard(ctx, "192.0.2.1")
 			if err != nil {
@@ -148,7 +174,10 @@ func TestActivitiesSpreadOverShards(t *testing.T) {
 			if _, err := s.boards.get(ctx, boardKey(nb.BoardID), &bd); err != nil {
 				t.Fatal(err)
 			}
-			shard := bd.StateShard
+			shard, err := activityShard(&bd)
+			if err != nil || shard%stateShards != bd.StateShard {
+				t.Fatalf("a board of state shard %d has its activities in shard %d (%v)", bd.StateShard, shard, err)
+			}
 			seen[shard] = true
 			act, err := a.SetActivity(teacher, nb.BoardID, 0, classboard.ActivityUpdate{Kind: classboard.KindMarkers, Status: classboard.StatusOpen})
 			if err != nil {
@@ -161,9 +190,12 @@ func TestActivitiesSpreadOverShards(t *testing.T) {
 			if err != nil {
 				t.Fatalf("watched %v: join: %v", watched, err)
 			}
-			x := 0.5
-			if err := a.SetAnswer(ctx, j.RoomID, j.PupilToken, classboard.Answer{Marker: &classboard.Point{X: x, Y: x}}); err != nil {
-				t.Fatal(err)
+			// The second answer replaces the first: a compare-and-set on the
+			// revision the view holds, or on the one read when it lags.
+			for _, x := range []float64{0.25, 0.5} {
+				if err := a.SetAnswer(ctx, j.RoomID, j.PupilToken, classboard.Answer{Marker: &classboard.Point{X: x, Y: x}}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			for other, bk := range s.activities {
 				for _, key := range []string{activityKey(nb.BoardID), joinKey(act.JoinCode), pupilKey(j.RoomID, j.PupilID), answerKey(j.RoomID, j.PupilID)} {
@@ -174,8 +206,8 @@ func TestActivitiesSpreadOverShards(t *testing.T) {
 				}
 			}
 			got, err := a.Activity(teacher, nb.BoardID)
-			if err != nil || got.Aggregate.Answers != 1 || len(got.Markers) != 1 {
-				t.Fatalf("activity %+v, %v; want the one marker", got, err)
+			if err != nil || got.Aggregate.Answers != 1 || len(got.Markers) != 1 || got.Markers[0].X != 0.5 {
+				t.Fatalf("activity %+v, %v; want the one marker the pupil moved", got, err)
 			}
 		}
 	}

@@ -8,34 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/classboard/classboard"
-	"github.com/classboard/classboard/internal/token"
 )
-
-// set writes v to key whatever it held, with a TTL when ttl > 0. A retried
-// attempt carries the same message id, so a write that did land is not
-// stored twice.
-func (b *bucket) set(ctx context.Context, key string, v any, ttl time.Duration) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s/%s: %w", b.name, key, err)
-	}
-	opts := []jetstream.PublishOpt{jetstream.WithMsgID(token.New())}
-	if ttl > 0 {
-		opts = append(opts, jetstream.WithMsgTTL(ttl))
-	}
-	_, err = retry(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
-		return b.js.Publish(ctx, "$KV."+b.name+"."+key, data, opts...)
-	})
-	if err != nil {
-		return fmt.Errorf("set %s/%s: %w", b.name, key, err)
-	}
-	return nil
-}
 
 // entries calls fn with every current value of the keys matching filter.
 func entries[T any](ctx context.Context, b *bucket, filter string, fn func(key string, v T)) error {
@@ -80,7 +57,7 @@ func (a *Activities) WatchActivities(ctx context.Context, fn func(boardID string
 		return
 	}
 	var wg sync.WaitGroup
-	for shard := range stateShards {
+	for shard := range activityShards {
 		wg.Go(func() { a.watchShard(ctx, shard, fn) })
 	}
 	wg.Wait()
@@ -173,7 +150,12 @@ func (a *Activities) note(shard int, e jetstream.KeyValueEntry) (string, bool) {
 		if parts[0] == "p" {
 			return noteDoc(e, rv.pupils, id, func(d pupilDoc) string { return d.BoardID }, a), v.loaded
 		}
-		return noteDoc(e, rv.answers, id, func(d answerDoc) string { return d.BoardID }, a), v.loaded
+		board := noteDoc(e, rv.answers, id, func(d answerDoc) string { return d.BoardID }, a)
+		if d, ok := rv.answers[id]; ok {
+			d.rev = e.Revision()
+			rv.answers[id] = d
+		}
+		return board, v.loaded
 	}
 	return "", v.loaded
 }
@@ -237,4 +219,19 @@ func (a *Activities) Snapshot(boardID string, owner bool) (act *classboard.Activ
 		rv = &roomView{}
 	}
 	return doc.activity(boardID, found.revs[boardID], rv, owner), true
+}
+
+// SeatHolder returns the token hash of the pupil in a seat, as this node's
+// view has it.
+func (a *Activities) SeatHolder(roomID, seat string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, v := range a.views {
+		if rv := v.rooms[roomID]; rv != nil {
+			if p, ok := rv.pupils[seat]; ok {
+				return p.TokenHash, true
+			}
+		}
+	}
+	return "", false
 }

@@ -183,7 +183,7 @@ func (s *Store) spreadStateLeaders(ctx context.Context) error {
 	}
 	for shard := range stateShards {
 		states := leaders["KV_"+stateBucketName(shard)]
-		for _, name := range []string{ticketBucketName(shard), activityBucketName(shard)} {
+		for _, name := range []string{ticketBucketName(shard), activityBucketName(shard), activityBucketName(shard + stateShards)} {
 			st := leaders["KV_"+name]
 			if states == nil || st == nil || st.Cluster.Leader != s.cfg.NodeName || states.Cluster.Leader == s.cfg.NodeName {
 				continue

@@ -42,6 +42,9 @@ func (s *Store) count(ctx context.Context, scope, subject string, window time.Du
 type recentCounts struct {
 	mu sync.Mutex
 	m  map[string]recentCount
+	// reading holds a channel per counter being read, closed when the
+	// read is done: a class joining at once waits for one read.
+	reading map[string]chan struct{}
 }
 
 type recentCount struct {
@@ -53,11 +56,31 @@ type recentCount struct {
 // that joined lately; beyond it the oldest are forgotten (read again).
 const maxRecentCounts = 10_000
 
-func (r *recentCounts) get(key string, maxAge time.Duration, now time.Time) (int, bool) {
+// lookup returns the remembered count of key if it is fresh, else a
+// channel to wait on while another caller reads it, else (nil, false):
+// the caller reads it and calls done.
+func (r *recentCounts) lookup(key string, maxAge time.Duration, now time.Time) (int, bool, <-chan struct{}) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c, ok := r.m[key]
-	return c.n, ok && now.Sub(c.at) < maxAge
+	if c, ok := r.m[key]; ok && now.Sub(c.at) < maxAge {
+		return c.n, true, nil
+	}
+	if ch := r.reading[key]; ch != nil {
+		return 0, false, ch
+	}
+	if r.reading == nil {
+		r.reading = map[string]chan struct{}{}
+	}
+	r.reading[key] = make(chan struct{})
+	return 0, false, nil
+}
+
+// done ends a read lookup asked the caller for.
+func (r *recentCounts) done(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	close(r.reading[key])
+	delete(r.reading, key)
 }
 
 func (r *recentCounts) put(key string, n int, now time.Time) {
@@ -81,17 +104,30 @@ func (r *recentCounts) put(key string, n int, now time.Time) {
 // countRecent is count, from this node's memory when it read or hit the
 // counter less than maxAge ago: for counters read on every request of a
 // burst, where counting another node's hits up to maxAge late is fine.
+// Callers asking at once share one read.
 func (s *Store) countRecent(ctx context.Context, scope, subject string, window, maxAge time.Duration) (int, time.Duration, error) {
-	now := s.cfg.Now()
-	key, end := limitKey(scope, subject, window, now)
-	if n, ok := s.recent.get(key, maxAge, now); ok {
-		return n, end.Sub(now), nil
+	for {
+		now := s.cfg.Now()
+		key, end := limitKey(scope, subject, window, now)
+		n, ok, wait := s.recent.lookup(key, maxAge, now)
+		switch {
+		case ok:
+			return n, end.Sub(now), nil
+		case wait != nil:
+			select {
+			case <-wait:
+				continue // read by another caller (or failed: read again)
+			case <-ctx.Done():
+				return 0, 0, ctx.Err()
+			}
+		}
+		n, left, err := s.count(ctx, scope, subject, window)
+		if err == nil {
+			s.recent.put(key, n, now)
+		}
+		s.recent.done(key)
+		return n, left, err
 	}
-	n, wait, err := s.count(ctx, scope, subject, window)
-	if err == nil {
-		s.recent.put(key, n, now)
-	}
-	return n, wait, err
 }
 
 // hit adds one to scope/subject's counter and returns the new count. The

@@ -142,10 +142,11 @@ type Store struct {
 	// pupils and answers), by shard (stateBucketName): a board's writes,
 	// its reconnections and its class's answers need only its shard's
 	// leaders.
-	boardStates, tickets, activities [stateShards]*bucket
-	media                            jetstream.ObjectStore
-	view                             *view        // the hot documents in memory
-	recent                           recentCounts // limit counters read lately (countRecent)
+	boardStates, tickets [stateShards]*bucket
+	activities           [activityShards]*bucket
+	media                jetstream.ObjectStore
+	view                 *view        // the hot documents in memory
+	recent               recentCounts // limit counters read lately (countRecent)
 	// stopView ends the view's watches and checks (tests use it to play a
 	// watch that fell behind; Close ends them with everything else).
 	stopView context.CancelFunc
@@ -432,9 +433,12 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.tickets[1], bucketSpec{name: ticketBucketName(1), ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.tickets[2], bucketSpec{name: ticketBucketName(2), ttl: true, maxValue: 4 * int32(kb)}},
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.activities[0], bucketSpec{name: activityBucketName(0), ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.activities[1], bucketSpec{name: activityBucketName(1), ttl: true, maxValue: 4 * int32(kb)}},
-		{&s.activities[2], bucketSpec{name: activityBucketName(2), ttl: true, maxValue: 4 * int32(kb)}},
+	}
+	for i := range s.activities {
+		specs = append(specs, struct {
+			dst  **bucket
+			spec bucketSpec
+		}{&s.activities[i], bucketSpec{name: activityBucketName(i), ttl: true, maxValue: 4 * int32(kb)}})
 	}
 	for _, b := range specs {
 		if *b.dst != nil {

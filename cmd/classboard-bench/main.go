@@ -115,7 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, output, error) {
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "directory for the started nodes' data and logs (default: a new temporary one)")
 	fs.BoolVar(&out.json, "json", false, "print the result as one JSON object")
 	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of this process (harness and in-process nodes) to this file once every board connected")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during the steering (harness and in-process nodes) to this file")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during the steering or the activity (harness and in-process nodes) to this file")
 	fs.StringVar(&logLevel, "log-level", "warn", "harness and in-process nodes' log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return cfg, out, err

@@ -2,12 +2,18 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // point is a marker as the API sends it.
@@ -26,6 +32,9 @@ type activityMessage struct {
 type room struct {
 	b    *board
 	code string
+	rev  uint64 // the activity's revision when it opened
+
+	lockedAt atomic.Int64 // UnixNano when the teacher sent the lock
 
 	mu    sync.Mutex
 	acked map[point]time.Time // acknowledged, not on the board yet
@@ -107,27 +116,48 @@ type ActivityResult struct {
 	// answering time (the burst and the changes).
 	FramesPerSecond float64 `json:"frames_per_s_per_room"`
 	AnswerSeconds   float64 `json:"answering_s"`
+	// PupilConns is the pupils' live connections open per node once every
+	// pupil answered; PupilBytesPerConn what the nodes (and, in-process,
+	// the harness's end) grew by per pupil connection meanwhile.
+	PupilConns        []int64  `json:"pupil_conns_per_node"`
+	PupilBytesPerConn *float64 `json:"pupil_bytes_per_conn,omitempty"`
+	PupilBytesScope   string   `json:"pupil_bytes_scope"`
+	// LockedP50Ms and LockedP99Ms: the teacher's lock sent -> the pupil's
+	// phone hears it on its live connection; LockedHeard of how many
+	// connected pupils.
+	LockedP50Ms float64 `json:"locked_p50_ms"`
+	LockedP99Ms float64 `json:"locked_p99_ms"`
+	LockedHeard int64   `json:"locked_heard"`
+	// PupilConnectRetries counts pupils' live connections a node refused
+	// at its admission rate (503) and the harness tried again.
+	PupilConnectRetries int64 `json:"pupil_connect_retries"`
+	// AnswerRetries counts answers (and locks) a node answered 503 and the harness
+	// sent again, as the pupil app does.
+	AnswerRetries int64 `json:"answer_retries"`
 }
 
 // runActivity opens one markers activity per board; every pupil joins
-// within a burst of cfg.Burst, answers within the next, then changes the
-// answer within the one after. Pupils hold no live connection: their phones poll their
-// room, so the pupil connections per node are none and what a pupil costs
-// a node is stored answers, not memory.
-func (r *run) runActivity(ctx context.Context) (*ActivityResult, error) {
+// within a burst of cfg.Burst, opens a live connection to its room on the
+// node it joined at, as the pupil app does, answers within the next burst,
+// then changes the answer within the one after. Once the boards show every
+// answer, the harness counts the pupils' connections per node and what
+// the nodes grew by since idle (before the activity), then locks every
+// room and times how soon each pupil hears it.
+func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityResult, error) {
 	rooms := make([]*room, len(r.boards))
 	r.setPhase("activity", fmt.Sprintf("opening %d rooms, %d pupils each", len(rooms), r.cfg.Pupils))
 	err := r.parallel(ctx, len(r.boards), func(ctx context.Context, i int) error {
 		b := r.boards[i]
 		var act struct {
 			JoinCode string `json:"join_code"`
+			Revision uint64 `json:"revision"`
 		}
 		origin := r.nodes.urls[b.teacher.origin.Load()]
 		if err := r.api.call(ctx, "PUT", origin+"/api/v1/boards/"+b.id+"/activity", b.teacher.token,
 			map[string]any{"kind": "markers", "slide": 0, "status": "open"}, http.StatusOK, &act, "If-Match", "0"); err != nil {
 			return fmt.Errorf("open activity: %w", err)
 		}
-		rm := &room{b: b, code: act.JoinCode, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
+		rm := &room{b: b, code: act.JoinCode, rev: act.Revision, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
 		rooms[i] = rm
 		b.room.Store(rm)
 		return nil
@@ -137,12 +167,15 @@ func (r *run) runActivity(ctx context.Context) (*ActivityResult, error) {
 	}
 	res := &ActivityResult{Rooms: len(rooms), PupilsPerRoom: r.cfg.Pupils}
 	var joined, acked, errs atomic.Int64
+	pl := &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}
+	liveCtx, stopLive := context.WithCancel(ctx)
+	defer func() { stopLive(); pl.wg.Wait() }()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for ri, rm := range rooms {
 		for j := range r.cfg.Pupils {
 			wg.Go(func() {
-				if err := r.pupil(ctx, rm, ri, j, &joined, &acked); err != nil {
+				if err := r.pupil(ctx, liveCtx, pl, rm, ri, j, &joined, &acked); err != nil {
 					errs.Add(1)
 					if errs.Load() <= maxErrorsShown {
 						r.cfg.Log.Warn("pupil", "room", ri, "pupil", j, "err", err)
@@ -178,14 +211,150 @@ func (r *run) runActivity(ctx context.Context) (*ActivityResult, error) {
 	res.ShownP50Ms, _, res.ShownP99Ms, res.ShownMaxMs = quantiles(shown)
 	res.AnswerSeconds = round(answering.Seconds())
 	res.FramesPerSecond = round(float64(frames) / float64(len(rooms)) / answering.Seconds())
+
+	connected := int64(0)
+	for i := range pl.conns {
+		res.PupilConns = append(res.PupilConns, pl.conns[i].Load())
+		connected += pl.conns[i].Load()
+	}
+	r.pupilMemory(res, idle, r.settledUsage(ctx), connected)
+	r.setPhase("lock", "the teachers lock every room; the pupils hear it")
+	if err := r.lockRooms(ctx, rooms); err != nil {
+		return nil, err
+	}
+	deadline = time.Now().Add(r.cfg.Drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil && pl.heard.Load() < connected {
+		time.Sleep(50 * time.Millisecond)
+	}
+	pl.mu.Lock()
+	res.LockedP50Ms, _, res.LockedP99Ms, _ = quantiles(pl.locked)
+	pl.mu.Unlock()
+	res.LockedHeard = pl.heard.Load()
+	res.PupilConnectRetries = r.pupilRetries.Load()
+	res.AnswerRetries = r.answerRetries.Load()
 	return res, nil
 }
 
-// pupil joins room rm and answers twice, each within a burst.
-func (r *run) pupil(ctx context.Context, rm *room, ri, j int, joined, acked *atomic.Int64) error {
+// pupilLive is what the pupils' live connections have seen.
+type pupilLive struct {
+	wg    sync.WaitGroup
+	conns []atomic.Int64 // open, per node
+	heard atomic.Int64   // pupils that heard their room locked
+
+	mu     sync.Mutex
+	locked []time.Duration // lock acknowledged -> heard
+}
+
+// lockRooms locks every room, as its teacher would; a lock that fails is
+// logged, and its pupils hear nothing.
+func (r *run) lockRooms(ctx context.Context, rooms []*room) error {
+	return r.parallel(ctx, len(rooms), func(ctx context.Context, i int) error {
+		rm := rooms[i]
+		origin := r.nodes.urls[rm.b.teacher.origin.Load()]
+		rm.lockedAt.Store(time.Now().UnixNano())
+		err := r.put(ctx, origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
+			map[string]any{"kind": "markers", "slide": 0, "status": "locked"}, "If-Match", strconv.FormatUint(rm.rev, 10))
+		if err != nil && ctx.Err() == nil {
+			r.cfg.Log.Warn("lock room", "room", i, "err", err)
+			return nil
+		}
+		return err
+	})
+}
+
+// pupilMemory fills in what a pupil's connection cost, from the usage
+// when the boards were idle (before the activity) to now.
+func (r *run) pupilMemory(res *ActivityResult, idle, now usageSnapshot, conns int64) {
+	if conns == 0 {
+		res.PupilBytesScope = "no pupil connected"
+		return
+	}
+	var grown int64
+	switch r.nodes.mode {
+	case modeProcesses:
+		for i := range now.nodes {
+			grown += now.nodes[i].rss - idle.nodes[i].rss
+		}
+		res.PupilBytesScope = "node processes' resident memory (VmRSS) growth since the boards were idle, per pupil connection; it holds the rooms' stored pupils and answers in the node's view too"
+	case modeInProcess:
+		grown = now.heap - idle.heap
+		res.PupilBytesScope = "in-process nodes: this process's live heap and stacks growth since the boards were idle, per pupil connection, both ends of each connection and the rooms' pupils and answers in the node's view (use --processes for the node alone)"
+	default:
+		res.PupilBytesScope = "unknown: the nodes are targets this harness cannot measure"
+		return
+	}
+	v := round(float64(grown) / float64(conns))
+	res.PupilBytesPerConn = &v
+}
+
+// followRoom holds a pupil's live connection to the room on node until
+// ctx ends: it counts the connection on its node and notes when the
+// pupil hears the room locked.
+func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int, roomID, token string) error {
+	url := r.nodes.urls[node] + "/api/v1/rooms/" + roomID + "/live"
+	var c *websocket.Conn
+	for attempt := 0; ; attempt++ {
+		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		conn, res, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
+			HTTPClient: r.liveHTTP, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+		cancel()
+		if err == nil {
+			c = conn
+			break
+		}
+		// A node admitting connections at its rate answers 503 with the
+		// Retry-After it booked the pupil for: the app comes back then
+		// (live.js), or after a backoff without one.
+		if res == nil || res.StatusCode != http.StatusServiceUnavailable || attempt == 8 {
+			return fmt.Errorf("pupil live: %w", err)
+		}
+		r.pupilRetries.Add(1)
+		wait := rand.N(min(backoffMax, backoffMin<<attempt))
+		if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && ra > 0 {
+			wait = time.Duration(ra)*time.Second + rand.N(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	pl.conns[node].Add(1)
+	pl.wg.Go(func() {
+		defer pl.conns[node].Add(-1)
+		defer c.CloseNow() //nolint:errcheck // closing anyway
+		heard := false
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			var m struct {
+				Type string `json:"type"`
+				Room *struct {
+					Status string `json:"status"`
+				} `json:"room"`
+			}
+			if json.Unmarshal(data, &m) != nil || m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || heard {
+				continue
+			}
+			heard = true
+			pl.mu.Lock()
+			pl.locked = append(pl.locked, time.Since(time.Unix(0, rm.lockedAt.Load())))
+			pl.mu.Unlock()
+			pl.heard.Add(1)
+		}
+	})
+	return nil
+}
+
+// pupil joins room rm, follows it live, and answers twice, each within a
+// burst.
+func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j int, joined, acked *atomic.Int64) error {
 	// Each room's pupils share their school's address, as a class does.
 	addr := fmt.Sprintf("10.88.%d.%d", ri>>8, ri&0xff)
-	base := r.nodes.urls[(ri+j)%len(r.nodes.urls)]
+	node := (ri + j) % len(r.nodes.urls)
+	base := r.nodes.urls[node]
 	var p struct {
 		RoomID string `json:"room_id"`
 		Token  string `json:"pupil_token"`
@@ -201,6 +370,9 @@ func (r *run) pupil(ctx context.Context, rm *room, ri, j int, joined, acked *ato
 		return fmt.Errorf("join: %w", err)
 	}
 	joined.Add(1)
+	if err := r.followRoom(liveCtx, pl, rm, node, p.RoomID, p.Token); err != nil {
+		return err
+	}
 	x := float64(j+1) / float64(r.cfg.Pupils+1)
 	prev := point{X: -1}
 	for _, y := range []float64{0.25, 0.75} {
@@ -210,7 +382,7 @@ func (r *run) pupil(ctx context.Context, rm *room, ri, j int, joined, acked *ato
 		case <-time.After(rand.N(r.cfg.Burst)):
 		}
 		m := point{X: x, Y: y}
-		if err := r.api.call(ctx, "PUT", base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}, http.StatusOK, nil); err != nil {
+		if err := r.put(ctx, base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}); err != nil {
 			rm.noteFailed(m, prev)
 			return fmt.Errorf("answer: %w", err)
 		}
@@ -221,11 +393,40 @@ func (r *run) pupil(ctx context.Context, rm *room, ri, j int, joined, acked *ato
 	return nil
 }
 
+// put sends a PUT as the apps do with retry: true (a pupil's answer, a
+// teacher's lock): a node that answers 503 gets it again after its
+// Retry-After or a backoff, a few times.
+func (r *run) put(ctx context.Context, url, token string, body any, headers ...string) error {
+	for attempt := 0; ; attempt++ {
+		err := r.api.call(ctx, "PUT", url, token, body, http.StatusOK, nil, headers...)
+		var ae *apiError
+		if err == nil || !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable || attempt == 4 {
+			return err
+		}
+		r.answerRetries.Add(1)
+		wait := rand.N(min(backoffMax, backoffMin<<attempt))
+		if ae.retryAfter > 0 {
+			wait = ae.retryAfter + rand.N(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
 // writeActivity prints the activity scenario's figures.
 func (a *ActivityResult) write(row func(k, format string, v ...any)) {
-	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged, %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerErrors)
+	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d answers or locks sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)
 	row("board frames", "%.2f per second per room over %.1f s of answering", a.FramesPerSecond, a.AnswerSeconds)
-	row("pupil connections", "none per node: pupils' phones poll their room (GET every ~3.5 s); no per-pupil memory on a node but stored answers")
+	row("pupil connections", "%v per node (%d refused at a node's admission rate and tried again)", a.PupilConns, a.PupilConnectRetries)
+	if a.PupilBytesPerConn != nil {
+		row("memory per pupil", "%.0f bytes (%.1f KiB): %s", *a.PupilBytesPerConn, *a.PupilBytesPerConn/1024, a.PupilBytesScope)
+	} else {
+		row("memory per pupil", "%s", a.PupilBytesScope)
+	}
+	row("lock sent -> pupil", "p50 %.2f ms  p99 %.2f ms: %d pupils heard their room locked", a.LockedP50Ms, a.LockedP99Ms, a.LockedHeard)
 }

@@ -196,8 +196,9 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// The activity scenario: every pupil's two answers are acknowledged, and
-// every final answer reaches its board.
+// The activity scenario: every pupil's two answers are acknowledged,
+// every final answer reaches its board, and every pupil hears the lock on
+// its live connection.
 func TestActivityScenario(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Scenario = Activity
@@ -209,6 +210,10 @@ func TestActivityScenario(t *testing.T) {
 	}
 	if a.ShownMaxMs == 0 || a.FramesPerSecond == 0 {
 		t.Fatalf("no answer timed or no frame counted: %+v", a)
+	}
+	// Every pupil held a live connection and heard the lock on it.
+	if len(a.PupilConns) != 1 || a.PupilConns[0] != 12 || a.LockedHeard != 12 || a.PupilBytesPerConn == nil {
+		t.Fatalf("pupil connections %v, %d heard the lock, memory %v", a.PupilConns, a.LockedHeard, a.PupilBytesPerConn)
 	}
 }
 

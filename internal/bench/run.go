@@ -35,6 +35,7 @@ type run struct {
 	killedMeta                    atomic.Int32                 // 1: the killed node was the meta leader, 0: it was not, -1: unknown
 	killedShards                  atomic.Pointer[map[int]bool] // the board-state shards the killed node led
 	connectStart, connectFinished atomic.Int64                 // unix nanoseconds
+	pupilRetries, answerRetries   atomic.Int64                 // pupils' live connections refused at admission, answers refused with 503, tried again
 }
 
 // maxErrorsShown bounds how many individual errors go to the log.
@@ -110,9 +111,16 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	}
 
 	if r.cfg.Scenario == Activity {
+		if r.cfg.CPUProfile != "" {
+			stop, err := startCPUProfile(r.cfg.CPUProfile)
+			if err != nil {
+				return nil, err
+			}
+			defer stop()
+		}
 		waited := cpuWaiting()
 		answerStart := time.Now()
-		act, err := r.runActivity(ctx)
+		act, err := r.runActivity(ctx, idle)
 		if err != nil {
 			return nil, err
 		}

@@ -26,6 +26,7 @@ func TestBrowserAccessible(t *testing.T) {
 		{"confirm", "/confirm#token=abc", "form"},
 	} {
 		teacher.Do(chromedp.Navigate(n.URL()+v.path), chromedp.WaitVisible(chromedp.CSS(v.wait)))
+		titled(t, teacher, v.name)
 		teacher.CheckAccessible(v.name)
 	}
 	board.Do(chromedp.Navigate(n.URL()+"/board"), chromedp.WaitVisible(chromedp.CSS("#qr")))
@@ -49,6 +50,7 @@ func TestBrowserAccessible(t *testing.T) {
 		{"boards", "/#/boards", "#pair-code"},
 	} {
 		teacher.Do(chromedp.Navigate(n.URL()+v.path), chromedp.WaitVisible(chromedp.CSS(v.wait)))
+		titled(t, teacher, v.name)
 		teacher.CheckAccessible(v.name)
 	}
 
@@ -57,12 +59,13 @@ func TestBrowserAccessible(t *testing.T) {
 	teacher.Do(typeCode(code)...)
 	present(teacher, lessonID)
 	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="0"]`)))
+	titled(t, teacher, "present")
 	teacher.CheckAccessible("present")
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"] .slide-frame`)))
 	board.CheckAccessible("board slide", browsertest.Laptop, browsertest.Board)
 
 	teacher.Do(chromedp.EmulateViewport(int64(browsertest.Laptop[0]), int64(browsertest.Laptop[1])))
-	startActivity(teacher, "poll", "Yes, No")
+	startActivity(teacher, "poll", "Yes, No", 0)
 	teacher.CheckAccessible("activity panel")
 	joinCode := joinCodeOnBoard(t, board, "")
 	board.CheckAccessible("board activity", browsertest.Laptop, browsertest.Board)
@@ -72,4 +75,15 @@ func TestBrowserAccessible(t *testing.T) {
 	pupil.Do(chromedp.SendKeys(chromedp.CSS("#code"), joinCode), chromedp.SendKeys(chromedp.CSS("#name"), "Sam"),
 		chromedp.Click(chromedp.CSS("#join-go")), chromedp.WaitVisible(chromedp.CSS(`.options button[data-choice="1"]`)))
 	pupil.CheckAccessible("pupil poll")
+}
+
+// titled checks that a teacher view has one main heading and is titled
+// after it, so a tab, a history entry and a screen reader say which view.
+func titled(t *testing.T, p *browsertest.Page, view string) {
+	t.Helper()
+	got := browsertest.Get(p, chromedp.Evaluate[[]string](`(() => { const hs = document.querySelectorAll('main h1');
+		return [String(hs.length), hs.length ? hs[0].textContent : '', document.title]; })()`))
+	if got[0] != "1" || got[2] != got[1]+" – classboard" {
+		t.Errorf("%s: %s h1 (%q), titled %q", view, got[0], got[1], got[2])
+	}
 }

@@ -28,13 +28,22 @@ func js[T any](p *browsertest.Page, expr string) T {
 	return browsertest.Get(p, chromedp.Evaluate[T](expr))
 }
 
-// pick chooses an option of the teacher's activity form and starts it.
-func startActivity(p *browsertest.Page, kind, options string) {
+// startActivity chooses an option of the teacher's activity form, with
+// the markers per pupil (markers: 1 to 5), and starts it.
+func startActivity(p *browsertest.Page, kind, options string, markers int) {
 	p.Do(chromedp.WaitVisible(chromedp.CSS("#activity-start")),
 		run(`(() => { const s = document.getElementById('activity-kind'); s.value = `+strconv.Quote(kind)+`;
-			s.dispatchEvent(new Event('change')); document.getElementById('activity-options').value = `+strconv.Quote(options)+`; return null; })()`),
+			s.dispatchEvent(new Event('change')); document.getElementById('activity-options').value = `+strconv.Quote(options)+`;
+			document.getElementById('activity-max-markers').value = '`+strconv.Itoa(max(1, markers))+`'; return null; })()`),
 		chromedp.Click(chromedp.CSS("#activity-start")),
 		chromedp.WaitVisible(chromedp.CSS(`#activity-panel[data-status="open"] #activity-status`)))
+}
+
+// showAs picks how the board shows the answers, on the teacher's panel.
+func showAs(p *browsertest.Page, display string) {
+	p.Do(chromedp.WaitVisible(chromedp.CSS("#activity-show-as")),
+		run(`(() => { const s = document.getElementById('activity-show-as'); s.value = `+strconv.Quote(display)+`;
+			s.dispatchEvent(new Event('change')); return null; })()`))
 }
 
 // answered waits until the pupil's phone says the answer was stored.
@@ -97,8 +106,9 @@ func TestBrowserClassActivity(t *testing.T) {
 		s.dispatchEvent(new Event('change')); return null; })()`))
 	board.Do(chromedp.WaitVisible(chromedp.CSS("#stage .slide-frame img")))
 
-	// Tap on the picture: two pupils join by typing the code, one by the QR.
-	startActivity(teacher, "markers", "")
+	// Tap on the picture, up to two markers each: two pupils join by
+	// typing the code, one by the QR.
+	startActivity(teacher, "markers", "", 2)
 	board.Do(chromedp.WaitVisible(chromedp.CSS("#join-qr")))
 	joinCode := joinCodeOnBoard(t, board, "")
 	joinURL := js[string](board, `document.getElementById('join-qr').dataset.joinUrl`)
@@ -134,9 +144,31 @@ func TestBrowserClassActivity(t *testing.T) {
 		t.Fatalf("the board shows %d markers in the middle of the picture, want 3", n)
 	}
 	board.Screenshot("activity-board-markers", browsertest.Board)
+	// A second marker (top left quarter): the phone shows both, the board
+	// four dots; a third would move the first.
+	answered(pupils[0], run(`(() => { const a = document.getElementById('tap'), r = a.getBoundingClientRect();
+		a.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: r.left + r.width / 4, clientY: r.top + r.height / 4 })); return null; })()`))
+	pupils[0].Do(chromedp.WaitVisible(chromedp.CSS(`#tap[data-placed="2"]`)))
+	board.Do(chromedp.WaitVisible(chromedp.CSS(`#activity-count[data-answers="3"]`)))
+	poll.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
+		if n := js[int](board, `document.querySelectorAll('#markers:not([hidden]) .dot').length`); n != 4 {
+			return fmt.Errorf("the board shows %d markers, want 4", n)
+		}
+		return nil
+	})
+	pupils[0].Screenshot("activity-pupil-two-markers", browsertest.Phone)
+	// As a heat map: it glows where the three tapped, not in a corner.
+	showAs(teacher, "heatmap")
+	board.Do(chromedp.WaitVisible(chromedp.CSS(`#markers[data-display="heatmap"] canvas.heat`)))
+	glow := `((x, y) => { const c = document.querySelector('#markers canvas.heat');
+		return c.getContext('2d').getImageData(Math.floor(c.width * x), Math.floor(c.height * y), 1, 1).data[3]; })`
+	if mid, corner := js[int](board, glow+`(0.5, 0.5)`), js[int](board, glow+`(0.98, 0.98)`); mid == 0 || corner != 0 {
+		t.Fatalf("the heat map's alpha is %d in the middle and %d in a corner", mid, corner)
+	}
+	board.Screenshot("activity-board-heatmap", browsertest.Board)
 
 	// A poll: the pupils stay in the room; bars grow on the board.
-	startActivity(teacher, "poll", "Yes, No")
+	startActivity(teacher, "poll", "Yes, No", 0)
 	for i, p := range pupils {
 		answered(p, chromedp.WaitVisible(chromedp.CSS(`.options button[data-choice="1"]`)),
 			chromedp.Click(chromedp.CSS(fmt.Sprintf(`.options button[data-choice="%d"]`, min(i, 1)))))
@@ -150,7 +182,7 @@ func TestBrowserClassActivity(t *testing.T) {
 	board.Screenshot("activity-board-poll", browsertest.Board)
 
 	// A short answer reaches the board only once the teacher approves it.
-	startActivity(teacher, "answer", "")
+	startActivity(teacher, "answer", "", 0)
 	answered(pupils[0], chromedp.WaitVisible(chromedp.CSS("#answer")),
 		chromedp.SendKeys(chromedp.CSS("#answer"), "Paris"), chromedp.Click(chromedp.CSS("#send")))
 	teacher.Do(chromedp.WaitVisible(chromedp.CSS("#pending .approve")))
@@ -164,6 +196,13 @@ func TestBrowserClassActivity(t *testing.T) {
 		t.Fatalf("the board shows %q", got)
 	}
 	board.Screenshot("activity-board-answers", browsertest.Board)
+	// As a word cloud.
+	showAs(teacher, "cloud")
+	board.Do(chromedp.WaitVisible(chromedp.CSS("#cloud li")))
+	if got := js[string](board, `document.getElementById('cloud').textContent`); got != "Paris" {
+		t.Fatalf("the word cloud shows %q", got)
+	}
+	board.Screenshot("activity-board-cloud", browsertest.Board)
 	teacher.Screenshot("activity-teacher-phone", browsertest.Phone)
 	teacher.Do(chromedp.EmulateViewport(1366, 768))
 
@@ -179,7 +218,7 @@ func TestBrowserClassActivity(t *testing.T) {
 	}
 
 	// A new poll (a new room and code); the pupils' node dies during it.
-	startActivity(teacher, "poll", "A, B")
+	startActivity(teacher, "poll", "A, B", 0)
 	second := joinCodeOnBoard(t, board, joinCode)
 	for i, p := range pupils {
 		p.Do(chromedp.Click(chromedp.CSS(`#join[data-status="ended"] button.primary`)), chromedp.WaitVisible(chromedp.CSS("#code")),

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/browsertest"
 	"github.com/classboard/classboard/internal/testcluster"
 )
@@ -72,12 +74,27 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 	p.Screenshot("signup-errors-nl-phone", browsertest.Phone)
 	p.Screenshot("signup-errors-nl-laptop", browsertest.Laptop)
 	p.Screenshot("signup-errors-nl-1080p", browsertest.Board)
+	p.CheckAccessible("sign-up with errors in Dutch")
 
 	// Back to English, remembered the same way.
 	p.Do(chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #signup-name`)))
 	if got := text(p, "h1"); got != "Create an account" {
 		t.Fatalf("after switching back the sign-up says %q", got)
 	}
+
+	// A board picks its language on the pairing screen, and keeps it.
+	board := b.NewPage()
+	board.Languages("en-GB,en;q=0.9")
+	board.Do(chromedp.EmulateViewport(int64(browsertest.Board[0]), int64(browsertest.Board[1])),
+		chromedp.Navigate(n.URL()+"/board"), chromedp.WaitVisible(chromedp.CSS("#code")))
+	board.Screenshot("board-pairing-en-1080p", browsertest.Board)
+	board.Do(chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #code`)))
+	board.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #code`)))
+	if got := text(board, ".pair-lead"); got != "Ga op je laptop of telefoon naar" {
+		t.Fatalf("the board in Dutch says %q", got)
+	}
+	board.Screenshot("board-pairing-nl-1080p", browsertest.Board)
+	board.Screenshot("board-pairing-nl-laptop", browsertest.Laptop)
 }
 
 // A teacher whose browser is set to Dutch sees the teacher app in Dutch
@@ -99,4 +116,26 @@ func TestBrowserDutchBrowserSeesDutch(t *testing.T) {
 	if got := browsertest.Get(p, chromedp.Evaluate[string](`document.documentElement.lang`)); got != "nl" {
 		t.Fatalf("the pupil app speaks %q", got)
 	}
+
+	// Signed in: the header keeps to one line on a phone ("Uitloggen" is
+	// longer than "Log out"), and dates are written the Dutch way.
+	token := signedIn(t, p, n.URL())
+	if res := apitest.New(n.URL()).With(token).Do(t, "POST", "/api/v1/lessons", map[string]any{"title": "Breuken",
+		"slides": []map[string]string{{"kind": "text", "title": "Wat is een breuk?"}}}); res.Status != 201 {
+		t.Fatalf("create lesson: %d %s", res.Status, res.Body)
+	}
+	p.Do(chromedp.EmulateViewport(int64(browsertest.Phone[0]), int64(browsertest.Phone[1])),
+		chromedp.Navigate(n.URL()+"/#/lessons"), chromedp.WaitVisible(chromedp.CSS("#logout")))
+	if got := text(p, "#logout"); got != "Uitloggen" {
+		t.Fatalf("log out says %q", got)
+	}
+	if h := browsertest.Get(p, chromedp.Evaluate[float64](`document.querySelector('.topbar').getBoundingClientRect().height`)); h > 60 {
+		t.Errorf("the phone's header is %.0f px tall: it wraps", h)
+	}
+	today := browsertest.Get(p, chromedp.Evaluate[string](`new Intl.DateTimeFormat('nl-NL', { dateStyle: 'medium' }).format(new Date())`))
+	browsertest.Get(p, chromedp.Poll[bool](`document.body.textContent.includes(`+strconv.Quote(today)+`)`))
+	p.Screenshot("lessons-nl-phone", browsertest.Phone)
+	p.Screenshot("lessons-nl-laptop", browsertest.Laptop)
+	p.Screenshot("lessons-nl-1080p", browsertest.Board)
+	p.CheckAccessible("lesson list in Dutch")
 }

@@ -1,9 +1,78 @@
 // The board's part of activities: while one is open it shows the join
 // code, a QR code and the address to type; it draws the class's markers
-// over the slide's picture, the poll's bars and the approved short
-// answers, from the coalesced "activity" live messages.
+// over the slide's picture (as dots or a heat map), the poll's bars and the
+// approved short answers (as a list or a word cloud), from the coalesced
+// "activity" live messages.
 // @ts-check
 import { h, clear } from './dom.js';
+import { t } from './i18n.js';
+
+// The heat map's colours, from few markers to many: transparent blue,
+// green, yellow, red.
+const HEAT = [[0, 0, 255, 0], [0, 160, 255, 150], [0, 220, 90, 190], [255, 230, 0, 215], [255, 40, 0, 235]];
+
+/**
+ * heatMap draws markers as a heat map on a canvas of the element's size:
+ * each marker adds a soft disc of intensity, and the summed intensity is
+ * coloured from cool to hot, so where many pupils tapped glows.
+ * @param {HTMLElement} into
+ * @param {{x: number, y: number}[]} markers
+ */
+function heatMap(into, markers) {
+  const w = Math.max(1, Math.round(into.clientWidth));
+  const hgt = Math.max(1, Math.round(into.clientHeight));
+  const canvas = /** @type {HTMLCanvasElement} */ (h('canvas', { class: 'heat', width: String(w), height: String(hgt) }));
+  const g = canvas.getContext('2d');
+  if (!g) return canvas;
+  const r = Math.max(12, Math.min(w, hgt) / 10);
+  for (const m of markers) {
+    const grad = g.createRadialGradient(m.x * w, m.y * hgt, 0, m.x * w, m.y * hgt, r);
+    grad.addColorStop(0, 'rgba(0,0,0,0.35)');
+    grad.addColorStop(1, 'rgba(0,0,0,0)');
+    g.fillStyle = grad;
+    g.fillRect(m.x * w - r, m.y * hgt - r, 2 * r, 2 * r);
+  }
+  const img = g.getImageData(0, 0, w, hgt);
+  const px = img.data;
+  for (let i = 0; i < px.length; i += 4) {
+    const a = px[i + 3] / 255; // summed intensity, 0..1
+    if (a === 0) continue;
+    const pos = Math.min(0.999, a * 1.4) * (HEAT.length - 1);
+    const lo = HEAT[Math.floor(pos)];
+    const hi = HEAT[Math.floor(pos) + 1];
+    const f = pos - Math.floor(pos);
+    for (let c = 0; c < 4; c++) px[i + c] = lo[c] + (hi[c] - lo[c]) * f;
+  }
+  g.putImageData(img, 0, 0);
+  return canvas;
+}
+
+/**
+ * wordCloud shows the approved answers, each once, bigger the more pupils
+ * gave it (the same answer in other capitals or spacing counts as one).
+ * @param {string[]} answers
+ */
+function wordCloud(answers) {
+  /** @type {Map<string, {text: string, n: number}>} */
+  const words = new Map();
+  for (const a of answers) {
+    const key = a.trim().toLowerCase().replace(/\s+/g, ' ');
+    const w = words.get(key);
+    if (w) w.n++;
+    else words.set(key, { text: a.trim(), n: 1 });
+  }
+  const most = Math.max(1, ...[...words.values()].map((w) => w.n));
+  // The most given in the middle, the rest around it.
+  const sorted = [...words.values()].sort((a, b) => b.n - a.n);
+  /** @type {{text: string, n: number}[]} */
+  const ordered = [];
+  sorted.forEach((w, i) => { if (i % 2) ordered.push(w); else ordered.unshift(w); });
+  return h('ul', { id: 'cloud', class: 'cloud' }, ordered.map((w) => {
+    const li = h('li', { dataset: { n: w.n } }, w.text);
+    li.style.fontSize = `${2.6 + 5 * (w.n - 1) / Math.max(1, most - 1)}vmin`;
+    return li;
+  }));
+}
 
 /**
  * @param {HTMLElement} root the board's main element
@@ -37,6 +106,12 @@ export function activityOverlay(root, stage, fetchActivity) {
   /** @param {HTMLElement} into @param {{x: number, y: number}[]} markers */
   function dots(into, markers) {
     clear(into);
+    if (act.display === 'heatmap') {
+      into.dataset.display = 'heatmap';
+      into.append(heatMap(into, markers));
+      return;
+    }
+    delete into.dataset.display;
     // Positions through the CSSOM: the apps' CSP refuses style attributes.
     for (const m of markers) {
       const d = h('span', { class: 'dot' });
@@ -80,12 +155,12 @@ export function activityOverlay(root, stage, fetchActivity) {
       panel.append(h('div', { class: 'join' },
         h('p', { class: 'join-where' }, `${location.host}/join`),
         h('div', { id: 'join-code', class: 'join-code' }, act.join_code.slice(0, 3), ' ', act.join_code.slice(3)),
-        qr ? h('img', { id: 'join-qr', class: 'join-qr', src: qr, alt: 'QR code: scan it to join', 'data-join-url': joinURL }) : null));
+        qr ? h('img', { id: 'join-qr', class: 'join-qr', src: qr, alt: t('activity.qr_alt'), 'data-join-url': joinURL }) : null));
     } else {
-      panel.append(h('p', { class: 'closed' }, act.status === 'revealed' ? 'Results' : 'Closed'));
+      panel.append(h('p', { class: 'closed' }, act.status === 'revealed' ? t('activity.results') : t('activity.closed')));
     }
     panel.append(h('p', { id: 'activity-count', class: 'count', dataset: { pupils: agg.pupils, answers: agg.answers } },
-      `${agg.answers} / ${agg.pupils} answered`));
+      t('activity.answered_of', { answers: agg.answers, pupils: agg.pupils })));
     if (act.kind === 'poll' && !agg.counts) {
       // Results hidden until the teacher reveals them: the options only.
       panel.append(h('ul', { id: 'poll-options', class: 'approved' }, (act.options || []).map((/** @type {string} */ o, /** @type {number} */ i) =>
@@ -98,6 +173,8 @@ export function activityOverlay(root, stage, fetchActivity) {
           h('span', { class: 'bar-label' }, 'ABCDEF'[i], o ? ` ${o}` : ''),
           bar((counts[i] || 0) / most),
           h('span', { class: 'bar-n' }, String(counts[i] || 0))))));
+    } else if (act.kind === 'answer' && act.display === 'cloud') {
+      panel.append(wordCloud(agg.approved || []));
     } else if (act.kind === 'answer') {
       panel.append(h('ul', { id: 'approved', class: 'approved' }, (agg.approved || []).map((/** @type {string} */ a) => h('li', {}, a))));
     } else if (act.kind === 'markers') {
@@ -105,8 +182,8 @@ export function activityOverlay(root, stage, fetchActivity) {
       if (on) dots(on, markers);
       else {
         const field = h('div', { id: 'marker-field', class: 'marker-field' });
+        panel.append(field); // in the page first: a heat map takes its size
         dots(field, markers);
-        panel.append(field);
       }
       layer.dataset.count = String(markers.length);
     }

@@ -13,7 +13,7 @@
 // button) are small chips in the slide's own margins, which no slide
 // content enters, so nothing ever covers the lesson.
 import { Client, ApiError, Unreachable } from './client.js';
-import { h, clear } from './dom.js';
+import { h, clear, languageSwitch } from './dom.js';
 import { Live } from './live.js';
 import { renderSlide } from './slide.js';
 import { Pictures } from './pictures.js';
@@ -193,7 +193,9 @@ function showCode(p) {
       h('p', { class: 'pair-lead' }, t('board.pair.go_to')),
       h('p', { id: 'pair-address', class: 'pair-address' }, appAddress(p.claim_url)),
       h('p', { class: 'pair-lead' }, t('board.pair.enter_code')),
-      h('div', { id: 'code', class: 'code', 'aria-label': t('board.pair.code') }, p.pairing_code.slice(0, 3), ' ', p.pairing_code.slice(3))),
+      h('div', { id: 'code', class: 'code', 'aria-label': t('board.pair.code') }, p.pairing_code.slice(0, 3), ' ', p.pairing_code.slice(3)),
+      // Before pairing, the board's language can be picked on the board.
+      h('p', { class: 'pair-lang' }, languageSwitch())),
     p.claim_qr ? h('div', { class: 'qr' },
       h('img', { id: 'qr', src: p.claim_qr, alt: t('board.pair.qr_alt'), 'data-claim-url': p.claim_url }),
       h('p', {}, t('board.pair.scan'))) : null));

@@ -65,7 +65,8 @@ export class Unreachable extends Error {
    * @param {number} [retryAfterMs]
    */
   constructor(cause = null, retriable = true, retryAfterMs = 0) {
-    super('We cannot reach classboard right now. We keep trying.');
+    // For developers: the apps say it in the user's language (error.unreachable).
+    super('No API origin answered (network error, timeout or 503).');
     this.code = 'unreachable';
     this.cause = cause;
     this.retriable = retriable;

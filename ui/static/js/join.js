@@ -7,10 +7,9 @@
 import { Client, ApiError } from './client.js';
 import { h, clear } from './dom.js';
 import { t, errorText } from './i18n.js';
+import { Live } from './live.js';
 
 const PUPIL_KEY = 'classboard.pupil';
-const ROOM_POLL_MS = 3000;
-
 
 const root = /** @type {HTMLElement} */ (document.getElementById('join'));
 document.title = `${t('join.title')} – classboard`;
@@ -32,7 +31,8 @@ function memoryStorage() {
 let pupil = null;
 /** @type {any} the room as last read */
 let room = null;
-let pollTimer = 0;
+/** @type {Live | null} the room's status, pushed: the phone asks nothing until it changes */
+let live = null;
 
 /** @param {unknown} err */
 function explain(err) {
@@ -71,7 +71,7 @@ async function start() {
 }
 
 function showJoin(error = '') {
-  clearTimeout(pollTimer);
+  follow(null);
   const fromLink = new URLSearchParams(location.hash.slice(1)).get('code') || '';
   const code = h('input', { id: 'code', name: 'code', inputmode: 'numeric', autocomplete: 'off', maxlength: '7', value: fromLink, required: true });
   // Not required here: the teacher may allow joining without a name, and
@@ -105,10 +105,10 @@ function showJoin(error = '') {
   (fromLink ? name : code).focus();
 }
 
-// refresh reads the room (status changes come by polling: a pupil's phone
-// holds no live connection) and redraws when something changed.
+// refresh reads the whole room (the question, the pupil's own answer, the
+// picture) and redraws when something changed; then the live connection
+// brings the room's status as the teacher changes it.
 async function refresh() {
-  clearTimeout(pollTimer);
   if (!pupil) return;
   try {
     const r = await api('GET', `/api/v1/rooms/${encodeURIComponent(pupil.room_id)}`);
@@ -118,14 +118,51 @@ async function refresh() {
     if (changed) draw();
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 404)) {
-      save(null);
-      room = null;
-      showJoin(t('join.removed'));
+      removed();
       return;
     }
     note(explain(err), true);
   }
-  if (room && room.status !== 'ended') pollTimer = window.setTimeout(refresh, ROOM_POLL_MS + Math.random() * 1000);
+  follow(pupil && room && room.status !== 'ended' ? pupil : null);
+}
+
+function removed() {
+  follow(null);
+  save(null);
+  room = null;
+  showJoin(t('join.removed'));
+}
+
+/**
+ * follow keeps one live connection to the pupil's room (none for null),
+ * through the same failover client as the apps.
+ * @param {{ room_id: string, pupil_token: string } | null} p
+ */
+function follow(p) {
+  if (live && (!p || live.opts.token !== p.pupil_token)) {
+    live.stop();
+    live = null;
+  }
+  if (!p || live) return;
+  const path = `/api/v1/rooms/${encodeURIComponent(p.room_id)}`;
+  live = new Live(client, {
+    paths: { ticket: `${path}/live-tickets`, live: `${path}/live` },
+    token: p.pupil_token,
+    onMessage: (msg) => {
+      if (msg.type === 'removed') { removed(); return; }
+      if (msg.type !== 'room' || !msg.room || !room) return;
+      const r = msg.room;
+      // Another question (or kind) brings its own picture and no answer:
+      // read the room again. A status change alone is drawn at once.
+      if (r.question !== room.question || r.kind !== room.kind) { refresh(); return; }
+      if (r.status !== room.status) {
+        room.status = r.status;
+        draw();
+      }
+    },
+    onAuthLost: () => removed(),
+  });
+  live.start();
 }
 
 const savedEl = h('p', { id: 'saved', class: 'saved', role: 'status' });
@@ -144,6 +181,7 @@ function draw() {
   root.dataset.status = room.status;
   root.dataset.kind = room.kind;
   if (room.status === 'ended') {
+    follow(null);
     save(null);
     root.append(h('p', { id: 'status', class: 'status' }, t('join.ended')),
       h('button', { class: 'primary', onclick: () => { room = null; showJoin(); } }, t('join.again')));
@@ -168,7 +206,8 @@ async function send(body) {
     return true;
   } catch (err) {
     note(explain(err), true);
-    if (err instanceof ApiError && err.code === 'activity_closed') refresh();
+    if (err instanceof ApiError && (err.status === 401 || err.status === 404)) removed();
+    else if (err instanceof ApiError && err.code === 'activity_closed') refresh();
     return false;
   }
 }
@@ -195,21 +234,36 @@ function drawMarkers(open) {
   // the same fraction of it as on the board.
   const area = h('div', { id: 'tap', class: room.picture ? 'tap with-picture' : 'tap', role: 'button', 'aria-label': t('join.tap') });
   if (room.picture) area.append(h('img', { src: room.picture, alt: '' }));
-  const pin = h('div', { id: 'pin', class: 'pin', hidden: true });
-  area.append(pin);
-  /** @param {{x: number, y: number}} m */
-  const place = (m) => { pin.hidden = false; pin.style.left = `${m.x * 100}%`; pin.style.top = `${m.y * 100}%`; };
-  if (room.answer && room.answer.marker) place(room.answer.marker);
+  // Up to max markers: each tap adds one; once there are max, a tap moves
+  // the oldest. With one, a tap moves it (and sends a single marker, as
+  // before markers could be many).
+  const max = room.max_markers || 1;
+  const pins = Array.from({ length: max }, () => h('div', { class: 'pin', hidden: true }));
+  pins[0].id = 'pin';
+  area.append(...pins);
+  /** @type {{x: number, y: number}[]} */
+  let mine = [];
+  if (room.answer) mine = room.answer.markers || (room.answer.marker ? [room.answer.marker] : []);
+  /** @param {{x: number, y: number}[]} ms */
+  const place = (ms) => {
+    pins.forEach((pin, i) => {
+      pin.hidden = i >= ms.length;
+      if (i < ms.length) { pin.style.left = `${ms[i].x * 100}%`; pin.style.top = `${ms[i].y * 100}%`; }
+    });
+    area.dataset.placed = String(ms.length);
+  };
+  place(mine);
   if (open) {
     area.addEventListener('click', async (e) => {
       const r = area.getBoundingClientRect();
       const m = { x: Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), y: Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)) };
       m.x = Math.round(m.x * 1000) / 1000;
       m.y = Math.round(m.y * 1000) / 1000;
-      if (await send({ marker: m })) place(m);
+      const next = [...mine, m].slice(-max);
+      if (await send(max === 1 ? { marker: m } : { markers: next })) { mine = next; place(mine); }
     });
   }
-  root.append(h('h1', {}, t('join.tap')), area);
+  root.append(h('h1', {}, max === 1 ? t('join.tap') : t('join.tap_many', { n: max })), area);
 }
 
 /** @param {boolean} open */

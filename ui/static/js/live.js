@@ -19,8 +19,9 @@ import { ApiError, Unreachable, backoff, jitter } from './client.js';
 
 /**
  * @typedef {object} LiveOptions
- * @property {string} boardId
- * @property {string | null} token the bearer for the ticket: a session or a board secret
+ * @property {string} [boardId] the board to follow, or
+ * @property {{ ticket: string, live: string }} [paths] another live endpoint's ticket and connection paths (a pupil's room)
+ * @property {string | null} token the bearer for the ticket: a session, a board secret or a pupil token
  * @property {(msg: Message) => void} onMessage
  * @property {(status: Status, transport: string) => void} [onStatus]
  * @property {(err: ApiError) => void} [onAuthLost] when the token no longer works
@@ -91,10 +92,12 @@ export class Live {
     this.retryTimer = undefined;
     if (this.stopped) return;
     this.status('connecting');
+    const boardId = encodeURIComponent(this.opts.boardId || '');
+    const paths = this.opts.paths || { ticket: '/api/v1/live-tickets', live: `/api/v1/boards/${boardId}/live` };
     let ticket;
     try {
-      ticket = await this.client.request('POST', '/api/v1/live-tickets', {
-        body: { board_id: this.opts.boardId }, token: this.opts.token,
+      ticket = await this.client.request('POST', paths.ticket, {
+        body: this.opts.paths ? undefined : { board_id: this.opts.boardId }, token: this.opts.token,
       });
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 404)) {
@@ -113,7 +116,7 @@ export class Live {
       return;
     }
     if (this.stopped) return;
-    const url = `${this.client.origin()}/api/v1/boards/${encodeURIComponent(this.opts.boardId)}/live?ticket=${encodeURIComponent(ticket.ticket)}`;
+    const url = `${this.client.origin()}${paths.live}?ticket=${encodeURIComponent(ticket.ticket)}`;
     const useWS = this.transport === 'websocket' && typeof WebSocket === 'function';
     let socket;
     try {
@@ -175,6 +178,7 @@ export class Live {
         this.lastRev = msg.state && msg.state.revision;
         break;
       case 'unpaired':
+      case 'removed': // a pupil the teacher removed
         this.stop();
         break;
       default:

@@ -6,7 +6,7 @@
 // Every change is saved by itself (saver.js) and kept on this device until
 // the server has it; a save that meets another edit asks which to keep.
 import { h, clear } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, has, errorText, reasonText } from '../i18n.js';
 import { renderSlide, FIT_EVENT } from '../slide.js';
 import { Pictures } from '../pictures.js';
 import { Saver, readDraft, dropDraft } from './saver.js';
@@ -59,11 +59,12 @@ function summary(slide) {
   return slide.title || (slide.body || '').split('\n')[0] || t('editor.summary_empty');
 }
 
-function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
-
-function message(err) {
-  return has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message;
+// fieldName names a field the server refused the way the teacher knows it.
+function fieldName(f) {
+  return has(`editor.name_${f}`) ? t(`editor.name_${f}`) : f.replace('_', ' ');
 }
+
+function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
 
 // Sortable (vendored SortableJS) is loaded when the editor first opens:
 // only the editor needs it, and without it the keyboard and the arrow
@@ -295,7 +296,7 @@ export async function editorView(ctx, id) {
         });
         usePicture(slide, m);
       } catch (err) {
-        note.textContent = message(err);
+        note.textContent = errorText(err);
       } finally {
         bar.hidden = true;
       }
@@ -363,7 +364,7 @@ export async function editorView(ctx, id) {
         const rendered = await ctx.client.request('POST', '/api/v1/lessons/preview', { body: forAPI(slide) });
         node = renderSlide(withSrc(rendered), { pictures });
       } catch (err) {
-        node = h('div', { class: 'lesson-preview-empty muted' }, err.status === 400 ? t('editor.preview_fill') : message(err));
+        node = h('div', { class: 'lesson-preview-empty muted' }, err.status === 400 ? t('editor.preview_fill') : errorText(err));
       }
       if (mine === seq) clear(preview).append(node);
     }, delay);
@@ -397,10 +398,10 @@ export async function editorView(ctx, id) {
   function showSlideErrors(err) {
     const lines = Object.entries(err.fields || {}).map(([f, why]) => {
       const m = f.match(/^slides\[(\d+)\]\.(\w+)$/);
-      return m ? t('editor.error_slide_field', { n: Number(m[1]) + 1, field: m[2].replace('_', ' '), why })
-        : t('editor.error_field', { field: f.replace('_', ' '), why });
+      return m ? t('editor.error_slide_field', { n: Number(m[1]) + 1, field: fieldName(m[2]), why: reasonText(why) })
+        : t('editor.error_field', { field: fieldName(f), why: reasonText(why) });
     });
-    errorBox.textContent = [message(err), ...lines].join(' ');
+    errorBox.textContent = [errorText(err), ...lines].join(' ');
   }
   save.addEventListener('click', async () => {
     save.disabled = true;
@@ -419,7 +420,7 @@ export async function editorView(ctx, id) {
       download(blob, `${(st.title || 'lesson').replace(/[\\/:*?"<>|]+/g, '-')}.classboard.zip`);
       status.textContent = t('editor.exported');
     } catch (err) {
-      status.textContent = message(err);
+      status.textContent = errorText(err);
     } finally {
       exportButton.disabled = false;
     }
@@ -453,7 +454,7 @@ export async function editorView(ctx, id) {
     try {
       if (!(await deleteLesson(ctx.client, { id: st.id, title: st.title }))) return;
     } catch (err) {
-      errorBox.textContent = message(err);
+      errorBox.textContent = errorText(err);
       return;
     }
     saver.discard();

@@ -1,7 +1,7 @@
 // The teacher's lessons: the list, import (PDF, PowerPoint, a lesson
 // file), and routes to the editor.
 import { h, clear } from '../dom.js';
-import { t, has, formatDate } from '../i18n.js';
+import { t, has, formatDate, errorText } from '../i18n.js';
 import { editorView } from './editor.js';
 import { importPDF, ImportError } from './pdfimport.js';
 import { copyLesson, deleteLesson } from './lessonactions.js';
@@ -66,7 +66,7 @@ function importer(ctx) {
     } catch (err) {
       if (ctl.signal.aborted) show(t('lessons.import_cancelled'));
       else if (err instanceof ImportError) show(err.message);
-      else show(t('lessons.import_failed', { why: has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message }));
+      else show(t('lessons.import_failed', { why: errorText(err) }));
     } finally {
       ctl = null;
       pick.classList.remove('disabled');
@@ -134,7 +134,7 @@ async function listView(ctx) {
 }
 
 function homeSection() {
-  return h('p', {}, h('a', { href: '#/lessons', id: 'home-lessons' }, t('lessons.home_link')), ' — ', t('lessons.home_text'));
+  return h('p', {}, h('a', { href: '#/lessons', id: 'home-lessons' }, t('lessons.home_link')), ' · ', t('lessons.home_text'));
 }
 
 // register adds the lesson routes, the nav item and a line on the home page.

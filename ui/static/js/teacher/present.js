@@ -18,7 +18,7 @@ import { renderSlide } from '../slide.js';
 import { Pictures } from '../pictures.js';
 import { activityPanel } from './activity.js';
 import { pointerPad } from './pointer.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 // After this long without reaching a node the teacher is told so plainly.
 const STUCK_MS = 30000;
@@ -174,7 +174,7 @@ export async function presentView(ctx, match) {
         // Refused (the lesson changed under the target, the board was
         // forgotten): the board keeps what it shows.
         target = null;
-        note.textContent = t('present.not_applied', { reason: err.message, shows: describe(state) });
+        note.textContent = t('present.not_applied', { reason: errorText(err), shows: describe(state) });
       }
     } finally {
       sending = false;
@@ -360,7 +360,7 @@ export async function presentView(ctx, match) {
               .then((tl) => tl.slides.map((x) => x.notes || ''), () => []),
           ]);
         } catch (err) {
-          if (!leave.signal.aborted) note.textContent = err.message;
+          if (!leave.signal.aborted) note.textContent = errorText(err);
           return;
         }
         if ((state.lesson_id || '') !== lid) return; // a newer state took over
@@ -496,7 +496,7 @@ export async function presentView(ctx, match) {
       await req('DELETE', '');
       ctx.go('#/boards');
     } catch (err) {
-      note.textContent = err.message;
+      note.textContent = errorText(err);
     }
   }
 
