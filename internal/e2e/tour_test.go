@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -172,9 +173,15 @@ func TestBrowserTour(t *testing.T) {
 	if holder == nil {
 		t.Fatalf("the board's live connection is on %s, no node of the cluster", liveOrigin(t, board))
 	}
+	teachers["en"].Do(chromedp.WaitVisible(chromedp.CSS(`#now[data-slide="1"]`)), chromedp.WaitVisible(chromedp.CSS(`#prev:not([disabled])`)))
 	holder.Kill()
 	teachers["en"].Do(chromedp.Click(chromedp.CSS("#prev")))
-	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"][data-local="false"] .slide-title`)))
+	// The press lands once the killed node's shards have new leaders.
+	ctx, cancel := context.WithTimeout(board.Ctx(), 2*testcluster.ElectionBudget)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="0"][data-local="false"] .slide-title`))); err != nil {
+		t.Fatalf("the board did not follow the teacher after its node was killed: %v (the teacher is told %q)", err, js[string](teachers["en"], `document.getElementById('present-note').textContent`))
+	}
 	boardWhole(t, board, "board-node-killed")
 	looked(t, board, "board-node-killed-nl", browsertest.Board)
 	for _, lang := range langs {

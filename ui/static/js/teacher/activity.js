@@ -24,17 +24,31 @@ export function activityPanel(req, currentSlide) {
   /** @type {any} */
   let act = { status: 'none', revision: 0 };
   let busy = false;
+  /** @type {any} the press made while another was on its way */
+  let queued = null;
 
+  // A press while the one before is on its way goes after it, with the
+  // revision that one leaves: the live frame can show the first press's
+  // outcome (and the next button) before its answer arrives, and a
+  // teacher who presses End then must not be ignored. The same press
+  // twice (a double click) goes once.
   /** @param {any} body */
   async function put(body) {
-    if (busy) return;
+    if (busy) { queued = body; return; }
     busy = true;
-    note.textContent = '';
     try {
-      show(await req('PUT', '/activity', { body, headers: { 'If-Match': `"${act.revision}"` }, retry: true }));
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 412 && err.current) show(err.current);
-      else note.textContent = errorText(err);
+      for (let sent = body; sent;) {
+        note.textContent = '';
+        try {
+          show(await req('PUT', '/activity', { body: sent, headers: { 'If-Match': `"${act.revision}"` }, retry: true }));
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 412 && err.current) show(err.current);
+          else note.textContent = errorText(err);
+        }
+        const next = queued;
+        queued = null;
+        sent = next && JSON.stringify(next) !== JSON.stringify(sent) ? next : null;
+      }
     } finally {
       busy = false;
     }
