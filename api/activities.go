@@ -113,7 +113,7 @@ func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {
 func (s *Server) writeActivity(w http.ResponseWriter, r *http.Request, act *classboard.Activity) {
 	if act.JoinCode != "" {
 		act.JoinURL = s.appBase(r) + "/join#code=" + act.JoinCode
-		act.JoinQR = s.qrDataURL(act.JoinURL)
+		act.JoinQR = s.qr(act.JoinURL, 320)
 	}
 	w.Header().Set("ETag", etag(act.Revision))
 	writeJSON(w, http.StatusOK, act)

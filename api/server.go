@@ -117,6 +117,7 @@ type Server struct {
 
 	liveCounts *liveCounts
 	pointers   *pointerLimits
+	qrs        *qrCodes
 	strength   chan struct{} // one password strength estimate at a time
 }
 
@@ -143,7 +144,8 @@ func New(cfg Config, svc Services) *Server {
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
 		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
 		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1),
-		imports: make(chan struct{}, importSlots), pointers: newPointerLimits(cfg.PointerRate, cfg.PointerBurst)}
+		imports: make(chan struct{}, importSlots), pointers: newPointerLimits(cfg.PointerRate, cfg.PointerBurst),
+		qrs: newQRCodes()}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
