@@ -42,25 +42,32 @@ func (l *logLines) has(msg string) bool {
 	return false
 }
 
-// A board-state watch whose consumer vanished (its node died) is started
-// again once its heartbeats stop, and then delivers what was written
-// meanwhile.
-func TestVanishedWatchStartsAgain(t *testing.T) {
-	logs := &logLines{}
-	s := openTestStoreLogging(t, t.TempDir(), slog.New(logs))
+// watchStates opens a store that logs into logs and follows its boards
+// until the test ends (or a minute passes: ctx); got receives the id of
+// each board whose state a watch delivered.
+func watchStates(t *testing.T) (s *Store, logs *logLines, ctx context.Context, got <-chan string) {
+	logs = &logLines{}
+	s = openTestStoreLogging(t, t.TempDir(), slog.New(logs))
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	got := make(chan string, 16)
+	states := make(chan string, 16)
 	watching := make(chan struct{})
 	go func() {
 		defer close(watching)
 		s.Boards().WatchBoards(ctx, func(ev classboard.BoardEvent) {
 			if ev.Type == classboard.EventState {
-				got <- ev.BoardID
+				states <- ev.BoardID
 			}
 		})
 	}()
 	t.Cleanup(func() { cancel(); <-watching })
+	return s, logs, ctx, states
+}
+
+// A board-state watch whose consumer vanished (its node died) is started
+// again once its heartbeats stop, and then delivers what was written
+// meanwhile.
+func TestVanishedWatchStartsAgain(t *testing.T) {
+	s, logs, ctx, got := watchStates(t)
 
 	bk := s.boardStates[0]
 	write := func(key string) {
@@ -110,21 +117,7 @@ func TestVanishedWatchStartsAgain(t *testing.T) {
 // vanished delivers, once started again, what was written meanwhile (a
 // watch of updates only must not start at its own start then).
 func TestVanishedIdleWatchMissesNothing(t *testing.T) {
-	logs := &logLines{}
-	s := openTestStoreLogging(t, t.TempDir(), slog.New(logs))
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	got := make(chan string, 16)
-	watching := make(chan struct{})
-	go func() {
-		defer close(watching)
-		s.Boards().WatchBoards(ctx, func(ev classboard.BoardEvent) {
-			if ev.Type == classboard.EventState {
-				got <- ev.BoardID
-			}
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-watching })
+	s, logs, ctx, got := watchStates(t)
 
 	bk := s.boardStates[0]
 	var names []string
