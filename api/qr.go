@@ -15,8 +15,9 @@ const qrCacheSize = 512
 // qrCodes makes QR codes as data: URLs of PNGs, each once (never one
 // holding a secret, which would then stay in memory): every PUT of a
 // board's activity answers with its join code's QR code, and every read
-// of a board's lesson with its links', and encoding one cost about 8 % of
-// the CPU of an activity run (docs/benchmarks.md).
+// of a board's lesson with its links'; encoding one takes about a
+// millisecond, a cached one microseconds (BenchmarkQRJoinCode,
+// docs/benchmarks.md).
 type qrCodes struct {
 	mu    sync.Mutex
 	cache map[qrKey]string
