@@ -117,6 +117,12 @@ func TestPupilTicketsLimited(t *testing.T) {
 		t.Fatal("35 tickets in a row and no limit")
 	}
 	pupilTicket(t, c, kim)
+	// Callers without a token share no bucket: each is told to sign in.
+	for range 10 {
+		if res := c.Do(t, "POST", "/api/v1/rooms/"+sam.RoomID+"/live-tickets", nil); res.Status != 401 {
+			t.Fatalf("no token: %d %s", res.Status, res.Body)
+		}
+	}
 }
 
 func pupilLiveURL(base string, p pupil, ticket string) string {
