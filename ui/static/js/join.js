@@ -187,7 +187,7 @@ function draw() {
       h('button', { class: 'primary', onclick: () => { room = null; showJoin(); } }, t('join.again')));
     return;
   }
-  if (room.status !== 'open') root.append(h('p', { id: 'status', class: 'status' }, t(room.status)));
+  if (room.status !== 'open') root.append(h('p', { id: 'status', class: 'status' }, t(`join.${room.status}`)));
   const open = room.status === 'open';
   if (room.kind === 'poll') drawPoll(open);
   else if (room.kind === 'markers') drawMarkers(open);
