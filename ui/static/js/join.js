@@ -150,6 +150,12 @@ function follow(p) {
     token: p.pupil_token,
     onMessage: (msg) => {
       if (msg.type === 'removed') { removed(); return; }
+      // The teacher forgot the board: its activity is erased with it, so
+      // for the pupil it has ended (the live client has stopped already).
+      if (msg.type === 'unpaired') {
+        if (room) { room.status = 'ended'; draw(); }
+        return;
+      }
       if (msg.type !== 'room' || !msg.room || !room) return;
       const r = msg.room;
       // Another question (or kind) brings its own picture and no answer:
