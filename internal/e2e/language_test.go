@@ -9,6 +9,7 @@ import (
 	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/browsertest"
 	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/node"
 )
 
 // text reads an element's text.
@@ -16,16 +17,22 @@ func text(p *browsertest.Page, selector string) string {
 	return browsertest.Get(p, chromedp.Text(chromedp.CSS(selector)))
 }
 
+// atLogin starts a node and a browser whose languages are accept (an
+// Accept-Language value), and opens the teacher app's login page in it.
+func atLogin(t *testing.T, accept string) (*node.Node, *browsertest.Browser, *browsertest.Page) {
+	n := testcluster.StartNode(t)
+	b := browsertest.Start(t)
+	p := b.NewPage()
+	p.Languages(accept)
+	p.Do(chromedp.Navigate(n.URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+	return n, b, p
+}
+
 // A teacher with an English browser switches the app to Dutch: every view
 // speaks Dutch, API errors and field reasons too (not the API's English
 // message), and it stays Dutch after a reload.
 func TestBrowserLanguageSwitch(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	p.Languages("en-GB,en;q=0.9")
-
-	p.Do(chromedp.Navigate(n.URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+	n, b, p := atLogin(t, "en-GB,en;q=0.9")
 	if got := text(p, "h1"); got != "Log in" {
 		t.Fatalf("an English browser sees %q", got)
 	}
@@ -100,12 +107,7 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 // A teacher whose browser is set to Dutch sees the teacher app in Dutch
 // from the first page, without choosing; so does a pupil.
 func TestBrowserDutchBrowserSeesDutch(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	p.Languages("nl-NL,nl;q=0.9,en;q=0.8")
-
-	p.Do(chromedp.Navigate(n.URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+	n, _, p := atLogin(t, "nl-NL,nl;q=0.9,en;q=0.8")
 	if got := text(p, "h1"); got != "Inloggen" {
 		t.Fatalf("a Dutch browser sees %q", got)
 	}
