@@ -171,13 +171,24 @@ func (s *Store) teacherDoc(ctx context.Context, id string) (*teacherDoc, uint64,
 // can vouch for it.
 func (s *Store) session(ctx context.Context, key string) (*sessionDoc, uint64, error) {
 	sess, rev, ans := s.view.sessions.get(key)
+	var err error
+	if ans == viewAsk {
+		var stored sessionDoc
+		var storedRev uint64
+		sess, rev, ans, err = s.view.sessions.await(ctx, key, func(ctx context.Context) (err error) {
+			storedRev, err = s.sessions.get(ctx, key, &stored)
+			return err
+		})
+		if ans == viewAsk {
+			sess, rev = stored, storedRev
+		}
+	}
 	switch ans {
 	case viewHit:
 		return &sess, rev, nil
 	case viewGone:
 		return nil, 0, errBadToken
 	}
-	rev, err := s.sessions.get(ctx, key, &sess)
 	if errors.Is(err, errNotFound) {
 		return nil, 0, errBadToken
 	}

@@ -146,6 +146,37 @@ func (t *viewTable[T]) get(key string) (T, uint64, viewAnswer) {
 	return zero, 0, viewAsk
 }
 
+// await runs read (the store) for a key the table could not vouch for,
+// asking the table again every leaderPoll while read waits: a read sent as
+// its stream's leader died waits for the election, but the table answers
+// again once this node sees the leader gone (checkView), for a key it
+// lacks too. It returns the table's answer when that came first (viewHit,
+// viewGone), else viewAsk and read's error.
+func (t *viewTable[T]) await(ctx context.Context, key string, read func(context.Context) error) (T, uint64, viewAnswer, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- read(ctx) }()
+	stop := func() {
+		cancel()
+		<-done // read returns promptly once cancelled; its results are dropped
+	}
+	poll := time.NewTicker(leaderPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case err := <-done:
+			cancel()
+			var zero T
+			return zero, 0, viewAsk, err
+		case <-poll.C:
+			if v, rev, ans := t.get(key); ans != viewAsk {
+				stop()
+				return v, rev, ans, nil
+			}
+		}
+	}
+}
+
 // read runs fn under the read lock when the table is current, and reports
 // whether it did.
 func (t *viewTable[T]) read(fn func()) bool {
@@ -360,20 +391,49 @@ func (s *Store) runView(ctx context.Context, tables map[*bucket]viewSource) {
 }
 
 // checkView asks bk's stream for its last sequence, or, while the stream
-// has no leader, looks at this node's replica instead.
+// has no leader, looks at this node's replica instead. A question sent to
+// a leader that has just died is never answered: while it waits, the
+// replica is looked at too, so that the view does not go stale (and send
+// reads into the election) before the question times out.
 func (s *Store) checkView(ctx context.Context, bk *bucket, t viewSource) {
-	at := time.Now()
 	if local, ok := s.leaderless(bk); ok {
-		t.verifyLeaderless(at, local)
+		t.verifyLeaderless(time.Now(), local)
 		return
 	}
+	at := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, viewMaxLag)
 	defer cancel()
-	info, err := bk.stream.Info(ctx)
-	if err != nil {
-		return // the view goes stale and reads go to the store
+	type answer struct {
+		last uint64
+		err  error
 	}
-	t.verify(at, info.State.LastSeq)
+	answered := make(chan answer, 1) // the asker never blocks: cancel ends it
+	go func() {
+		info, err := bk.stream.Info(ctx)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		answered <- answer{last: info.State.LastSeq}
+	}()
+	poll := time.NewTicker(leaderPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return // the view goes stale and reads go to the store
+		case a := <-answered:
+			if a.err == nil {
+				t.verify(at, a.last)
+			}
+			return
+		case <-poll.C:
+			if local, ok := s.leaderless(bk); ok {
+				t.verifyLeaderless(time.Now(), local)
+				return
+			}
+		}
+	}
 }
 
 // followView runs bk's watch into t: first every current value, then each

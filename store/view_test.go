@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"testing"
@@ -123,6 +125,36 @@ func TestViewDuringElection(t *testing.T) {
 	tb.verifyLeaderless(time.Now(), 3)
 	if _, _, ans := tb.get("a"); ans != viewAsk {
 		t.Fatalf("answer %d behind the leader's last word, want ask the store", ans)
+	}
+}
+
+// A store read for a key the view lacks, sent as its stream's leader died,
+// stops waiting for the election once the view sees the leader gone and
+// can answer; with a leader, the store's answer counts.
+func TestViewAwaitAnswersDuringElection(t *testing.T) {
+	tb := newViewTable("sessions", 10, func(string, ...any) {}, decodeJSON[sessionDoc])
+	tb.caughtUp(3)
+	tb.verify(time.Now(), 3)
+	cancelled := make(chan struct{})
+	_, _, ans, err := tb.await(t.Context(), "b", func(ctx context.Context) error {
+		tb.verifyLeaderless(time.Now(), 3) // the leader is seen gone after the read left
+		<-ctx.Done()                       // and the store does not answer during the election
+		close(cancelled)
+		return ctx.Err()
+	})
+	if ans != viewGone || err != nil {
+		t.Fatalf("answer %d, %v during the election, want gone", ans, err)
+	}
+	select {
+	case <-cancelled:
+	default:
+		t.Fatal("the store read was left running")
+	}
+
+	tb.verify(time.Now(), 3) // a leader again
+	_, _, ans, err = tb.await(t.Context(), "b", func(context.Context) error { return errNotFound })
+	if ans != viewAsk || !errors.Is(err, errNotFound) {
+		t.Fatalf("answer %d, %v with a leader, want the store's not found", ans, err)
 	}
 }
 
