@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/classboard/classboard"
 )
@@ -28,16 +30,38 @@ func (s *Server) activityRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/rooms/{room}/live", s.ready(s.pupilLive))
 }
 
+// A pupil's app asks for a live ticket each time it connects: a few a
+// minute on a bad network. A node takes one a second per pupil token
+// (five at once); each ticket is a key in the store, and a pupil needs no
+// account, so nothing else would bound them but the node's admission,
+// which one pupil could then take from the whole school.
+const (
+	pupilTicketRate  = 1
+	pupilTicketBurst = 5
+)
+
 // createPupilTicket gives a pupil's browser a single-use ticket for one
 // live connection to the room, as createLiveTicket does for the apps.
 func (s *Server) createPupilTicket(w http.ResponseWriter, r *http.Request) {
+	// Admitted first: the node's admission rate then bounds how many
+	// tokens, right or wrong, the limit below remembers.
 	done, err := s.svc.Live.Admit()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	defer done()
-	t, err := s.svc.Activities.PupilTicket(r.Context(), r.PathValue("room"), bearer(r))
+	room, tok := r.PathValue("room"), bearer(r)
+	// Keyed by the token's hash: the limit keeps no pupil's secret. A
+	// request without a token is refused (401) below, not counted.
+	if tok != "" {
+		sum := sha256.Sum256([]byte(room + "/" + tok))
+		if err := s.pupilTix.allow(string(sum[:]), time.Now(), "Too many live tickets; wait a moment.", "pupil-live-tickets"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	t, err := s.svc.Activities.PupilTicket(r.Context(), room, tok)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -113,7 +137,7 @@ func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {
 func (s *Server) writeActivity(w http.ResponseWriter, r *http.Request, act *classboard.Activity) {
 	if act.JoinCode != "" {
 		act.JoinURL = s.appBase(r) + "/join#code=" + act.JoinCode
-		act.JoinQR = s.qrDataURL(act.JoinURL)
+		act.JoinQR = s.qr(act.JoinURL, 320)
 	}
 	w.Header().Set("ETag", etag(act.Revision))
 	writeJSON(w, http.StatusOK, act)

@@ -86,6 +86,45 @@ func pupilTicket(t *testing.T, c *apitest.Client, p pupil) string {
 	return tk.Ticket
 }
 
+// A pupil's live tickets are limited per pupil (each is a key in the store,
+// and a pupil needs no account): a burst, then 429 with Retry-After;
+// another pupil of the room is not held up.
+func TestPupilTicketsLimited(t *testing.T) {
+	n := testcluster.StartNode(t)
+	c := apitest.New(n.URL())
+	ada := teacherToken(t, c, "Ada Lovelace", "laptop")
+	b := pairBoard(t, c, ada, "Room 1")
+	code := setActivity(t, c, ada, b.BoardID, pollBody("open")).JoinCode
+	sam, kim := joinRoom(t, c, code, "Sam"), joinRoom(t, c, code, "Kim")
+	for range 5 {
+		pupilTicket(t, c, sam)
+	}
+	// More than one a second refills the bucket: the limit answers within
+	// a few more however slowly this machine asks.
+	limited := false
+	for range 30 {
+		res := c.With(sam.Token).Do(t, "POST", "/api/v1/rooms/"+sam.RoomID+"/live-tickets", nil)
+		if res.Status == 201 {
+			continue
+		}
+		if res.Status != 429 || res.ErrorCode() != "rate_limited" || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("past the burst: %d %s (Retry-After %q)", res.Status, res.Body, res.Header.Get("Retry-After"))
+		}
+		limited = true
+		break
+	}
+	if !limited {
+		t.Fatal("35 tickets in a row and no limit")
+	}
+	pupilTicket(t, c, kim)
+	// Callers without a token share no bucket: each is told to sign in.
+	for range 10 {
+		if res := c.Do(t, "POST", "/api/v1/rooms/"+sam.RoomID+"/live-tickets", nil); res.Status != 401 {
+			t.Fatalf("no token: %d %s", res.Status, res.Body)
+		}
+	}
+}
+
 func pupilLiveURL(base string, p pupil, ticket string) string {
 	return base + "/api/v1/rooms/" + p.RoomID + "/live?ticket=" + ticket
 }
@@ -166,7 +205,8 @@ func TestPupilLiveAcrossNodes(t *testing.T) {
 		return nil
 	})
 	var again *liveClient
-	poll.CheckFor(t, 30*time.Second, 200*time.Millisecond, func() error {
+	// As often as a pupil may ask for a ticket (one a second).
+	poll.CheckFor(t, 30*time.Second, time.Second, func() error {
 		l, _, err := dialWSURL(t, pupilLiveURL(c.Nodes[0].URL(), sam, pupilTicket(t, n0, sam)), nil)
 		again = l
 		return err

@@ -2,11 +2,8 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"net/http"
-
-	"github.com/skip2/go-qrcode"
 
 	"github.com/classboard/classboard"
 )
@@ -137,12 +134,12 @@ func (s *Server) renderLesson(ctx context.Context, l *classboard.Lesson) *classb
 			if sl.MediaID != "" {
 				sl.Src = s.readableMediaURL(ctx, sl.MediaID)
 			} else if link := s.markdown.FeaturedLink(sl.Body); link != "" {
-				sl.QR = s.qrCode(link)
+				sl.QR = s.qr(link, 512)
 			}
 		case classboard.SlideImage:
 			sl.Src = s.readableMediaURL(ctx, sl.MediaID)
 		case classboard.SlideLink:
-			sl.QR = s.qrCode(sl.URL)
+			sl.QR = s.qr(sl.URL, 512)
 		}
 	}
 	return l
@@ -159,16 +156,4 @@ func (s *Server) readableMediaURL(ctx context.Context, id string) string {
 		s.log.Warn("check media of a slide", "request_id", requestID(ctx), "err", err)
 	}
 	return ""
-}
-
-// qrCode returns a QR code of u as a data: URL. Only a URL too long for
-// any QR code fails; validation keeps URLs far below that, and the board
-// shows the URL as text too.
-func (s *Server) qrCode(u string) string {
-	png, err := qrcode.Encode(u, qrcode.Medium, 512)
-	if err != nil {
-		s.log.Warn("make link QR code", "err", err)
-		return ""
-	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
 }

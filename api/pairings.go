@@ -1,10 +1,7 @@
 package api
 
 import (
-	"encoding/base64"
 	"net/http"
-
-	"github.com/skip2/go-qrcode"
 
 	"github.com/classboard/classboard"
 )
@@ -42,7 +39,7 @@ func (s *Server) newPairingCode(w http.ResponseWriter, r *http.Request) {
 // send, so no server or proxy logs it.
 func (s *Server) addClaimLink(r *http.Request, code *classboard.PairingCode) {
 	code.ClaimURL = s.appBase(r) + "/pair#claim=" + code.ClaimToken
-	code.ClaimQR = s.qrDataURL(code.ClaimURL)
+	code.ClaimQR = s.secretQR(code.ClaimURL, 320)
 }
 
 // appBase is the origin the apps are served from.
@@ -55,15 +52,4 @@ func (s *Server) appBase(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
-}
-
-// qrDataURL returns a QR code of text as a data: URL of a PNG, or "".
-func (s *Server) qrDataURL(text string) string {
-	png, err := qrcode.Encode(text, qrcode.Medium, 320)
-	if err != nil {
-		// Only an over-long text fails; the board still shows the code.
-		s.log.Error("make QR code", "err", err)
-		return ""
-	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
 }

@@ -116,7 +116,9 @@ type Server struct {
 	liveConns sync.WaitGroup // websocket goroutines (see serveWebsocket)
 
 	liveCounts *liveCounts
-	pointers   *pointerLimits
+	pointers   *rateBuckets // pointer moves per board
+	pupilTix   *rateBuckets // live tickets per pupil
+	qrs        *qrCodes
 	strength   chan struct{} // one password strength estimate at a time
 }
 
@@ -140,10 +142,18 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.BodyReadTimeout <= 0 {
 		cfg.BodyReadTimeout = DefaultBodyReadTimeout
 	}
+	if cfg.PointerRate <= 0 {
+		cfg.PointerRate = DefaultPointerRate
+	}
+	if cfg.PointerBurst <= 0 {
+		cfg.PointerBurst = DefaultPointerBurst
+	}
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger,
 		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
 		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1),
-		imports: make(chan struct{}, importSlots), pointers: newPointerLimits(cfg.PointerRate, cfg.PointerBurst)}
+		imports: make(chan struct{}, importSlots), pointers: newRateBuckets(cfg.PointerRate, cfg.PointerBurst),
+		pupilTix: newRateBuckets(pupilTicketRate, pupilTicketBurst),
+		qrs:      newQRCodes()}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))

@@ -96,9 +96,19 @@ func (f *ActivityFeed) flush() {
 			continue
 		}
 		var forBoard, forOwner []byte
+		// The board's activity for its pupils, read once for all of
+		// them: a class of 30 would build its aggregate 30 times a flush.
+		var forPupils *classboard.Activity
+		pupilsRead, pupilsOK := false, false
 		for _, c := range conns {
 			if c.pupil != nil {
-				f.offerPupil(c)
+				if !pupilsRead {
+					forPupils, pupilsOK = f.src.Snapshot(id, false)
+					pupilsRead = true
+				}
+				if pupilsOK {
+					f.offerPupil(c, forPupils)
+				}
 				continue
 			}
 			msg, ok := f.frame(id, c.isBoard, &forBoard, &forOwner)
@@ -137,12 +147,12 @@ func (f *ActivityFeed) frame(boardID string, isBoard bool, forBoard, forOwner *[
 // another pupil there, or no one after it showed them. A room the view
 // does not show as current has ended, once the view showed the pupil in
 // it: before, the view may just not have caught up with a new room.
-func (f *ActivityFeed) offerPupil(c *Conn) {
+//
+// act is the board's activity from the view (nil: none), read by the
+// caller, which sends nothing while the view is loading: it reports every
+// board once loaded.
+func (f *ActivityFeed) offerPupil(c *Conn, act *classboard.Activity) {
 	p := c.pupil
-	act, ok := f.src.Snapshot(c.boardID, false)
-	if !ok {
-		return // the view is loading; it reports every board once loaded
-	}
 	room := &classboard.Room{RoomID: p.seat.RoomID, Status: classboard.StatusEnded}
 	current := act != nil && act.RoomID == p.seat.RoomID && act.Status != classboard.StatusNone
 	if current {
@@ -172,7 +182,9 @@ func (f *ActivityFeed) offerPupil(c *Conn) {
 // aggregate at once. A pupil's connection gets its room's status.
 func (f *ActivityFeed) Offer(c *Conn) {
 	if c.pupil != nil {
-		f.offerPupil(c)
+		if act, ok := f.src.Snapshot(c.boardID, false); ok {
+			f.offerPupil(c, act)
+		}
 		return
 	}
 	if act, _ := f.src.Snapshot(c.boardID, !c.isBoard); act != nil {

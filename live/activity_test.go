@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -144,5 +145,43 @@ func TestActivityFeedPupils(t *testing.T) {
 	}
 	if h.Count() != 0 {
 		t.Fatalf("%d connections after the removal", h.Count())
+	}
+}
+
+// A flush reads a board's activity once for all its pupils (and once for
+// the board), however many pupils follow it, and each pupil hears the room.
+func TestActivityFeedReadsOncePerBoard(t *testing.T) {
+	h := NewHub(Config{})
+	src := &fakeActivities{room: "r1", seats: map[string]string{}}
+	f := NewActivityFeed(h, src, 0)
+	var pupils []*Conn
+	for i := range 30 {
+		seat := strconv.Itoa(i + 1)
+		src.seats[seat] = "token" + seat
+		c, err := h.RegisterPupil(classboard.PupilSeat{BoardID: "b1", RoomID: "r1", Seat: seat, TokenHash: "token" + seat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pupils = append(pupils, c)
+	}
+	board, err := h.Register("b1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Changed("b1")
+	f.flush()
+	src.mu.Lock()
+	calls := src.calls
+	src.mu.Unlock()
+	if calls != 2 {
+		t.Fatalf("%d snapshots for 30 pupils and a board, want 2", calls)
+	}
+	for i, c := range pupils {
+		if got := queued(t, c); len(got) != 1 || got[0].Type != TypeRoom || got[0].Room.Status != classboard.StatusOpen {
+			t.Fatalf("pupil %d heard %+v", i+1, got)
+		}
+	}
+	if got := queued(t, board); len(got) != 1 || got[0].Type != TypeActivity {
+		t.Fatalf("the board heard %+v", got)
 	}
 }

@@ -459,7 +459,7 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	}
 	if errors.Is(err, errRevision) {
 		if newRoom {
-			a.dropKey(ctx, bk, joinKey(doc.JoinCode))
+			a.s.dropKey(ctx, bk, joinKey(doc.JoinCode))
 		}
 		return nil, a.staleActivity(ctx, boardID)
 	}
@@ -468,11 +468,11 @@ func (a *Activities) SetActivity(ctx context.Context, boardID string, ifMatch ui
 	}
 	// The old room's code and answers go once the write decided.
 	if cur != nil && (newRoom || in.Status == classboard.StatusEnded) && cur.JoinCode != "" {
-		a.dropKey(ctx, bk, joinKey(cur.JoinCode))
+		a.s.dropKey(ctx, bk, joinKey(cur.JoinCode))
 	}
 	switch {
 	case cur != nil && newRoom:
-		a.purgeRoom(ctx, bk, cur.RoomID)
+		a.s.purgeRoom(ctx, bk, cur.RoomID)
 	case starting && !newRoom:
 		a.purgeAnswers(ctx, bk, cur.RoomID)
 	}
@@ -524,25 +524,26 @@ func (a *Activities) createFirst(ctx context.Context, bk *bucket, keys []string,
 	return -1, nil
 }
 
-// dropKey removes a key; best effort, since every key expires anyway.
-func (a *Activities) dropKey(ctx context.Context, bk *bucket, key string) {
+// dropKey removes an activities key; best effort, since every key expires
+// anyway.
+func (s *Store) dropKey(ctx context.Context, bk *bucket, key string) {
 	if err := bk.delete(ctx, key, 0); err != nil {
-		a.s.log.Warn("drop activity key", "err", err)
+		s.log.Warn("drop activity key", "err", err)
 	}
 }
 
 // purgeRoom erases a room's pupils (their tokens with them) and answers
 // (best effort: what is left expires with the activity).
-func (a *Activities) purgeRoom(ctx context.Context, bk *bucket, roomID string) {
+func (s *Store) purgeRoom(ctx context.Context, bk *bucket, roomID string) {
 	var keys []string
 	err := entries(ctx, bk, "p."+keyPart(roomID)+".*", func(key string, _ pupilDoc) {
 		keys = append(keys, key, answerKey(roomID, lastPart(key)))
 	})
 	if err != nil {
-		a.s.log.Warn("list room's pupils", "err", err)
+		s.log.Warn("list room's pupils", "err", err)
 	}
 	for _, k := range keys {
-		a.dropKey(ctx, bk, k)
+		s.dropKey(ctx, bk, k)
 	}
 }
 
@@ -550,7 +551,7 @@ func (a *Activities) purgeRoom(ctx context.Context, bk *bucket, roomID string) {
 // effort: they no longer count, and expire with the activity).
 func (a *Activities) purgeAnswers(ctx context.Context, bk *bucket, roomID string) {
 	err := entries(ctx, bk, "x."+keyPart(roomID)+".*", func(key string, _ answerDoc) {
-		a.dropKey(ctx, bk, key)
+		a.s.dropKey(ctx, bk, key)
 	})
 	if err != nil {
 		a.s.log.Warn("list room's answers", "err", err)
@@ -568,15 +569,36 @@ func (a *Activities) DeleteActivity(ctx context.Context, boardID string) error {
 	if err != nil || cur == nil {
 		return err
 	}
-	bk := a.bucket(cur.shard)
+	return storeErr(a.s.eraseActivity(ctx, boardID, cur))
+}
+
+// eraseActivity erases a board's activity, its join code, and its class's
+// pupils and answers.
+func (s *Store) eraseActivity(ctx context.Context, boardID string, cur *activityDoc) error {
+	bk := s.activities[cur.shard]
 	if cur.JoinCode != "" {
-		a.dropKey(ctx, bk, joinKey(cur.JoinCode))
+		s.dropKey(ctx, bk, joinKey(cur.JoinCode))
 	}
-	a.purgeRoom(ctx, bk, cur.RoomID)
-	if err := bk.delete(ctx, activityKey(boardID), 0); err != nil {
-		return storeErr(err)
+	s.purgeRoom(ctx, bk, cur.RoomID)
+	return bk.delete(ctx, activityKey(boardID), 0)
+}
+
+// forgetActivity erases the activity of a board being forgotten: its
+// pupils' names and answers are personal data that nobody can see any more,
+// and its join code must stop letting pupils in.
+func (s *Store) forgetActivity(ctx context.Context, bd *boardDoc) error {
+	shard, err := activityShard(bd)
+	if err != nil {
+		return err
 	}
-	return nil
+	cur := activityDoc{shard: shard}
+	if _, err := s.activities[shard].get(ctx, activityKey(bd.ID), &cur); err != nil {
+		if errors.Is(err, errNotFound) {
+			return nil
+		}
+		return fmt.Errorf("load activity: %w", err)
+	}
+	return s.eraseActivity(ctx, bd.ID, &cur)
 }
 
 // Moderate approves a pupil's short answer or withdraws the approval. The

@@ -227,3 +227,33 @@ func TestPupilTokenParsing(t *testing.T) {
 		}
 	}
 }
+
+// Forgetting a board erases its activity: the join code lets nobody in, and
+// no key of the class (pupils, answers, the activity) is left in the store.
+func TestForgettingABoardErasesItsActivity(t *testing.T) {
+	s := openTestStore(t)
+	a, teacher, act := openRoomForTest(t, s)
+	ctx := context.Background()
+	j, err := a.Join(ctx, classboard.JoinRequest{Code: act.JoinCode, Name: "Sam"}, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetAnswer(ctx, j.RoomID, j.PupilToken, classboard.Answer{Marker: &classboard.Point{X: 0.5, Y: 0.5}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Boards().DeleteBoard(teacher, act.BoardID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Join(ctx, classboard.JoinRequest{Code: act.JoinCode, Name: "Kim"}, "192.0.2.10"); classboard.ErrorCode(err) != classboard.EUNKNOWNCODE {
+		t.Fatalf("join with the forgotten board's code: %v, want %s", err, classboard.EUNKNOWNCODE)
+	}
+	for _, bk := range s.activities {
+		keys, err := bk.keys(ctx, ">")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) > 0 {
+			t.Fatalf("%s still holds %v after the board was forgotten", bk.name, keys)
+		}
+	}
+}

@@ -281,6 +281,9 @@ func (b *Boards) DeleteBoard(ctx context.Context, id string) error {
 		if err := b.s.boards.delete(tidy, ownerKey(doc.TeacherID, id), 0); err != nil {
 			b.s.log.Error("tidy forgotten board", "board", id, "err", err)
 		}
+		if err := b.s.forgetActivity(tidy, doc); err != nil {
+			b.s.log.Error("erase forgotten board's activity", "board", id, "err", err)
+		}
 	}
 	b.dropCode(tidy, doc.Code, doc.ClaimHash)
 	return nil

@@ -146,9 +146,8 @@ const spreadEvery = 5
 // spreadStateLeaders hands one board-state stream this node leads to a
 // node that leads none, when this node leads two or more, and a tickets or
 // activities stream it leads to the node leading the same shard's board
-// state. State
-// leaders pile up on the nodes that stayed while another was down (and
-// fall where they fall when the streams are made); a node leading every
+// state. State leaders pile up on the nodes that stayed while another was
+// down (and fall where they fall when the streams are made); a node leading every
 // board-state stream is one whose death stalls every board. Each node
 // moves only its own, so nodes deciding at once do not fight.
 func (s *Store) spreadStateLeaders(ctx context.Context) error {

@@ -372,9 +372,15 @@ func (s *Store) check(ctx context.Context) string {
 	// new meta leader (seconds after the old one died) it would turn
 	// healthy nodes unready, exactly when clients need somewhere to go.
 	if err := s.probe.probe(ctx); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		// A health stream electing a leader answers "no responders" at
+		// once; like a slow write it says nothing yet about the quorum,
+		// so one alone does not turn a node of the majority away.
+		if transient(err) {
 			if s.slowProbes++; s.slowProbes < slowProbesToFail {
 				return s.healthReason()
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				return "store unavailable: " + err.Error()
 			}
 			return "no quorum: probe write timed out"
 		}

@@ -339,13 +339,6 @@ func (t *viewTable[T]) sweep(now time.Time) {
 	}
 }
 
-// size returns how many keys the table holds and whether it overflowed.
-func (t *viewTable[T]) size() (int, bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return len(t.items), t.overflow
-}
-
 // decodeJSON is a view decoder that keeps the whole document.
 func decodeJSON[T any](_ string, _ uint64, data []byte) (T, bool, error) {
 	var v T

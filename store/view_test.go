@@ -202,3 +202,10 @@ func heapInUse() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapInuse)
 }
+
+// size returns how many keys the table holds and whether it overflowed.
+func (t *viewTable[T]) size() (int, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.items), t.overflow
+}

@@ -202,11 +202,10 @@ func (v *view) lessonCount(teacherID string) (int, bool) {
 }
 
 // mediaUse sets each picture's Lessons to how many of the teacher's
-// lessons use it: a map lookup per picture. False (and nothing set) when
-// the view is not current: the caller leaves the counts unknown rather
-// than read every lesson.
-func (v *view) mediaUse(teacherID string, items []*classboard.Media) bool {
-	return v.lessons.read(func() {
+// lessons use it: a map lookup per picture. It sets nothing when the view
+// is not current: the counts stay unknown rather than read every lesson.
+func (v *view) mediaUse(teacherID string, items []*classboard.Media) {
+	v.lessons.read(func() {
 		tl := v.byTeacher[teacherID]
 		for _, m := range items {
 			n := 0

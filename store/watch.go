@@ -119,7 +119,7 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 			continue
 		}
 		// What the stream held before: a watch of updates only skips it.
-		delivered, _ := s.localLastSeq(bk)
+		delivered, known := s.localLastSeq(bk)
 		var w *kvWatch
 		from, err := spec.begin(next)
 		if err == nil {
@@ -146,6 +146,12 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 				break read
 			case <-w.Ended():
 				s.log.Warn("bucket watch ended (its server went or a message was missed); starting it again", "bucket", bk.name)
+				if next == 0 && known {
+					// Nothing delivered yet: the next watch starts after
+					// what the stream held when this one began, not at
+					// its own start, which would skip the writes between.
+					next = delivered + 1
+				}
 				break read
 			case e := <-w.Updates():
 				if e == nil { // the end of the initial values

@@ -42,25 +42,32 @@ func (l *logLines) has(msg string) bool {
 	return false
 }
 
-// A board-state watch whose consumer vanished (its node died) is started
-// again once its heartbeats stop, and then delivers what was written
-// meanwhile.
-func TestVanishedWatchStartsAgain(t *testing.T) {
-	logs := &logLines{}
-	s := openTestStoreLogging(t, t.TempDir(), slog.New(logs))
+// watchStates opens a store that logs into logs and follows its boards
+// until the test ends (or a minute passes: ctx); got receives the id of
+// each board whose state a watch delivered.
+func watchStates(t *testing.T) (s *Store, logs *logLines, ctx context.Context, got <-chan string) {
+	logs = &logLines{}
+	s = openTestStoreLogging(t, t.TempDir(), slog.New(logs))
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	got := make(chan string, 16)
+	states := make(chan string, 16)
 	watching := make(chan struct{})
 	go func() {
 		defer close(watching)
 		s.Boards().WatchBoards(ctx, func(ev classboard.BoardEvent) {
 			if ev.Type == classboard.EventState {
-				got <- ev.BoardID
+				states <- ev.BoardID
 			}
 		})
 	}()
 	t.Cleanup(func() { cancel(); <-watching })
+	return s, logs, ctx, states
+}
+
+// A board-state watch whose consumer vanished (its node died) is started
+// again once its heartbeats stop, and then delivers what was written
+// meanwhile.
+func TestVanishedWatchStartsAgain(t *testing.T) {
+	s, logs, ctx, got := watchStates(t)
 
 	bk := s.boardStates[0]
 	write := func(key string) {
@@ -103,6 +110,42 @@ func TestVanishedWatchStartsAgain(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("the write made after the consumer vanished never arrived")
 		}
+	}
+}
+
+// A board-state watch that had delivered nothing yet when its consumer
+// vanished delivers, once started again, what was written meanwhile (a
+// watch of updates only must not start at its own start then).
+func TestVanishedIdleWatchMissesNothing(t *testing.T) {
+	s, logs, ctx, got := watchStates(t)
+
+	bk := s.boardStates[0]
+	var names []string
+	poll.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		if names = directConsumers(t, s, bk); len(names) == 0 {
+			return fmt.Errorf("no watch of %s yet", bk.name)
+		}
+		return nil
+	})
+	for _, name := range names {
+		if err := bk.stream.DeleteConsumer(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Written before the watch can notice its consumer is gone.
+	if _, err := bk.put(ctx, "meanwhile", []byte(`{"v":1}`), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-got:
+		if id != "meanwhile" {
+			t.Fatalf("got %q", id)
+		}
+		if !logs.has("bucket watch ended") {
+			t.Fatal("the write arrived, but not through a restarted watch")
+		}
+	case <-ctx.Done():
+		t.Fatal("the write made while the watch was down never arrived")
 	}
 }
 

@@ -17,6 +17,9 @@ var languages = []string{"en", "nl"}
 // error.<code>) are checked against their own source of truth instead.
 var tCall = regexp.MustCompile(`\bt\(\s*['"]([^'"]+)['"]`)
 
+// keyLiteral finds string literals shaped like a catalogue key (area.name).
+var keyLiteral = regexp.MustCompile(`['"]([a-z]+\.[a-z0-9_.]+)['"]`)
+
 // catalogue parses a catalogue module: `export default { ...strict JSON... };`
 // between its comment lines.
 func catalogue(t *testing.T, lang string) map[string]string {
@@ -57,6 +60,10 @@ func TestCataloguesHaveTheSameKeys(t *testing.T) {
 // Every key the apps ask for by name is in the catalogues.
 func TestAppsUseOnlyKnownKeys(t *testing.T) {
 	known := catalogue(t, "en")
+	keySpace := map[string]bool{}
+	for k := range known {
+		keySpace[strings.SplitN(k, ".", 2)[0]] = true
+	}
 	err := fs.WalkDir(files, "static/js", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".js") || strings.HasPrefix(name, "static/js/i18n/") {
 			return err
@@ -68,6 +75,13 @@ func TestAppsUseOnlyKnownKeys(t *testing.T) {
 		for _, m := range tCall.FindAllStringSubmatch(string(src), -1) {
 			if _, ok := known[m[1]]; !ok {
 				t.Errorf("%s asks for %q, which no catalogue has", name, m[1])
+			}
+		}
+		// Keys picked by a condition (t(on ? 'a.x' : 'a.y')) are checked
+		// too: any whole string literal in a catalogue's key space.
+		for _, m := range keyLiteral.FindAllStringSubmatch(string(src), -1) {
+			if _, ok := known[m[1]]; !ok && keySpace[strings.SplitN(m[1], ".", 2)[0]] {
+				t.Errorf("%s names %q, which no catalogue has", name, m[1])
 			}
 		}
 		return nil

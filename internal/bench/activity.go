@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 )
 
 // point is a marker as the API sends it.
@@ -325,17 +325,16 @@ func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int,
 		defer c.CloseNow() //nolint:errcheck // closing anyway
 		heard := false
 		for {
-			_, data, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
 			var m struct {
 				Type string `json:"type"`
 				Room *struct {
 					Status string `json:"status"`
 				} `json:"room"`
 			}
-			if json.Unmarshal(data, &m) != nil || m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || heard {
+			if wsjson.Read(ctx, c, &m) != nil {
+				return // gone, or not our JSON
+			}
+			if m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || heard {
 				continue
 			}
 			heard = true

@@ -245,3 +245,30 @@ func TestBrowserClassActivity(t *testing.T) {
 	board.Screenshot("activity-board-laptop", [2]int{1366, 768})
 	pupils[0].Screenshot("activity-pupil-laptop", [2]int{1366, 768})
 }
+
+// Forgetting a board erases its activity with it; a pupil's phone that
+// follows the room says the activity has ended instead of going quiet.
+func TestBrowserPupilSeesForgottenBoardsActivityEnd(t *testing.T) {
+	n := testcluster.StartNode(t)
+	cr := testcluster.NewClassroom(t, []string{n.URL()}, 1, 1)
+	boardID := cr.Boards[0].ID
+	res, err := cr.Teacher.Retry(t.Context(), "PUT", "/api/v1/boards/"+boardID+"/activity",
+		map[string]any{"kind": "poll", "slide": 0, "options": []string{"Yes", "No"}, "status": "open"}, "If-Match", "0")
+	if err != nil || res.Status != 200 {
+		t.Fatalf("start the poll: %v %v", err, res)
+	}
+	joinCode, _ := res.Map(t)["join_code"].(string)
+
+	pupil := browsertest.Start(t).NewPage()
+	pupil.Do(chromedp.EmulateViewport(int64(browsertest.Phone[0]), int64(browsertest.Phone[1])),
+		chromedp.Navigate(n.URL()+"/join#code="+joinCode), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Sam"), chromedp.Click(chromedp.CSS("#join-go")),
+		chromedp.WaitVisible(chromedp.CSS(`#join[data-status="open"] [data-choice="0"]`)))
+
+	res, err = cr.Teacher.Retry(t.Context(), "DELETE", "/api/v1/boards/"+boardID, nil)
+	if err != nil || res.Status != 204 {
+		t.Fatalf("forget the board: %v %v", err, res)
+	}
+	pupil.Do(chromedp.WaitVisible(chromedp.CSS(`#join[data-status="ended"] #status`)))
+	pupil.Screenshot("activity-pupil-board-forgotten", browsertest.Phone)
+}

@@ -245,9 +245,7 @@ func TestBrowserBoardKeepsTheScreenAwake(t *testing.T) {
 
 	// The pairing screen in Dutch, for people to look at its longer words.
 	without.Do(run(`localStorage.setItem('classboard.lang', 'nl')`), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#qr`)))
-	if got := js[string](without, `document.querySelector('.pair-lead').textContent`); got != "Ga op je laptop of telefoon naar" {
-		t.Fatalf("the Dutch pairing screen says %q", got)
-	}
+	pairingInDutch(t, without)
 	without.Screenshot("board13-pairing-nl-1920x1080", browsertest.Board)
 	without.Screenshot("board13-pairing-nl-390x844", browsertest.Phone)
 }
@@ -285,11 +283,7 @@ func TestBrowserEditorWarnsTooMuchText(t *testing.T) {
 // teacher presenting on it to their boards with a plain word of what
 // happened, and the teacher is told where to open the board.
 func TestBrowserTeacherToldWhenBoardUnpairs(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	board, teacher := b.NewPage(), b.NewPage()
-	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(n.URL()+"/board"))
-	code := boardCode(board)
+	n, board, teacher, code := boardShowingCode(t)
 	signUpInBrowser(teacher, n.URL(), "Ada Lovelace", "ada@school.example")
 	teacher.Do(chromedp.Click(chromedp.CSS("#home-boards")), chromedp.WaitVisible(chromedp.CSS("#board-address")))
 	if got, want := js[string](teacher, `document.getElementById('board-address').textContent`), n.URL()+"/board"; got != want {

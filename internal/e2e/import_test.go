@@ -55,11 +55,18 @@ func importFile(t testing.TB, p *browsertest.Page, base, path string) string {
 // classroom starts a node, a board showing its pairing code at 1080p and
 // a signed-in teacher.
 func classroom(t *testing.T) (n *node.Node, board, teacher *browsertest.Page, code, token string) {
+	n, board, teacher, code = boardShowingCode(t)
+	return n, board, teacher, code, signedIn(t, teacher, n.URL())
+}
+
+// boardShowingCode starts a node, a board showing its pairing code at
+// 1080p, and a teacher's page that has not signed in yet.
+func boardShowingCode(t *testing.T) (n *node.Node, board, teacher *browsertest.Page, code string) {
 	n = testcluster.StartNode(t)
 	b := browsertest.Start(t)
 	board, teacher = b.NewPage(), b.NewPage()
 	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(n.URL()+"/board"))
-	return n, board, teacher, boardCode(board), signedIn(t, teacher, n.URL())
+	return n, board, teacher, boardCode(board)
 }
 
 // screenshots saves the page at laptop and phone size, then goes back to

@@ -9,6 +9,7 @@ import (
 	"github.com/classboard/classboard/internal/apitest"
 	"github.com/classboard/classboard/internal/browsertest"
 	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/node"
 )
 
 // text reads an element's text.
@@ -16,19 +17,35 @@ func text(p *browsertest.Page, selector string) string {
 	return browsertest.Get(p, chromedp.Text(chromedp.CSS(selector)))
 }
 
+// loginIn starts a node and a browser asking for the languages langs
+// (Accept-Language), opens the login page and checks that its heading
+// says heading.
+func loginIn(t *testing.T, langs, heading string) (*node.Node, *browsertest.Browser, *browsertest.Page) {
+	t.Helper()
+	n := testcluster.StartNode(t)
+	b := browsertest.Start(t)
+	p := b.NewPage()
+	p.Languages(langs)
+	p.Do(chromedp.Navigate(n.URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+	if got := text(p, "h1"); got != heading {
+		t.Fatalf("a browser asking for %s sees %q, want %q", langs, got, heading)
+	}
+	return n, b, p
+}
+
+// pairingInDutch checks that the board's pairing screen speaks Dutch.
+func pairingInDutch(t *testing.T, board *browsertest.Page) {
+	t.Helper()
+	if got := text(board, ".pair-lead"); got != "Ga op je laptop of telefoon naar" {
+		t.Fatalf("the Dutch pairing screen says %q", got)
+	}
+}
+
 // A teacher with an English browser switches the app to Dutch: every view
 // speaks Dutch, API errors and field reasons too (not the API's English
 // message), and it stays Dutch after a reload.
 func TestBrowserLanguageSwitch(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	p.Languages("en-GB,en;q=0.9")
-
-	p.Do(chromedp.Navigate(n.URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
-	if got := text(p, "h1"); got != "Log in" {
-		t.Fatalf("an English browser sees %q", got)
-	}
+	n, b, p := loginIn(t, "en-GB,en;q=0.9", "Log in")
 	p.Screenshot("login-en-phone", browsertest.Phone)
 	p.Do(chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #login-email`)))
 	if got := text(p, "h1"); got != "Inloggen" {
@@ -90,9 +107,7 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 	board.Screenshot("board-pairing-en-1080p", browsertest.Board)
 	board.Do(chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #code`)))
 	board.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] #code`)))
-	if got := text(board, ".pair-lead"); got != "Ga op je laptop of telefoon naar" {
-		t.Fatalf("the board in Dutch says %q", got)
-	}
+	pairingInDutch(t, board)
 	board.Screenshot("board-pairing-nl-1080p", browsertest.Board)
 	board.Screenshot("board-pairing-nl-laptop", browsertest.Laptop)
 }
@@ -100,15 +115,7 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 // A teacher whose browser is set to Dutch sees the teacher app in Dutch
 // from the first page, without choosing; so does a pupil.
 func TestBrowserDutchBrowserSeesDutch(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	p := b.NewPage()
-	p.Languages("nl-NL,nl;q=0.9,en;q=0.8")
-
-	p.Do(chromedp.Navigate(n.URL()+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#login-email")))
-	if got := text(p, "h1"); got != "Inloggen" {
-		t.Fatalf("a Dutch browser sees %q", got)
-	}
+	n, _, p := loginIn(t, "nl-NL,nl;q=0.9,en;q=0.8", "Inloggen")
 	if got := text(p, "#lang-switch"); got != "English" {
 		t.Fatalf("the switch offers %q", got)
 	}

@@ -31,12 +31,7 @@ func boardCode(p *browsertest.Page) string {
 // The classroom flow: the board shows a code, the teacher types it, steers,
 // the board survives a reload, and forgetting it brings a new code.
 func TestBrowserPairByCodeAndSteer(t *testing.T) {
-	n := testcluster.StartNode(t)
-	b := browsertest.Start(t)
-	board, teacher := b.NewPage(), b.NewPage()
-
-	board.Do(chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(n.URL()+"/board"))
-	code := boardCode(board)
+	n, board, teacher, code := boardShowingCode(t)
 	if len(code) != 6 {
 		t.Fatalf("board shows code %q", code)
 	}

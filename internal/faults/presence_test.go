@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 
 	"github.com/classboard/classboard/internal/poll"
 	"github.com/classboard/classboard/internal/testcluster"
@@ -42,15 +42,14 @@ func watchPresence(t *testing.T, origin, token, boardID string) *presenceWatch {
 	go func() {
 		defer close(done)
 		for {
-			_, data, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
 			var m struct {
 				Type   string `json:"type"`
 				Online *bool  `json:"online"`
 			}
-			if json.Unmarshal(data, &m) == nil && m.Type == "presence" && m.Online != nil {
+			if wsjson.Read(ctx, c, &m) != nil {
+				return // gone, or not our JSON
+			}
+			if m.Type == "presence" && m.Online != nil {
 				w.mu.Lock()
 				w.online, w.at = m.Online, time.Now()
 				w.mu.Unlock()

@@ -108,15 +108,6 @@ func clip(s string) string {
 // Has reports whether the archive holds name.
 func (a *Archive) Has(name string) bool { _, ok := a.files[name]; return ok }
 
-// Names returns the names of the entries.
-func (a *Archive) Names() []string {
-	names := make([]string, 0, len(a.files))
-	for n := range a.files {
-		names = append(names, n)
-	}
-	return names
-}
-
 // Read unpacks one entry, at most maxBytes of it (and never more than
 // the limits). Returns EINVALIDFILE for a missing or damaged entry,
 // EFILETOOLARGE for one over a limit.

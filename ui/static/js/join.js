@@ -150,6 +150,12 @@ function follow(p) {
     token: p.pupil_token,
     onMessage: (msg) => {
       if (msg.type === 'removed') { removed(); return; }
+      // The teacher forgot the board: its activity is erased with it, so
+      // for the pupil it has ended (the live client has stopped already).
+      if (msg.type === 'unpaired') {
+        if (room) { room.status = 'ended'; draw(); }
+        return;
+      }
       if (msg.type !== 'room' || !msg.room || !room) return;
       const r = msg.room;
       // Another question (or kind) brings its own picture and no answer:
@@ -187,7 +193,7 @@ function draw() {
       h('button', { class: 'primary', onclick: () => { room = null; showJoin(); } }, t('join.again')));
     return;
   }
-  if (room.status !== 'open') root.append(h('p', { id: 'status', class: 'status' }, t(room.status)));
+  if (room.status !== 'open') root.append(h('p', { id: 'status', class: 'status' }, t(`join.${room.status}`)));
   const open = room.status === 'open';
   if (room.kind === 'poll') drawPoll(open);
   else if (room.kind === 'markers') drawMarkers(open);

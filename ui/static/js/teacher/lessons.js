@@ -1,7 +1,7 @@
 // The teacher's lessons: the list, import (PDF, PowerPoint, a lesson
 // file), and routes to the editor.
 import { h, clear } from '../dom.js';
-import { t, has, formatDate, errorText } from '../i18n.js';
+import { t, formatDate, errorText } from '../i18n.js';
 import { editorView } from './editor.js';
 import { importPDF, ImportError } from './pdfimport.js';
 import { copyLesson, deleteLesson } from './lessonactions.js';
@@ -119,7 +119,7 @@ async function listView(ctx) {
     try {
       await fn();
     } catch (err) {
-      note.textContent = has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message;
+      note.textContent = errorText(err);
     }
   }
   order.addEventListener('change', () => load(true));

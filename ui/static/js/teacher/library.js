@@ -5,15 +5,10 @@
 // using each picture without reading them: docs/api.md, Media).
 // @ts-check
 import { h, clear } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 import { ask } from './dialog.js';
 
 const PAGE = 24;
-
-/** @param {any} err */
-function message(err) {
-  return has(`error.${err.code}`) ? t(`error.${err.code}`) : err.message;
-}
 
 /** @param {number} bytes */
 function mib(bytes) {
@@ -84,7 +79,7 @@ export function openLibrary(client, pictures) {
         li.remove();
         status.textContent = t('editor.library_deleted');
       } catch (err) {
-        status.textContent = message(err);
+        status.textContent = errorText(err);
       }
     }
 
@@ -98,7 +93,7 @@ export function openLibrary(client, pictures) {
         cursor = page.next_cursor || '';
         more.hidden = !cursor;
       } catch (err) {
-        status.textContent = message(err);
+        status.textContent = errorText(err);
       } finally {
         more.disabled = false;
       }
