@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/classboard/classboard"
 )
 
@@ -13,21 +15,17 @@ import (
 // store write (a key's requests spread over several nodes get each node's
 // rate; each node's cost stays bounded).
 type rateBuckets struct {
-	rate, burst float64
+	rate  rate.Limit
+	burst int
 
 	mu      sync.Mutex
-	buckets map[string]*rateBucket
+	buckets map[string]*rate.Limiter
 	swept   time.Time
 }
 
-type rateBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// newRateBuckets allows rate requests a second per key, burst at once.
-func newRateBuckets(rate float64, burst int) *rateBuckets {
-	return &rateBuckets{rate: rate, burst: float64(burst), buckets: map[string]*rateBucket{}}
+// newRateBuckets allows r requests a second per key, burst at once.
+func newRateBuckets(r float64, burst int) *rateBuckets {
+	return &rateBuckets{rate: rate.Limit(r), burst: burst, buckets: map[string]*rate.Limiter{}}
 }
 
 // allow spends one request of key at now, or returns ERATELIMITED with
@@ -46,20 +44,18 @@ func (l *rateBuckets) take(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
-	b := l.buckets[key]
-	if b == nil {
-		b = &rateBucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
+	lim := l.buckets[key]
+	if lim == nil {
+		lim = rate.NewLimiter(l.rate, l.burst)
+		l.buckets[key] = lim
 	}
-	if now.After(b.last) {
-		b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-		b.last = now
+	r := lim.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		// Refused: the request is not made, so it costs nothing.
+		r.CancelAt(now)
+		return false, wait
 	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return true, 0
 }
 
 // sweep forgets, once a minute, the keys whose bucket has filled up
@@ -70,9 +66,9 @@ func (l *rateBuckets) sweep(now time.Time) {
 		return
 	}
 	l.swept = now
-	for id, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, id)
+	for key, lim := range l.buckets {
+		if lim.TokensAt(now) >= float64(l.burst) {
+			delete(l.buckets, key)
 		}
 	}
 }
