@@ -35,15 +35,22 @@ func openRoomForTest(t *testing.T, s *Store) (*Activities, context.Context, *cla
 	return a, teacher, act
 }
 
+// joinForTest seats Sam in the room of act.
+func joinForTest(t *testing.T, a *Activities, act *classboard.Activity) *classboard.PupilJoin {
+	t.Helper()
+	j, err := a.Join(context.Background(), classboard.JoinRequest{Code: act.JoinCode, Name: "Sam"}, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
 // A pupil's token and name are in the store only as the token's hash and
 // the seat's record: the token itself is in no key and no value.
 func TestPupilTokenOnlyHashed(t *testing.T) {
 	s := openTestStore(t)
 	a, _, act := openRoomForTest(t, s)
-	j, err := a.Join(context.Background(), classboard.JoinRequest{Code: act.JoinCode, Name: "Sam"}, "192.0.2.9")
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := joinForTest(t, a, act)
 	for _, bk := range s.activities {
 		keys, err := bk.keys(context.Background(), ">")
 		if err != nil {
@@ -68,10 +75,7 @@ func TestStaleAnswersDoNotCount(t *testing.T) {
 	s := openTestStore(t)
 	a, teacher, act := openRoomForTest(t, s)
 	ctx := context.Background()
-	j, err := a.Join(ctx, classboard.JoinRequest{Code: act.JoinCode, Name: "Sam"}, "192.0.2.9")
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := joinForTest(t, a, act)
 	next, err := a.SetActivity(teacher, act.BoardID, act.Revision, classboard.ActivityUpdate{Kind: classboard.KindAnswer, Status: classboard.StatusOpen})
 	if err != nil {
 		t.Fatal(err)
@@ -234,10 +238,7 @@ func TestForgettingABoardErasesItsActivity(t *testing.T) {
 	s := openTestStore(t)
 	a, teacher, act := openRoomForTest(t, s)
 	ctx := context.Background()
-	j, err := a.Join(ctx, classboard.JoinRequest{Code: act.JoinCode, Name: "Sam"}, "192.0.2.9")
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := joinForTest(t, a, act)
 	if err := a.SetAnswer(ctx, j.RoomID, j.PupilToken, classboard.Answer{Marker: &classboard.Point{X: 0.5, Y: 0.5}}); err != nil {
 		t.Fatal(err)
 	}
