@@ -263,7 +263,10 @@ func TestBrowserPupilSeesForgottenBoardsActivityEnd(t *testing.T) {
 	pupil.Do(chromedp.EmulateViewport(int64(browsertest.Phone[0]), int64(browsertest.Phone[1])),
 		chromedp.Navigate(n.URL()+"/join#code="+joinCode), chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), "Sam"), chromedp.Click(chromedp.CSS("#join-go")),
-		chromedp.WaitVisible(chromedp.CSS(`#join[data-status="open"] [data-choice="0"]`)))
+		chromedp.WaitVisible(chromedp.CSS(`#join[data-status="open"] [data-choice="0"]`)),
+		// The phone must be following the room when the board goes, or it
+		// learns of it only when it asks again (as a removed pupil).
+		chromedp.WaitVisible(chromedp.CSS(`#join[data-live="live"]`)))
 
 	res, err = cr.Teacher.Retry(t.Context(), "DELETE", "/api/v1/boards/"+boardID, nil)
 	if err != nil || res.Status != 204 {

@@ -167,6 +167,8 @@ function follow(p) {
       }
     },
     onAuthLost: () => removed(),
+    // Whether the phone hears the room now (tests wait for 'live').
+    onStatus: (s) => { root.dataset.live = s; },
   });
   live.start();
 }
