@@ -590,9 +590,13 @@ func TestBrowserBoardThroughFullOutage(t *testing.T) {
 	board.Screenshot("board-back-online", browsertest.Board)
 	settled(board, teacher, 3)
 	teacher.Do(chromedp.WaitVisible(chromedp.CSS(`#online.ok`)))
-	if note := browsertest.Get(teacher, chromedp.Text(chromedp.CSS(`#present-note`))); !strings.Contains(note, "The board was out of touch for") {
-		t.Fatalf("the teacher was told %q after the board came back", note)
-	}
+	// The note follows the badge: it waits for what the board did offline.
+	poll.CheckFor(t, testcluster.ElectionBudget, 100*time.Millisecond, func() error {
+		if note := browsertest.Get(teacher, chromedp.Text(chromedp.CSS(`#present-note`))); !strings.Contains(note, "The board was out of touch for") {
+			return fmt.Errorf("the teacher was told %q after the board came back", note)
+		}
+		return nil
+	})
 	teacher.Screenshot("present-board-back-laptop", laptop1366)
 	steer(t, api, boardID, plan.id, 5)
 	board.Do(chromedp.WaitVisible(chromedp.CSS(`#stage[data-slide="5"] .slide-frame`)))
