@@ -33,6 +33,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if bench.IsWorker() {
+		// The harness started this process to drive some of its pupils.
+		if err := bench.Worker(ctx, os.Stdin, os.Stdout, os.Stderr); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "classboard-bench worker:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -86,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, output, error) {
 	}
 	fs.StringVar(&cfg.Scenario, "scenario", bench.Steady, "steady, herd, failover or activity")
 	fs.IntVar(&cfg.Pupils, "pupils", 30, "activity: pupils per board (room), 1-60")
+	fs.IntVar(&cfg.LoadProcesses, "load-processes", 0, "activity: drive the pupils from this many worker processes of this binary, each holding a share of the rooms' connections (default 0: as many as the open-file limit needs)")
 	fs.DurationVar(&cfg.Burst, "burst", 0, "activity: every pupil answers within this time, then changes the answer within it again (default 3s)")
 	fs.IntVar(&cfg.Nodes, "nodes", 1, "nodes to start (1, or 3 and more for a cluster)")
 	fs.StringVar(&targets, "target", "", "base URLs of running nodes, comma-separated, instead of starting nodes (they need --trusted-proxies covering this machine)")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,6 +135,10 @@ type ActivityResult struct {
 	// AnswerRetries counts answers (and locks) a node answered 503 and the harness
 	// sent again, as the pupil app does.
 	AnswerRetries int64 `json:"answer_retries"`
+	// LoadProcesses is how many load workers drove the pupils (0: the
+	// harness's own process); WorkerPupilsJoined the pupils each had join.
+	LoadProcesses      int     `json:"load_processes"`
+	WorkerPupilsJoined []int64 `json:"worker_pupils_joined,omitempty"`
 }
 
 // runActivity opens one markers activity per board; every pupil joins
@@ -142,7 +147,10 @@ type ActivityResult struct {
 // then changes the answer within the one after. Once the boards show every
 // answer, the harness counts the pupils' connections per node and what
 // the nodes grew by since idle (before the activity), then locks every
-// room and times how soon each pupil hears it.
+// room and times how soon each pupil hears it. The pupils are driven by
+// this process or, split by room, by the load workers (r.workers), which
+// hold their rooms' boards too: each times its answers against its own
+// boards' frames, and the figures are merged from their raw samples.
 func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityResult, error) {
 	rooms := make([]*room, len(r.boards))
 	r.setPhase("activity", fmt.Sprintf("opening %d rooms, %d pupils each", len(rooms), r.cfg.Pupils))
@@ -157,40 +165,193 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 			map[string]any{"kind": "markers", "slide": 0, "status": "open"}, http.StatusOK, &act, "If-Match", "0"); err != nil {
 			return fmt.Errorf("open activity: %w", err)
 		}
-		rm := &room{b: b, code: act.JoinCode, rev: act.Revision, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
-		rooms[i] = rm
-		b.room.Store(rm)
+		rooms[i] = newRoom(b, act.JoinCode, act.Revision)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	res := &ActivityResult{Rooms: len(rooms), PupilsPerRoom: r.cfg.Pupils}
-	var joined, acked, errs atomic.Int64
-	pl := &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}
+	var drivers []pupilDriver
+	if len(r.workers) == 0 {
+		c := r.newCrowd(ctx, rooms)
+		defer c.close()
+		drivers = []pupilDriver{c}
+	} else {
+		for _, w := range r.workers {
+			drivers = append(drivers, w)
+		}
+	}
+	// Every driver starts its pupils' burst at the same moment, with time
+	// to hand the workers their rooms first.
+	at := time.Now().Add(time.Second)
+	for _, w := range r.workers {
+		w.give(rooms)
+	}
+	if len(r.workers) > 0 {
+		r.setPhase("answer", fmt.Sprintf("%d load workers drive the pupils and time their rooms' boards", len(r.workers)))
+	}
+	answered, err := eachDriver(ctx, drivers, func(ctx context.Context, d pupilDriver) (activityPart, error) { return d.answer(ctx, at) })
+	if err != nil {
+		return nil, err
+	}
+	res := &ActivityResult{Rooms: len(rooms), PupilsPerRoom: r.cfg.Pupils, LoadProcesses: len(r.workers)}
+	answered.fill(res, len(rooms))
+	if len(r.workers) > 0 {
+		res.WorkerPupilsJoined = answered.joinedBy
+	}
+	connected := int64(0)
+	for _, n := range res.PupilConns {
+		connected += n
+	}
+	r.pupilMemory(res, idle, r.settledUsage(ctx), connected)
+	r.setPhase("lock", "the teachers lock every room; the pupils hear it")
+	locked, err := eachDriver(ctx, drivers, func(ctx context.Context, d pupilDriver) (activityPart, error) { return d.lock(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	res.LockedP50Ms, _, res.LockedP99Ms, _ = quantiles(locked.Locked)
+	res.LockedHeard = locked.Heard
+	res.PupilConnectRetries, res.AnswerRetries = locked.PupilRetries, locked.AnswerRetries
+	return res, nil
+}
+
+func newRoom(b *board, code string, rev uint64) *room {
+	rm := &room{b: b, code: code, rev: rev, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
+	b.room.Store(rm)
+	return rm
+}
+
+// pupilDriver drives the pupils of some rooms: this process's crowd, or
+// a load worker's.
+type pupilDriver interface {
+	// answer has every pupil join at, or within a burst after, at, follow
+	// its room live and answer twice; it returns once the rooms' boards
+	// show every final answer, or after the drain.
+	answer(ctx context.Context, at time.Time) (activityPart, error)
+	// lock locks every room and returns once every connected pupil heard
+	// it, or after the drain.
+	lock(ctx context.Context) (activityPart, error)
+}
+
+// activityPart is what one driver measured, raw, so that parts add up:
+// latencies are every sample, not quantiles (a p99 of p99s is no p99).
+type activityPart struct {
+	Joined       int64           `json:"joined"`
+	Acked        int64           `json:"acked"`
+	Errors       int64           `json:"errors"`
+	Lost         int             `json:"lost"`
+	Shown        []time.Duration `json:"shown"` // answer acknowledged -> board shows it
+	Frames       int             `json:"frames"`
+	Answering    time.Duration   `json:"answering"`
+	PupilConns   []int64         `json:"pupil_conns"` // open per node once every pupil answered
+	Locked       []time.Duration `json:"locked"`      // lock sent -> pupil heard it
+	Heard        int64           `json:"heard"`
+	PupilRetries int64           `json:"pupil_retries"` // counted over the whole run
+	// AnswerRetries counts answers and locks sent again over the whole run.
+	AnswerRetries int64 `json:"answer_retries"`
+	joinedBy      []int64 // Joined of each part added, in order
+}
+
+// add adds o to p: counts and samples summed, the answering time the
+// longest (every driver started at the same moment).
+func (p *activityPart) add(o activityPart) {
+	p.joinedBy = append(p.joinedBy, o.Joined)
+	p.Joined += o.Joined
+	p.Acked += o.Acked
+	p.Errors += o.Errors
+	p.Lost += o.Lost
+	p.Shown = append(p.Shown, o.Shown...)
+	p.Frames += o.Frames
+	p.Answering = max(p.Answering, o.Answering)
+	for len(p.PupilConns) < len(o.PupilConns) {
+		p.PupilConns = append(p.PupilConns, 0)
+	}
+	for i, n := range o.PupilConns {
+		p.PupilConns[i] += n
+	}
+	p.Locked = append(p.Locked, o.Locked...)
+	p.Heard += o.Heard
+	p.PupilRetries += o.PupilRetries
+	p.AnswerRetries += o.AnswerRetries
+}
+
+// fill puts the answering figures of p into res.
+func (p *activityPart) fill(res *ActivityResult, rooms int) {
+	res.PupilsJoined, res.AnswersAcked, res.AnswerErrors, res.AnswersLost = p.Joined, p.Acked, p.Errors, p.Lost
+	res.ShownP50Ms, _, res.ShownP99Ms, res.ShownMaxMs = quantiles(p.Shown)
+	res.AnswerSeconds = round(p.Answering.Seconds())
+	if p.Answering > 0 {
+		res.FramesPerSecond = round(float64(p.Frames) / float64(rooms) / p.Answering.Seconds())
+	}
+	res.PupilConns = p.PupilConns
+}
+
+// eachDriver runs f on every driver at once and adds up their parts.
+func eachDriver(ctx context.Context, drivers []pupilDriver, f func(context.Context, pupilDriver) (activityPart, error)) (activityPart, error) {
+	parts := make([]activityPart, len(drivers))
+	errs := make([]error, len(drivers))
+	var wg sync.WaitGroup
+	for i, d := range drivers {
+		wg.Go(func() { parts[i], errs[i] = f(ctx, d) })
+	}
+	wg.Wait()
+	var sum activityPart
+	for _, p := range parts {
+		sum.add(p)
+	}
+	return sum, errors.Join(errs...)
+}
+
+// crowd is the pupils of some rooms, driven by this process; their live
+// connections last until close.
+type crowd struct {
+	r         *run
+	rooms     []*room
+	pl        *pupilLive
+	liveCtx   context.Context
+	stopLive  context.CancelFunc
+	connected int64 // pupils connected once every pupil answered
+}
+
+func (r *run) newCrowd(ctx context.Context, rooms []*room) *crowd {
 	liveCtx, stopLive := context.WithCancel(ctx)
-	defer func() { stopLive(); pl.wg.Wait() }()
+	return &crowd{r: r, rooms: rooms, pl: &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}, liveCtx: liveCtx, stopLive: stopLive}
+}
+
+// close ends the pupils' live connections and waits for their readers.
+func (c *crowd) close() {
+	c.stopLive()
+	c.pl.wg.Wait()
+}
+
+func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) {
+	r := c.r
+	select {
+	case <-ctx.Done():
+		return activityPart{}, ctx.Err()
+	case <-time.After(time.Until(at)):
+	}
+	var joined, acked, errs atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
-	for ri, rm := range rooms {
+	for _, rm := range c.rooms {
 		for j := range r.cfg.Pupils {
 			wg.Go(func() {
-				if err := r.pupil(ctx, liveCtx, pl, rm, ri, j, &joined, &acked); err != nil {
-					errs.Add(1)
-					if errs.Load() <= maxErrorsShown {
-						r.cfg.Log.Warn("pupil", "room", ri, "pupil", j, "err", err)
+				if err := r.pupil(ctx, c.liveCtx, c.pl, rm, rm.b.idx, j, &joined, &acked); err != nil {
+					if errs.Add(1) <= maxErrorsShown {
+						r.cfg.Log.Warn("pupil", "room", rm.b.idx, "pupil", j, "err", err)
 					}
 				}
 			})
 		}
 	}
 	wg.Wait()
-	answering := time.Since(start)
+	p := activityPart{Answering: time.Since(start)}
 	r.setPhase("drain", "waiting for the boards to show every final answer")
 	deadline := time.Now().Add(r.cfg.Drain)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		lost := 0
-		for _, rm := range rooms {
+		for _, rm := range c.rooms {
 			lost += rm.missing()
 		}
 		if lost == 0 {
@@ -198,41 +359,35 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var shown []time.Duration
-	frames := 0
-	for _, rm := range rooms {
-		res.AnswersLost += rm.missing()
+	for _, rm := range c.rooms {
+		p.Lost += rm.missing()
 		rm.mu.Lock()
-		shown = append(shown, rm.shown...)
-		frames += rm.frames
+		p.Shown = append(p.Shown, rm.shown...)
+		p.Frames += rm.frames
 		rm.mu.Unlock()
 	}
-	res.PupilsJoined, res.AnswersAcked, res.AnswerErrors = joined.Load(), acked.Load(), errs.Load()
-	res.ShownP50Ms, _, res.ShownP99Ms, res.ShownMaxMs = quantiles(shown)
-	res.AnswerSeconds = round(answering.Seconds())
-	res.FramesPerSecond = round(float64(frames) / float64(len(rooms)) / answering.Seconds())
+	p.Joined, p.Acked, p.Errors = joined.Load(), acked.Load(), errs.Load()
+	for i := range c.pl.conns {
+		p.PupilConns = append(p.PupilConns, c.pl.conns[i].Load())
+		c.connected += c.pl.conns[i].Load()
+	}
+	return p, ctx.Err()
+}
 
-	connected := int64(0)
-	for i := range pl.conns {
-		res.PupilConns = append(res.PupilConns, pl.conns[i].Load())
-		connected += pl.conns[i].Load()
+func (c *crowd) lock(ctx context.Context) (activityPart, error) {
+	r := c.r
+	if err := r.lockRooms(ctx, c.rooms); err != nil {
+		return activityPart{}, err
 	}
-	r.pupilMemory(res, idle, r.settledUsage(ctx), connected)
-	r.setPhase("lock", "the teachers lock every room; the pupils hear it")
-	if err := r.lockRooms(ctx, rooms); err != nil {
-		return nil, err
-	}
-	deadline = time.Now().Add(r.cfg.Drain)
-	for time.Now().Before(deadline) && ctx.Err() == nil && pl.heard.Load() < connected {
+	deadline := time.Now().Add(r.cfg.Drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil && c.pl.heard.Load() < c.connected {
 		time.Sleep(50 * time.Millisecond)
 	}
-	pl.mu.Lock()
-	res.LockedP50Ms, _, res.LockedP99Ms, _ = quantiles(pl.locked)
-	pl.mu.Unlock()
-	res.LockedHeard = pl.heard.Load()
-	res.PupilConnectRetries = r.pupilRetries.Load()
-	res.AnswerRetries = r.answerRetries.Load()
-	return res, nil
+	p := activityPart{Heard: c.pl.heard.Load(), PupilRetries: r.pupilRetries.Load(), AnswerRetries: r.answerRetries.Load()}
+	c.pl.mu.Lock()
+	p.Locked = slices.Clone(c.pl.locked)
+	c.pl.mu.Unlock()
+	return p, ctx.Err()
 }
 
 // pupilLive is what the pupils' live connections have seen.
@@ -252,10 +407,10 @@ func (r *run) lockRooms(ctx context.Context, rooms []*room) error {
 		rm := rooms[i]
 		origin := r.nodes.urls[rm.b.teacher.origin.Load()]
 		rm.lockedAt.Store(time.Now().UnixNano())
-		err := r.put(ctx, origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
+		err := r.put(ctx, r.api, origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
 			map[string]any{"kind": "markers", "slide": 0, "status": "locked"}, "If-Match", strconv.FormatUint(rm.rev, 10))
 		if err != nil && ctx.Err() == nil {
-			r.cfg.Log.Warn("lock room", "room", i, "err", err)
+			r.cfg.Log.Warn("lock room", "room", rm.b.idx, "err", err)
 			return nil
 		}
 		return err
@@ -279,6 +434,9 @@ func (r *run) pupilMemory(res *ActivityResult, idle, now usageSnapshot, conns in
 	case modeInProcess:
 		grown = now.heap - idle.heap
 		res.PupilBytesScope = "in-process nodes: this process's live heap and stacks growth since the boards were idle, per pupil connection, both ends of each connection and the rooms' pupils and answers in the node's view (use --processes for the node alone)"
+		if len(r.workers) > 0 {
+			res.PupilBytesScope = "in-process nodes: this process's live heap and stacks growth since the boards were idle, per pupil connection: the node's end (the load workers hold the pupils') and the rooms' pupils and answers in the node's view"
+		}
 	default:
 		res.PupilBytesScope = "unknown: the nodes are targets this harness cannot measure"
 		return
@@ -364,7 +522,7 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 		return ctx.Err()
 	case <-time.After(rand.N(r.cfg.Burst)):
 	}
-	if err := r.api.call(ctx, "POST", base+"/api/v1/rooms/join", "", map[string]string{"code": rm.code, "name": fmt.Sprintf("Pupil %d", j)},
+	if err := r.pupilAPI.call(ctx, "POST", base+"/api/v1/rooms/join", "", map[string]string{"code": rm.code, "name": fmt.Sprintf("Pupil %d", j)},
 		http.StatusCreated, &p, "X-Forwarded-For", addr); err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
@@ -381,7 +539,7 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 		case <-time.After(rand.N(r.cfg.Burst)):
 		}
 		m := point{X: x, Y: y}
-		if err := r.put(ctx, base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}); err != nil {
+		if err := r.put(ctx, r.pupilAPI, base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}); err != nil {
 			rm.noteFailed(m, prev)
 			return fmt.Errorf("answer: %w", err)
 		}
@@ -395,9 +553,9 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 // put sends a PUT as the apps do with retry: true (a pupil's answer, a
 // teacher's lock): a node that answers 503 gets it again after its
 // Retry-After or a backoff, a few times.
-func (r *run) put(ctx context.Context, url, token string, body any, headers ...string) error {
+func (r *run) put(ctx context.Context, c *client, url, token string, body any, headers ...string) error {
 	for attempt := 0; ; attempt++ {
-		err := r.api.call(ctx, "PUT", url, token, body, http.StatusOK, nil, headers...)
+		err := c.call(ctx, "PUT", url, token, body, http.StatusOK, nil, headers...)
 		var ae *apiError
 		if err == nil || !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable || attempt == 4 {
 			return err
@@ -418,6 +576,9 @@ func (r *run) put(ctx context.Context, url, token string, body any, headers ...s
 // writeActivity prints the activity scenario's figures.
 func (a *ActivityResult) write(row func(k, format string, v ...any)) {
 	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d answers or locks sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
+	if a.LoadProcesses > 0 {
+		row("load workers", "%d processes drove the pupils; joined per worker: %v", a.LoadProcesses, a.WorkerPupilsJoined)
+	}
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)
 	row("board frames", "%.2f per second per room over %.1f s of answering", a.FramesPerSecond, a.AnswerSeconds)

@@ -17,7 +17,9 @@ type run struct {
 	cfg      Config
 	nodes    *nodes
 	api      *client
+	pupilAPI *client // pupils' joins and answers
 	liveHTTP *http.Client
+	workers  []*worker // load workers driving the activity's pupils; none: this process does
 	teachers []*teacher
 	boards   []*board
 	started  time.Time
@@ -48,13 +50,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if lim, err := raiseFileLimit(); err != nil {
+	lim, err := raiseFileLimit()
+	if err != nil {
 		cfg.Log.Warn("open-file limit unchanged", "err", err)
-	} else if need := uint64(cfg.Boards) * 2; lim < need+1000 && !cfg.Processes && len(cfg.Targets) == 0 {
-		// In-process nodes hold both ends of every connection.
-		cfg.Log.Warn("open-file limit may be too low for in-process nodes; use --processes", "limit", lim, "boards", cfg.Boards)
 	}
-	r := &run{cfg: cfg, api: newClient(15 * time.Second), liveHTTP: newLiveClient(), started: time.Now()}
+	cfg.LoadProcesses = loadProcesses(cfg, lim)
+	conns := uint64(cfg.Boards)
+	if cfg.Scenario == Activity {
+		conns *= uint64(cfg.Pupils + 1)
+	}
+	if cfg.LoadProcesses == 0 {
+		conns *= 2
+	}
+	if lim > 0 && lim < conns+1000 && !cfg.Processes && len(cfg.Targets) == 0 {
+		// In-process nodes hold the node's end of every connection; the
+		// harness's end too unless load workers hold it.
+		cfg.Log.Warn("open-file limit may be too low for in-process nodes; use --processes", "limit", lim, "connections", conns)
+	}
+	r := newRun(cfg)
 	r.setPhase("start", "starting the nodes")
 	progressCtx, stopProgress := context.WithCancel(ctx)
 	var progressWG sync.WaitGroup
@@ -80,6 +93,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r.run(ctx)
 }
 
+func newRun(cfg Config) *run {
+	return &run{cfg: cfg, api: newClient(15*time.Second, 0), pupilAPI: newClient(15*time.Second, pupilConnsPerNode),
+		liveHTTP: newLiveClient(), started: time.Now()}
+}
+
 // setPhase names the phase in progress lines and prints what it does.
 func (r *run) setPhase(name, detail string) {
 	r.phase.Store(&name)
@@ -99,9 +117,21 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	liveCtx, stopLive := context.WithCancel(ctx)
 	var liveWG sync.WaitGroup
 	defer func() { stopLive(); liveWG.Wait() }()
-	r.setPhase("connect", fmt.Sprintf("connecting %d boards (%s)", len(r.boards), r.connectPlan()))
-	if err := r.connectAll(liveCtx, &liveWG); err != nil {
-		return nil, err
+	if r.cfg.LoadProcesses > 0 {
+		r.setPhase("connect", fmt.Sprintf("%d load workers connect %d boards (%s each)", r.cfg.LoadProcesses, len(r.boards), r.connectPlan()))
+		defer func() {
+			if err := r.stopWorkers(); err != nil {
+				r.cfg.Log.Warn("stop load workers", "err", err)
+			}
+		}()
+		if err := r.startWorkers(ctx, r.cfg.LoadProcesses); err != nil {
+			return nil, err
+		}
+	} else {
+		r.setPhase("connect", fmt.Sprintf("connecting %d boards (%s)", len(r.boards), r.connectPlan()))
+		if err := r.connectAll(liveCtx, &liveWG); err != nil {
+			return nil, err
+		}
 	}
 	idle := r.settledUsage(ctx)
 	if r.cfg.HeapProfile != "" {
@@ -460,6 +490,12 @@ func (r *run) usage() usageSnapshot {
 		s.running = append(s.running, err == nil)
 	}
 	s.self, _ = processUsage(os.Getpid())
+	for _, w := range r.workers {
+		// The harness's CPU is its load workers' too.
+		if u, err := processUsage(w.cmd.Process.Pid); err == nil {
+			s.self.cpu += u.cpu
+		}
+	}
 	s.heap = liveHeap()
 	return s
 }
