@@ -318,6 +318,15 @@ func (r *run) newCrowd(ctx context.Context, rooms []*room) *crowd {
 	return &crowd{r: r, rooms: rooms, pl: &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}, liveCtx: liveCtx, stopLive: stopLive}
 }
 
+// open is how many of the pupils' live connections are open.
+func (c *crowd) open() int64 {
+	n := int64(0)
+	for i := range c.pl.conns {
+		n += c.pl.conns[i].Load()
+	}
+	return n
+}
+
 // close ends the pupils' live connections and waits for their readers.
 func (c *crowd) close() {
 	c.stopLive()
@@ -359,6 +368,11 @@ func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Pupils still waiting for their node's admission are connected
+	// before they are counted and hear the lock.
+	for time.Now().Before(deadline) && ctx.Err() == nil && c.open()+c.pl.failed.Load() < joined.Load() {
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, rm := range c.rooms {
 		p.Lost += rm.missing()
 		rm.mu.Lock()
@@ -366,7 +380,7 @@ func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) 
 		p.Frames += rm.frames
 		rm.mu.Unlock()
 	}
-	p.Joined, p.Acked, p.Errors = joined.Load(), acked.Load(), errs.Load()
+	p.Joined, p.Acked, p.Errors = joined.Load(), acked.Load(), errs.Load()+c.pl.failed.Load()
 	for i := range c.pl.conns {
 		p.PupilConns = append(p.PupilConns, c.pl.conns[i].Load())
 		c.connected += c.pl.conns[i].Load()
@@ -395,6 +409,9 @@ type pupilLive struct {
 	wg    sync.WaitGroup
 	conns []atomic.Int64 // open, per node
 	heard atomic.Int64   // pupils that heard their room locked
+	// failed counts pupils whose live connection a node refused other
+	// than at its admission rate.
+	failed atomic.Int64
 
 	mu     sync.Mutex
 	locked []time.Duration // lock acknowledged -> heard
@@ -446,9 +463,13 @@ func (r *run) pupilMemory(res *ActivityResult, idle, now usageSnapshot, conns in
 }
 
 // followRoom holds a pupil's live connection to the room on node until
-// ctx ends: it counts the connection on its node and notes when the
-// pupil hears the room locked.
-func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int, roomID, token string) error {
+// ctx ends, as the pupil app does beside its answers: it counts the
+// connection on its node and notes when the pupil hears the room locked.
+// A node admitting connections at its rate answers 503 with the
+// Retry-After it booked the pupil for: the app comes back then (live.js),
+// or after a backoff without one, for as long as the page is open; any
+// other refusal ends it, counted in pl.failed.
+func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int, roomID, token string) {
 	url := r.nodes.urls[node] + "/api/v1/rooms/" + roomID + "/live"
 	var c *websocket.Conn
 	for attempt := 0; ; attempt++ {
@@ -460,53 +481,53 @@ func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int,
 			c = conn
 			break
 		}
-		// A node admitting connections at its rate answers 503 with the
-		// Retry-After it booked the pupil for: the app comes back then
-		// (live.js), or after a backoff without one.
-		if res == nil || res.StatusCode != http.StatusServiceUnavailable || attempt == 8 {
-			return fmt.Errorf("pupil live: %w", err)
+		if ctx.Err() != nil {
+			return
+		}
+		if res == nil || res.StatusCode != http.StatusServiceUnavailable {
+			if pl.failed.Add(1) <= maxErrorsShown {
+				r.cfg.Log.Warn("pupil live", "room", rm.b.idx, "err", err)
+			}
+			return
 		}
 		r.pupilRetries.Add(1)
-		wait := rand.N(min(backoffMax, backoffMin<<attempt))
+		wait := rand.N(min(backoffMax, backoffMin<<min(attempt, 10)))
 		if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && ra > 0 {
 			wait = time.Duration(ra)*time.Second + rand.N(time.Second)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		case <-time.After(wait):
 		}
 	}
 	pl.conns[node].Add(1)
-	pl.wg.Go(func() {
-		defer pl.conns[node].Add(-1)
-		defer c.CloseNow() //nolint:errcheck // closing anyway
-		heard := false
-		for {
-			var m struct {
-				Type string `json:"type"`
-				Room *struct {
-					Status string `json:"status"`
-				} `json:"room"`
-			}
-			if wsjson.Read(ctx, c, &m) != nil {
-				return // gone, or not our JSON
-			}
-			if m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || heard {
-				continue
-			}
-			heard = true
-			pl.mu.Lock()
-			pl.locked = append(pl.locked, time.Since(time.Unix(0, rm.lockedAt.Load())))
-			pl.mu.Unlock()
-			pl.heard.Add(1)
+	defer pl.conns[node].Add(-1)
+	defer c.CloseNow() //nolint:errcheck // closing anyway
+	heard := false
+	for {
+		var m struct {
+			Type string `json:"type"`
+			Room *struct {
+				Status string `json:"status"`
+			} `json:"room"`
 		}
-	})
-	return nil
+		if wsjson.Read(ctx, c, &m) != nil {
+			return // gone, or not our JSON
+		}
+		if m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || heard {
+			continue
+		}
+		heard = true
+		pl.mu.Lock()
+		pl.locked = append(pl.locked, time.Since(time.Unix(0, rm.lockedAt.Load())))
+		pl.mu.Unlock()
+		pl.heard.Add(1)
+	}
 }
 
-// pupil joins room rm, follows it live, and answers twice, each within a
-// burst.
+// pupil joins room rm, follows it live (from then on, beside its
+// answers, as the app does), and answers twice, each within a burst.
 func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j int, joined, acked *atomic.Int64) error {
 	// Each room's pupils share their school's address, as a class does.
 	addr := fmt.Sprintf("10.88.%d.%d", ri>>8, ri&0xff)
@@ -527,9 +548,7 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 		return fmt.Errorf("join: %w", err)
 	}
 	joined.Add(1)
-	if err := r.followRoom(liveCtx, pl, rm, node, p.RoomID, p.Token); err != nil {
-		return err
-	}
+	pl.wg.Go(func() { r.followRoom(liveCtx, pl, rm, node, p.RoomID, p.Token) })
 	x := float64(j+1) / float64(r.cfg.Pupils+1)
 	prev := point{X: -1}
 	for _, y := range []float64{0.25, 0.75} {
