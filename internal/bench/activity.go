@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -137,8 +139,11 @@ type ActivityResult struct {
 	AnswerRetries int64 `json:"answer_retries"`
 	// LoadProcesses is how many load workers drove the pupils (0: the
 	// harness's own process); WorkerPupilsJoined the pupils each had join.
-	LoadProcesses      int     `json:"load_processes"`
-	WorkerPupilsJoined []int64 `json:"worker_pupils_joined,omitempty"`
+	LoadProcesses int `json:"load_processes"`
+	// ErrorKinds counts the pupils' errors by what failed: "join: 500",
+	// "answer: timeout" (no answer within the client's 15 s), ...
+	ErrorKinds         map[string]int64 `json:"pupil_error_kinds,omitempty"`
+	WorkerPupilsJoined []int64          `json:"worker_pupils_joined,omitempty"`
 }
 
 // runActivity opens one markers activity per board; every pupil joins
@@ -248,8 +253,25 @@ type activityPart struct {
 	Heard        int64           `json:"heard"`
 	PupilRetries int64           `json:"pupil_retries"` // counted over the whole run
 	// AnswerRetries counts answers and locks sent again over the whole run.
-	AnswerRetries int64 `json:"answer_retries"`
+	AnswerRetries int64   `json:"answer_retries"`
 	joinedBy      []int64 // Joined of each part added, in order
+	// ErrorKinds counts the pupils' errors by what failed (errorKind).
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
+}
+
+// errorKind names what failed in a pupil's error, for counting: the step
+// ("join", "answer") and the status, or "timeout".
+func errorKind(err error) string {
+	step, _, _ := strings.Cut(err.Error(), ":")
+	var ae *apiError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ae):
+		return fmt.Sprintf("%s: %d", step, ae.status)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return step + ": timeout"
+	}
+	return step + ": other"
 }
 
 // add adds o to p: counts and samples summed, the answering time the
@@ -271,6 +293,12 @@ func (p *activityPart) add(o activityPart) {
 	}
 	p.Locked = append(p.Locked, o.Locked...)
 	p.Heard += o.Heard
+	for k, n := range o.ErrorKinds {
+		if p.ErrorKinds == nil {
+			p.ErrorKinds = map[string]int64{}
+		}
+		p.ErrorKinds[k] += n
+	}
 	p.PupilRetries += o.PupilRetries
 	p.AnswerRetries += o.AnswerRetries
 }
@@ -284,6 +312,7 @@ func (p *activityPart) fill(res *ActivityResult, rooms int) {
 		res.FramesPerSecond = round(float64(p.Frames) / float64(rooms) / p.Answering.Seconds())
 	}
 	res.PupilConns = p.PupilConns
+	res.ErrorKinds = p.ErrorKinds
 }
 
 // eachDriver runs f on every driver at once and adds up their parts.
@@ -341,6 +370,8 @@ func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) 
 	case <-time.After(time.Until(at)):
 	}
 	var joined, acked, errs atomic.Int64
+	var kindsMu sync.Mutex
+	kinds := map[string]int64{}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, rm := range c.rooms {
@@ -350,12 +381,15 @@ func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) 
 					if errs.Add(1) <= maxErrorsShown {
 						r.cfg.Log.Warn("pupil", "room", rm.b.idx, "pupil", j, "err", err)
 					}
+					kindsMu.Lock()
+					kinds[errorKind(err)]++
+					kindsMu.Unlock()
 				}
 			})
 		}
 	}
 	wg.Wait()
-	p := activityPart{Answering: time.Since(start)}
+	p := activityPart{Answering: time.Since(start), ErrorKinds: kinds}
 	r.setPhase("drain", "waiting for the boards to show every final answer")
 	deadline := time.Now().Add(r.cfg.Drain)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
@@ -381,6 +415,9 @@ func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) 
 		rm.mu.Unlock()
 	}
 	p.Joined, p.Acked, p.Errors = joined.Load(), acked.Load(), errs.Load()+c.pl.failed.Load()
+	if n := c.pl.failed.Load(); n > 0 {
+		kinds["live: refused"] += n
+	}
 	for i := range c.pl.conns {
 		p.PupilConns = append(p.PupilConns, c.pl.conns[i].Load())
 		c.connected += c.pl.conns[i].Load()
@@ -597,6 +634,13 @@ func (a *ActivityResult) write(row func(k, format string, v ...any)) {
 	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d answers or locks sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
 	if a.LoadProcesses > 0 {
 		row("load workers", "%d processes drove the pupils; joined per worker: %v", a.LoadProcesses, a.WorkerPupilsJoined)
+	}
+	if len(a.ErrorKinds) > 0 {
+		var kinds []string
+		for _, k := range slices.Sorted(maps.Keys(a.ErrorKinds)) {
+			kinds = append(kinds, fmt.Sprintf("%s %d", k, a.ErrorKinds[k]))
+		}
+		row("pupil errors", "%s", strings.Join(kinds, ", "))
 	}
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)

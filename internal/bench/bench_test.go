@@ -270,6 +270,8 @@ func TestActivityPartsMerge(t *testing.T) {
 	fast.Answering, slow.Answering = time.Second, 2*time.Second
 	fast.Frames, slow.Frames = 10, 2
 	fast.PupilConns, slow.PupilConns = []int64{50, 49}, []int64{0, 1}
+	fast.ErrorKinds = map[string]int64{errorKind(fmt.Errorf("join: %w", &apiError{status: 500})): 1}
+	slow.ErrorKinds = map[string]int64{"join: 500": 2, errorKind(fmt.Errorf("answer: %w", context.DeadlineExceeded)): 1}
 	var sum activityPart
 	sum.add(fast)
 	sum.add(slow)
@@ -280,6 +282,9 @@ func TestActivityPartsMerge(t *testing.T) {
 	}
 	if res.AnswerSeconds != 2 || res.FramesPerSecond != 3 || fmt.Sprint(res.PupilConns) != "[50 50]" || fmt.Sprint(sum.joinedBy) != "[99 1]" {
 		t.Errorf("answering %v s, %v frames/s, connections %v, joined by %v", res.AnswerSeconds, res.FramesPerSecond, res.PupilConns, sum.joinedBy)
+	}
+	if fmt.Sprint(res.ErrorKinds) != "map[answer: timeout:1 join: 500:3]" {
+		t.Errorf("error kinds %v", res.ErrorKinds)
 	}
 }
 
