@@ -134,6 +134,9 @@ type ActivityResult struct {
 	// PupilConnectRetries counts pupils' live connections a node refused
 	// at its admission rate (503) and the harness tried again.
 	PupilConnectRetries int64 `json:"pupil_connect_retries"`
+	// PupilReconnects counts pupils' live connections that ended (a node
+	// moved them elsewhere) and were opened again on the next node.
+	PupilReconnects int64 `json:"pupil_reconnects"`
 	// AnswerRetries counts answers (and locks) a node answered 503 and the harness
 	// sent again, as the pupil app does.
 	AnswerRetries int64 `json:"answer_retries"`
@@ -209,6 +212,9 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 		connected += n
 	}
 	r.pupilMemory(res, idle, r.settledUsage(ctx), connected)
+	if r.cfg.beforeLock != nil {
+		r.cfg.beforeLock(r.nodes)
+	}
 	r.setPhase("lock", "the teachers lock every room; the pupils hear it")
 	locked, err := eachDriver(ctx, drivers, func(ctx context.Context, d pupilDriver) (activityPart, error) { return d.lock(ctx) })
 	if err != nil {
@@ -216,7 +222,7 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 	}
 	res.LockedP50Ms, _, res.LockedP99Ms, _ = quantiles(locked.Locked)
 	res.LockedHeard = locked.Heard
-	res.PupilConnectRetries, res.AnswerRetries = locked.PupilRetries, locked.AnswerRetries
+	res.PupilConnectRetries, res.AnswerRetries, res.PupilReconnects = locked.PupilRetries, locked.AnswerRetries, locked.Reconnects
 	return res, nil
 }
 
@@ -251,6 +257,7 @@ type activityPart struct {
 	PupilConns   []int64         `json:"pupil_conns"` // open per node once every pupil answered
 	Locked       []time.Duration `json:"locked"`      // lock sent -> pupil heard it
 	Heard        int64           `json:"heard"`
+	Reconnects   int64           `json:"reconnects"`    // pupils' live connections opened again, over the whole run
 	PupilRetries int64           `json:"pupil_retries"` // counted over the whole run
 	// AnswerRetries counts answers and locks sent again over the whole run.
 	AnswerRetries int64   `json:"answer_retries"`
@@ -293,6 +300,7 @@ func (p *activityPart) add(o activityPart) {
 	}
 	p.Locked = append(p.Locked, o.Locked...)
 	p.Heard += o.Heard
+	p.Reconnects += o.Reconnects
 	for k, n := range o.ErrorKinds {
 		if p.ErrorKinds == nil {
 			p.ErrorKinds = map[string]int64{}
@@ -434,7 +442,7 @@ func (c *crowd) lock(ctx context.Context) (activityPart, error) {
 	for time.Now().Before(deadline) && ctx.Err() == nil && c.pl.heard.Load() < c.connected {
 		time.Sleep(50 * time.Millisecond)
 	}
-	p := activityPart{Heard: c.pl.heard.Load(), PupilRetries: r.pupilRetries.Load(), AnswerRetries: r.answerRetries.Load()}
+	p := activityPart{Heard: c.pl.heard.Load(), PupilRetries: r.pupilRetries.Load(), AnswerRetries: r.answerRetries.Load(), Reconnects: c.pl.reconnects.Load()}
 	c.pl.mu.Lock()
 	p.Locked = slices.Clone(c.pl.locked)
 	c.pl.mu.Unlock()
@@ -449,6 +457,9 @@ type pupilLive struct {
 	// failed counts pupils whose live connection a node refused other
 	// than at its admission rate.
 	failed atomic.Int64
+	// reconnects counts pupils' live connections opened again after one
+	// ended (a node moved them).
+	reconnects atomic.Int64
 
 	mu     sync.Mutex
 	locked []time.Duration // lock acknowledged -> heard
@@ -499,38 +510,54 @@ func (r *run) pupilMemory(res *ActivityResult, idle, now usageSnapshot, conns in
 	res.PupilBytesPerConn = &v
 }
 
-// followRoom holds a pupil's live connection to the room on node until
-// ctx ends, as the pupil app does beside its answers: it counts the
-// connection on its node and notes when the pupil hears the room locked.
-// A node admitting connections at its rate answers 503 with the
+// followRoom holds a pupil's live connection to the room until ctx ends,
+// as the pupil app does beside its answers, starting on node: it counts
+// the connection on its node and notes when the pupil hears the room
+// locked. A node admitting connections at its rate answers 503 with the
 // Retry-After it booked the pupil for: the app comes back then (live.js),
 // or after a backoff without one, for as long as the page is open; any
-// other refusal ends it, counted in pl.failed.
+// other refusal ends it, counted in pl.failed. A connection that ends (a
+// node sending its clients elsewhere with "move", to even out its load)
+// is opened again on the next node after a short random wait, as the
+// app does, counted in pl.reconnects.
 func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int, roomID, token string) {
-	url := r.nodes.urls[node] + "/api/v1/rooms/" + roomID + "/live"
-	var c *websocket.Conn
+	heard := false
 	for attempt := 0; ; attempt++ {
+		url := r.nodes.urls[node] + "/api/v1/rooms/" + roomID + "/live"
 		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		conn, res, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
+		c, res, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
 			HTTPClient: r.liveHTTP, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
 		cancel()
-		if err == nil {
-			c = conn
-			break
-		}
 		if ctx.Err() != nil {
+			if err == nil {
+				c.CloseNow() //nolint:errcheck // the run is over
+			}
 			return
 		}
-		if res == nil || res.StatusCode != http.StatusServiceUnavailable {
+		var wait time.Duration
+		switch {
+		case err == nil:
+			attempt = -1
+			pl.conns[node].Add(1)
+			r.readRoom(ctx, c, pl, rm, &heard)
+			pl.conns[node].Add(-1)
+			if ctx.Err() != nil {
+				return
+			}
+			pl.reconnects.Add(1)
+			node = (node + 1) % len(r.nodes.urls)
+			wait = rand.N(backoffMin)
+		case res == nil || res.StatusCode != http.StatusServiceUnavailable:
 			if pl.failed.Add(1) <= maxErrorsShown {
 				r.cfg.Log.Warn("pupil live", "room", rm.b.idx, "err", err)
 			}
 			return
-		}
-		r.pupilRetries.Add(1)
-		wait := rand.N(min(backoffMax, backoffMin<<min(attempt, 10)))
-		if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && ra > 0 {
-			wait = time.Duration(ra)*time.Second + rand.N(time.Second)
+		default:
+			r.pupilRetries.Add(1)
+			wait = rand.N(min(backoffMax, backoffMin<<min(attempt, 10)))
+			if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && ra > 0 {
+				wait = time.Duration(ra)*time.Second + rand.N(time.Second)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -538,10 +565,12 @@ func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int,
 		case <-time.After(wait):
 		}
 	}
-	pl.conns[node].Add(1)
-	defer pl.conns[node].Add(-1)
+}
+
+// readRoom reads a pupil's live connection until it ends, noting the
+// first time the pupil hears its room locked.
+func (r *run) readRoom(ctx context.Context, c *websocket.Conn, pl *pupilLive, rm *room, heard *bool) {
 	defer c.CloseNow() //nolint:errcheck // closing anyway
-	heard := false
 	for {
 		var m struct {
 			Type string `json:"type"`
@@ -552,10 +581,13 @@ func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int,
 		if wsjson.Read(ctx, c, &m) != nil {
 			return // gone, or not our JSON
 		}
-		if m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || heard {
+		if m.Type == "move" {
+			return
+		}
+		if m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || *heard {
 			continue
 		}
-		heard = true
+		*heard = true
 		pl.mu.Lock()
 		pl.locked = append(pl.locked, time.Since(time.Unix(0, rm.lockedAt.Load())))
 		pl.mu.Unlock()
@@ -645,7 +677,7 @@ func (a *ActivityResult) write(row func(k, format string, v ...any)) {
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)
 	row("board frames", "%.2f per second per room over %.1f s of answering", a.FramesPerSecond, a.AnswerSeconds)
-	row("pupil connections", "%v per node (%d refused at a node's admission rate and tried again)", a.PupilConns, a.PupilConnectRetries)
+	row("pupil connections", "%v per node (%d refused at a node's admission rate and tried again; %d ended, moved by a node, and opened again)", a.PupilConns, a.PupilConnectRetries, a.PupilReconnects)
 	if a.PupilBytesPerConn != nil {
 		row("memory per pupil", "%.0f bytes (%.1f KiB): %s", *a.PupilBytesPerConn, *a.PupilBytesPerConn/1024, a.PupilBytesScope)
 	} else {

@@ -308,6 +308,21 @@ func TestLoadProcesses(t *testing.T) {
 	}
 }
 
+// A pupil whose live connection a node ends ("move", to even out its
+// load) opens it again, as the app does, and hears the lock on the new one.
+func TestActivityPupilsReconnectAfterMove(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Scenario = Activity
+	cfg.Boards, cfg.Pupils, cfg.Burst = 2, 3, 300*time.Millisecond
+	moved := 0
+	cfg.beforeLock = func(ns *nodes) { moved = ns.inProcess[0].Live().Move(1) }
+	res := runBench(t, cfg)
+	a := res.Activity
+	if moved < 6 || a.PupilReconnects < 6 || a.LockedHeard != 6 || !res.OK() {
+		t.Fatalf("moved %d connections; %d pupils reconnected, %d heard the lock; warnings %v", moved, a.PupilReconnects, a.LockedHeard, res.Warnings)
+	}
+}
+
 // A node started pinned runs on the chosen CPUs only, and the harness's
 // own threads keep theirs.
 func TestStartPinned(t *testing.T) {

@@ -102,6 +102,10 @@ type Config struct {
 	Progress      io.Writer
 	ProgressEvery time.Duration
 	Log           *slog.Logger
+
+	// beforeLock, when set (tests), runs after the activity's answers and
+	// before the rooms are locked: a failure to inject there.
+	beforeLock func(*nodes)
 }
 
 // withDefaults fills in what was left zero and checks the rest.
