@@ -6,6 +6,11 @@
 // connection per board and runs a scenario: steady, herd, failover or
 // activity (pupils answering on every board).
 //
+// The activity scenario may drive its pupils from load workers: this
+// binary started again as child processes (--load-processes), each
+// holding a share of the rooms' connections, as one process may hold only
+// so many open files.
+//
 // Progress goes to stderr; the result to stdout, as a table or, with
 // --json, as one JSON object. The exit status is 1 when an acknowledged
 // update did not reach its board, a board never connected or a write
