@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -47,6 +48,50 @@ func BenchmarkDispatch(b *testing.B) {
 				i := int(rev) % boards
 				h.Dispatch(stateEvent(conns[i].BoardID(), rev))
 				conns[i].Take()
+			}
+		})
+	}
+}
+
+// BenchmarkActivityFrame sends one frame of a class's activity: a board
+// with its board, its teacher and 30 pupils connected here. "answer" is
+// what an answer costs (the pupils' room did not change, so they hear
+// nothing); "status" what a lock or reveal costs (every pupil hears it).
+func BenchmarkActivityFrame(b *testing.B) {
+	for _, status := range []bool{false, true} {
+		b.Run(map[bool]string{false: "answer", true: "status"}[status], func(b *testing.B) {
+			h := NewHub(Config{})
+			src := &fakeActivities{room: "r1", seats: map[string]string{}}
+			f := NewActivityFeed(h, src, 0)
+			var conns []*Conn
+			for i := range 30 {
+				seat := strconv.Itoa(i + 1)
+				src.seats[seat] = "token" + seat
+				c, err := h.RegisterPupil(classboard.PupilSeat{BoardID: "b1", RoomID: "r1", Seat: seat, TokenHash: "token" + seat})
+				if err != nil {
+					b.Fatal(err)
+				}
+				conns = append(conns, c)
+			}
+			for _, isBoard := range []bool{true, false} {
+				c, err := h.Register("b1", isBoard)
+				if err != nil {
+					b.Fatal(err)
+				}
+				conns = append(conns, c)
+			}
+			now := time.Now()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if status {
+					src.status = []string{classboard.StatusOpen, classboard.StatusLocked}[i%2]
+				}
+				f.Changed("b1")
+				now = now.Add(ActivityInterval)
+				f.flush(now)
+				for _, c := range conns {
+					c.Take()
+				}
 			}
 		})
 	}
