@@ -60,6 +60,34 @@ func queued(t *testing.T, c *Conn) []Message {
 	return out
 }
 
+// register adds a connection watching boardID to h, or fails the test.
+func register(tb testing.TB, h *Hub, boardID string, isBoard bool) *Conn {
+	tb.Helper()
+	c, err := h.Register(boardID, isBoard)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// seatClass seats n pupils in room r1 of board b1, in src's view, and
+// connects each of them to h.
+func seatClass(tb testing.TB, h *Hub, src *fakeActivities, n int) []*Conn {
+	tb.Helper()
+	src.room, src.seats = "r1", map[string]string{}
+	var pupils []*Conn
+	for i := range n {
+		seat := strconv.Itoa(i + 1)
+		src.seats[seat] = "token" + seat
+		c, err := h.RegisterPupil(classboard.PupilSeat{BoardID: "b1", RoomID: "r1", Seat: seat, TokenHash: "token" + seat})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		pupils = append(pupils, c)
+	}
+	return pupils
+}
+
 // However many answers arrive between two flushes, each connection gets
 // one frame, the board's without names; boards without a connection here
 // cost nothing.
@@ -67,14 +95,7 @@ func TestActivityFeedCoalesces(t *testing.T) {
 	h := NewHub(Config{})
 	src := &fakeActivities{}
 	f := NewActivityFeed(h, src, 0)
-	board, err := h.Register("b1", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	teacher, err := h.Register("b1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	board, teacher := register(t, h, "b1", true), register(t, h, "b1", false)
 	for range 500 {
 		f.Changed("b1")
 		f.Changed("elsewhere")
@@ -166,22 +187,10 @@ func testActivityFeedPupils(t *testing.T) {
 // however many pupils follow it, and each pupil hears the room.
 func TestActivityFeedReadsOncePerBoard(t *testing.T) {
 	h := NewHub(Config{})
-	src := &fakeActivities{room: "r1", seats: map[string]string{}}
+	src := &fakeActivities{}
 	f := NewActivityFeed(h, src, 0)
-	var pupils []*Conn
-	for i := range 30 {
-		seat := strconv.Itoa(i + 1)
-		src.seats[seat] = "token" + seat
-		c, err := h.RegisterPupil(classboard.PupilSeat{BoardID: "b1", RoomID: "r1", Seat: seat, TokenHash: "token" + seat})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pupils = append(pupils, c)
-	}
-	board, err := h.Register("b1", true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pupils := seatClass(t, h, src, 30)
+	board := register(t, h, "b1", true)
 	f.Changed("b1")
 	f.flush(time.Now())
 	src.mu.Lock()
@@ -248,14 +257,7 @@ func TestActivityFeedSendsAtOnce(t *testing.T) {
 		h := NewHub(Config{})
 		src := &fakeActivities{}
 		f := NewActivityFeed(h, src, 0)
-		b1, err := h.Register("b1", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b2, err := h.Register("b2", true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b1, b2 := register(t, h, "b1", true), register(t, h, "b2", true)
 		runFeed(t, f)
 		start := time.Now()
 
@@ -309,10 +311,7 @@ func TestActivityFeedCapsFrames(t *testing.T) {
 		h := NewHub(Config{})
 		src := &fakeActivities{}
 		f := NewActivityFeed(h, src, 0)
-		board, err := h.Register("b1", true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		board := register(t, h, "b1", true)
 		runFeed(t, f)
 		const every, changes = 7 * time.Millisecond, 300
 		start := time.Now()

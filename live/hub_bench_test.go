@@ -2,7 +2,6 @@ package live
 
 import (
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -61,25 +60,9 @@ func BenchmarkActivityFrame(b *testing.B) {
 	for _, status := range []bool{false, true} {
 		b.Run(map[bool]string{false: "answer", true: "status"}[status], func(b *testing.B) {
 			h := NewHub(Config{})
-			src := &fakeActivities{room: "r1", seats: map[string]string{}}
+			src := &fakeActivities{}
 			f := NewActivityFeed(h, src, 0)
-			var conns []*Conn
-			for i := range 30 {
-				seat := strconv.Itoa(i + 1)
-				src.seats[seat] = "token" + seat
-				c, err := h.RegisterPupil(classboard.PupilSeat{BoardID: "b1", RoomID: "r1", Seat: seat, TokenHash: "token" + seat})
-				if err != nil {
-					b.Fatal(err)
-				}
-				conns = append(conns, c)
-			}
-			for _, isBoard := range []bool{true, false} {
-				c, err := h.Register("b1", isBoard)
-				if err != nil {
-					b.Fatal(err)
-				}
-				conns = append(conns, c)
-			}
+			conns := append(seatClass(b, h, src, 30), register(b, h, "b1", true), register(b, h, "b1", false))
 			now := time.Now()
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
