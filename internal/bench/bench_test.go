@@ -199,6 +199,9 @@ func TestConfigErrors(t *testing.T) {
 		{"too many boards per teacher", Config{Boards: 1, BoardsPerTeacher: 61}, "from 1 to 60"},
 		{"pinned in-process nodes", Config{Boards: 1, NodeCPUs: []int{0}}, "--processes"},
 		{"no such CPU", Config{Boards: 1, Processes: true, NodeCPUs: []int{-1}}, "not a CPU number"},
+		{"load workers for boards", Config{Boards: 2, LoadProcesses: 2}, "activity scenario's pupils only"},
+		{"more load workers than rooms", Config{Boards: 2, Scenario: Activity, LoadProcesses: 3}, "from 0 (as many as needed) to the boards"},
+		{"negative load workers", Config{Boards: 2, Scenario: Activity, LoadProcesses: -1}, "from 0 (as many as needed) to the boards"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.cfg.withDefaults()
