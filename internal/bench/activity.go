@@ -348,11 +348,31 @@ type crowd struct {
 	liveCtx   context.Context
 	stopLive  context.CancelFunc
 	connected int64 // pupils connected once every pupil answered
+	// joined and acked count pupils joined and answers acknowledged so
+	// far, for the progress lines.
+	joined, acked atomic.Int64
 }
 
 func (r *run) newCrowd(ctx context.Context, rooms []*room) *crowd {
 	liveCtx, stopLive := context.WithCancel(ctx)
-	return &crowd{r: r, rooms: rooms, pl: &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}, liveCtx: liveCtx, stopLive: stopLive}
+	c := &crowd{r: r, rooms: rooms, pl: &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}, liveCtx: liveCtx, stopLive: stopLive}
+	r.crowd.Store(c)
+	return c
+}
+
+// pupilProgress returns the pupils joined, answers acknowledged and
+// pupils' live connections open so far, this process's and its load
+// workers' (as they last said).
+func (r *run) pupilProgress() (joined, acked, open int64) {
+	if c := r.crowd.Load(); c != nil {
+		joined, acked, open = c.joined.Load(), c.acked.Load(), c.open()
+	}
+	for _, w := range r.workers {
+		joined += w.joined.Load()
+		acked += w.acked.Load()
+		open += w.open.Load()
+	}
+	return joined, acked, open
 }
 
 // open is how many of the pupils' live connections are open.
@@ -377,7 +397,8 @@ func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) 
 		return activityPart{}, ctx.Err()
 	case <-time.After(time.Until(at)):
 	}
-	var joined, acked, errs atomic.Int64
+	joined, acked := &c.joined, &c.acked
+	var errs atomic.Int64
 	var kindsMu sync.Mutex
 	kinds := map[string]int64{}
 	start := time.Now()
@@ -385,7 +406,7 @@ func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) 
 	for _, rm := range c.rooms {
 		for j := range r.cfg.Pupils {
 			wg.Go(func() {
-				if err := r.pupil(ctx, c.liveCtx, c.pl, rm, rm.b.idx, j, &joined, &acked); err != nil {
+				if err := r.pupil(ctx, c.liveCtx, c.pl, rm, rm.b.idx, j, joined, acked); err != nil {
 					if errs.Add(1) <= maxErrorsShown {
 						r.cfg.Log.Warn("pupil", "room", rm.b.idx, "pupil", j, "err", err)
 					}

@@ -19,7 +19,8 @@ type run struct {
 	api      *client
 	pupilAPI *client // pupils' joins and answers
 	liveHTTP *http.Client
-	workers  []*worker // load workers driving the activity's pupils; none: this process does
+	workers  []*worker             // load workers driving the activity's pupils; none: this process does
+	crowd    atomic.Pointer[crowd] // the pupils this process drives, once the activity started
 	teachers []*teacher
 	boards   []*board
 	started  time.Time
@@ -440,6 +441,12 @@ func (r *run) progress(ctx context.Context) {
 		phase := ""
 		if p := r.phase.Load(); p != nil {
 			phase = *p
+		}
+		if r.cfg.Scenario == Activity {
+			joined, acked, open := r.pupilProgress()
+			fmt.Fprintf(r.cfg.Progress, "bench: [%6.1fs] %-9s teachers %d  boards %d/%d  pupils joined %d  live %d  answers acknowledged %d\n",
+				time.Since(r.started).Seconds(), phase, r.teachersReady.Load(), r.boardsReady.Load(), r.cfg.Boards, joined, open, acked)
+			continue
 		}
 		fmt.Fprintf(r.cfg.Progress, "bench: [%6.1fs] %-9s teachers %d  boards %d/%d  connected %d  sent %d  acked %d  delivered %d  write errors %d  connect errors %d\n",
 			time.Since(r.started).Seconds(), phase, r.teachersReady.Load(), r.boardsReady.Load(), r.cfg.Boards,

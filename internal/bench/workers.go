@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -49,6 +50,9 @@ type workerMsg struct {
 	ConnectErrors, Reconnects, ReconnectErrors, Moves int64
 	Part                                              *activityPart // answered, locked
 	Error                                             string
+	// Joined, Acked and Open are the pupils' progress (progress), sent
+	// every ProgressEvery while they answer.
+	Joined, Acked, Open int64
 }
 
 // workerJob is what a worker needs to drive its share.
@@ -117,6 +121,8 @@ type worker struct {
 	replies chan workerMsg
 	done    chan struct{} // closed once its stdout and stderr ended
 	rooms   []workerRoom
+	// joined, acked and open are its pupils' progress as it last said.
+	joined, acked, open atomic.Int64
 }
 
 // startWorkers starts n load workers, hands each its share of the boards
@@ -192,6 +198,12 @@ func (r *run) startWorker(ctx context.Context, bin string, k, n int) (*worker, e
 			var m workerMsg
 			if err := dec.Decode(&m); err != nil {
 				return // it exited (its stderr says why)
+			}
+			if m.Type == "progress" {
+				w.joined.Store(m.Joined)
+				w.acked.Store(m.Acked)
+				w.open.Store(m.Open)
+				continue
 			}
 			w.replies <- m
 		}
@@ -315,6 +327,18 @@ func (r *run) stopWorkers() error {
 	return errors.Join(errs...)
 }
 
+// lockedEncoder is a JSON encoder several goroutines write through.
+type lockedEncoder struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (e *lockedEncoder) Encode(v any) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.enc.Encode(v)
+}
+
 // Worker runs a load worker: it reads the harness's messages from in and
 // writes its replies to out, logging to log, until in ends or ctx does.
 func Worker(ctx context.Context, in io.Reader, out io.Writer, log io.Writer) error {
@@ -341,7 +365,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log io.Writer) err
 			}
 		}
 	}()
-	enc := json.NewEncoder(out)
+	enc := &lockedEncoder{enc: json.NewEncoder(out)}
 	next := func(typ string) (workerMsg, error) {
 		select {
 		case <-ctx.Done():
@@ -365,7 +389,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log io.Writer) err
 
 // work is a worker's life: connect its boards, drive its rooms' pupils,
 // lock the rooms, then hold the connections until the harness is done.
-func work(ctx context.Context, next func(string) (workerMsg, error), enc *json.Encoder, log io.Writer) error {
+func work(ctx context.Context, next func(string) (workerMsg, error), enc *lockedEncoder, log io.Writer) error {
 	hello, err := next("hello")
 	if err != nil {
 		return err
@@ -426,6 +450,23 @@ func work(ctx context.Context, next func(string) (workerMsg, error), enc *json.E
 	}
 	c := r.newCrowd(ctx, rooms)
 	defer c.close()
+	// The harness prints the pupils' progress while the worker lives.
+	stopProgress := make(chan struct{})
+	var progress sync.WaitGroup
+	defer func() { close(stopProgress); progress.Wait() }()
+	progress.Go(func() {
+		t := time.NewTicker(r.cfg.ProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopProgress:
+				return
+			case <-t.C:
+			}
+			joined, acked, open := r.pupilProgress()
+			enc.Encode(workerMsg{Type: "progress", Joined: joined, Acked: acked, Open: open}) //nolint:errcheck // the answer's reply reports a broken pipe
+		}
+	})
 	part, err := c.answer(ctx, m.At)
 	if err != nil {
 		return err
