@@ -231,6 +231,14 @@ func TestActivityScenario(t *testing.T) {
 	if len(a.PupilConns) != 1 || a.PupilConns[0] != 12 || a.LockedHeard != 12 || a.PupilBytesPerConn == nil {
 		t.Fatalf("pupil connections %v, %d heard the lock, memory %v", a.PupilConns, a.LockedHeard, a.PupilBytesPerConn)
 	}
+	// The table shows the activity's figures, not the steering's zeros.
+	var table strings.Builder
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "answer -> board") || strings.Contains(table.String(), "steer (sent -> board)") {
+		t.Fatalf("activity table:\n%s", table.String())
+	}
 }
 
 // Split over two load workers, the activity scenario joins every pupil,
