@@ -23,10 +23,10 @@ func (s *Server) activityRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/boards/{id}/activity", s.allow(teachers, s.deleteActivity))
 	mux.HandleFunc("PUT /api/v1/boards/{id}/activity/answers/{pupil}", s.allow(teachers, s.moderateAnswer))
 	mux.HandleFunc("DELETE /api/v1/boards/{id}/activity/pupils/{pupil}", s.allow(teachers, s.removePupil))
-	mux.HandleFunc("POST /api/v1/rooms/join", s.ready(s.joinRoom))
-	mux.HandleFunc("GET /api/v1/rooms/{room}", s.ready(s.getRoom))
-	mux.HandleFunc("PUT /api/v1/rooms/{room}/answer", s.ready(s.putAnswer))
-	mux.HandleFunc("POST /api/v1/rooms/{room}/live-tickets", s.ready(s.createPupilTicket))
+	mux.HandleFunc("POST /api/v1/rooms/join", s.pupils(s.joinRoom))
+	mux.HandleFunc("GET /api/v1/rooms/{room}", s.pupils(s.getRoom))
+	mux.HandleFunc("PUT /api/v1/rooms/{room}/answer", s.pupils(s.putAnswer))
+	mux.HandleFunc("POST /api/v1/rooms/{room}/live-tickets", s.pupils(s.createPupilTicket))
 	mux.HandleFunc("GET /api/v1/rooms/{room}/live", s.ready(s.pupilLive))
 }
 

@@ -69,7 +69,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.securityEvent(r, e.Rule, slog.String("code", e.Code))
 	}
 	// A herd's refusals are answers by design (thousands a second), not failures.
-	if status >= 500 && !errors.Is(err, live.ErrBusy) {
+	if status >= 500 && !errors.Is(err, live.ErrBusy) && !errors.Is(err, errShed) {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("request_id", requestID(r.Context())), slog.String("err", err.Error()))
 	}

@@ -118,6 +118,7 @@ type Server struct {
 	liveCounts *liveCounts
 	pointers   *rateBuckets // pointer moves per board
 	pupilTix   *rateBuckets // live tickets per pupil
+	pupilGate  *pupilGate   // pupils' requests in flight (pupils)
 	qrs        *qrCodes
 	strength   chan struct{} // one password strength estimate at a time
 }
@@ -152,8 +153,8 @@ func New(cfg Config, svc Services) *Server {
 		markdown: markdown.New(), images: imaging.New(classboard.MaxImagePixels, 2),
 		liveCounts: newLiveCounts(cfg.MaxLivePerSession, cfg.MaxLivePerBoard), strength: make(chan struct{}, 1),
 		imports: make(chan struct{}, importSlots), pointers: newRateBuckets(cfg.PointerRate, cfg.PointerBurst),
-		pupilTix: newRateBuckets(pupilTicketRate, pupilTicketBurst),
-		qrs:      newQRCodes()}
+		pupilTix: newRateBuckets(pupilTicketRate, pupilTicketBurst), pupilGate: newPupilGate(0),
+		qrs: newQRCodes()}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.withBodyDeadline(mux)))))
