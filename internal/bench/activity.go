@@ -137,8 +137,8 @@ type ActivityResult struct {
 	// PupilReconnects counts pupils' live connections that ended (a node
 	// moved them elsewhere) and were opened again on the next node.
 	PupilReconnects int64 `json:"pupil_reconnects"`
-	// AnswerRetries counts answers (and locks) a node answered 503 and the harness
-	// sent again, as the pupil app does.
+	// AnswerRetries counts joins, answers (and locks) a node answered 503
+	// and the harness sent again, as the pupil app does.
 	AnswerRetries int64 `json:"answer_retries"`
 	// LoadProcesses is how many load workers drove the pupils (0: the
 	// harness's own process); WorkerPupilsJoined the pupils each had join.
@@ -259,7 +259,7 @@ type activityPart struct {
 	Heard        int64           `json:"heard"`
 	Reconnects   int64           `json:"reconnects"`    // pupils' live connections opened again, over the whole run
 	PupilRetries int64           `json:"pupil_retries"` // counted over the whole run
-	// AnswerRetries counts answers and locks sent again over the whole run.
+	// AnswerRetries counts joins, answers and locks sent again over the whole run.
 	AnswerRetries int64   `json:"answer_retries"`
 	joinedBy      []int64 // Joined of each part added, in order
 	// ErrorKinds counts the pupils' errors by what failed (errorKind).
@@ -633,8 +633,12 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 		return ctx.Err()
 	case <-time.After(rand.N(r.cfg.Burst)):
 	}
-	if err := r.pupilAPI.call(ctx, "POST", base+"/api/v1/rooms/join", "", map[string]string{"code": rm.code, "name": fmt.Sprintf("Pupil %d", j)},
-		http.StatusCreated, &p, "X-Forwarded-For", addr); err != nil {
+	// A node too busy to take a join (503) added nobody: the app sends it
+	// again after Retry-After, as the pupil would press Join again.
+	if err := r.again(ctx, func() error {
+		return r.pupilAPI.call(ctx, "POST", base+"/api/v1/rooms/join", "", map[string]string{"code": rm.code, "name": fmt.Sprintf("Pupil %d", j)},
+			http.StatusCreated, &p, "X-Forwarded-For", addr)
+	}); err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
 	joined.Add(1)
@@ -660,13 +664,24 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 }
 
 // put sends a PUT as the apps do with retry: true (a pupil's answer, a
-// teacher's lock): a node that answers 503 gets it again after its
-// Retry-After or a backoff, a few times.
+// teacher's lock), sent again after a 503 (again).
 func (r *run) put(ctx context.Context, c *client, url, token string, body any, headers ...string) error {
+	return r.again(ctx, func() error { return c.call(ctx, "PUT", url, token, body, http.StatusOK, nil, headers...) })
+}
+
+// againAttempts bounds how often again sends a request: the app keeps
+// trying while the page is open, the harness gives up after about half a
+// minute of a node's Retry-After (1-3 s when it sheds pupils).
+const againAttempts = 16
+
+// again runs send until it is not answered 503, waiting Retry-After (plus
+// up to a second, as the app's jitter spreads it) or a backoff between
+// tries, counted in answerRetries.
+func (r *run) again(ctx context.Context, send func() error) error {
 	for attempt := 0; ; attempt++ {
-		err := c.call(ctx, "PUT", url, token, body, http.StatusOK, nil, headers...)
+		err := send()
 		var ae *apiError
-		if err == nil || !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable || attempt == 4 {
+		if err == nil || !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable || attempt == againAttempts-1 {
 			return err
 		}
 		r.answerRetries.Add(1)
@@ -684,7 +699,7 @@ func (r *run) put(ctx context.Context, c *client, url, token string, body any, h
 
 // writeActivity prints the activity scenario's figures.
 func (a *ActivityResult) write(row func(k, format string, v ...any)) {
-	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d answers or locks sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
+	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d joins, answers or locks sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
 	if a.LoadProcesses > 0 {
 		row("load workers", "%d processes drove the pupils; joined per worker: %v", a.LoadProcesses, a.WorkerPupilsJoined)
 	}

@@ -38,7 +38,7 @@ type run struct {
 	killedMeta                    atomic.Int32                 // 1: the killed node was the meta leader, 0: it was not, -1: unknown
 	killedShards                  atomic.Pointer[map[int]bool] // the board-state shards the killed node led
 	connectStart, connectFinished atomic.Int64                 // unix nanoseconds
-	pupilRetries, answerRetries   atomic.Int64                 // pupils' live connections refused at admission, answers refused with 503, tried again
+	pupilRetries, answerRetries   atomic.Int64                 // pupils' live connections refused at admission, joins and answers refused with 503, tried again
 }
 
 // maxErrorsShown bounds how many individual errors go to the log.

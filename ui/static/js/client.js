@@ -25,12 +25,17 @@
  * @property {AbortSignal} [signal] cancels the request and its retries
  * @property {boolean} [idempotent] a POST that is harmless twice
  * @property {boolean} [retry] keep trying after every origin failed
+ * @property {boolean} [resendWhenBusy] with retry, also send again a request
+ *   that is not safe twice (a POST without a key) when every origin tried
+ *   answered 503 with Retry-After: what a person pressing again would do
  * @property {boolean} [raw] answer the body as a Blob (pictures, downloads)
  */
 
 /**
  * What Client tells its listeners.
- * @typedef {{ type: 'origin', origin: string } | { type: 'retrying', delay: number } | { type: 'ok', origin: string } | { type: 'unreachable' }} ClientEvent
+ * busy is set on 'retrying' when the servers answered 503 with Retry-After
+ * (up, but told to come back), not when none answered.
+ * @typedef {{ type: 'origin', origin: string } | { type: 'retrying', delay: number, busy: boolean } | { type: 'ok', origin: string } | { type: 'unreachable' }} ClientEvent
  */
 
 const ORIGINS_KEY = 'classboard.origins';
@@ -245,9 +250,10 @@ export class Client {
       try {
         return await this.once(method, path, headers, body, opts);
       } catch (err) {
-        if (!(err instanceof Unreachable) || !opts.retry || !err.retriable) throw err;
+        if (!(err instanceof Unreachable) || !opts.retry) throw err;
+        if (!err.retriable && !(opts.resendWhenBusy && err.retryAfterMs)) throw err;
         const delay = err.retryAfterMs ? jitter(err.retryAfterMs) : backoff(round);
-        this.emit({ type: 'retrying', delay });
+        this.emit({ type: 'retrying', delay, busy: Boolean(err.retryAfterMs) });
         await sleep(delay, opts.signal);
       }
     }

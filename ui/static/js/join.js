@@ -84,14 +84,19 @@ function showJoin(error = '') {
       e.preventDefault();
       go.setAttribute('disabled', '');
       err.textContent = '';
+      err.className = 'error';
       try {
-        const j = await client.request('POST', '/api/v1/rooms/join', {
-          auth: false, body: { code: /** @type {HTMLInputElement} */ (code).value, name: /** @type {HTMLInputElement} */ (name).value },
-        });
+        // A node too busy to take it (503, Retry-After) did not add the
+        // pupil: send it again then, as the pupil would press Join again.
+        const j = await patiently(() => client.request('POST', '/api/v1/rooms/join', {
+          auth: false, retry: true, resendWhenBusy: true,
+          body: { code: /** @type {HTMLInputElement} */ (code).value, name: /** @type {HTMLInputElement} */ (name).value },
+        }), (text) => { err.className = 'busy'; err.textContent = text; });
         save(j);
         history.replaceState(null, '', location.pathname);
         await refresh();
       } catch (e2) {
+        err.className = 'error';
         err.textContent = explain(e2);
         go.removeAttribute('disabled');
       }
@@ -121,7 +126,7 @@ async function refresh() {
       removed();
       return;
     }
-    note(explain(err), true);
+    note(explain(err), 'error');
   }
   follow(pupil && room && room.status !== 'ended' ? pupil : null);
 }
@@ -174,12 +179,36 @@ function follow(p) {
 }
 
 const savedEl = h('p', { id: 'saved', class: 'saved', role: 'status' });
-/** @param {string} text @param {boolean} [bad] */
-function note(text, bad = false) {
+/**
+ * note tells the pupil how their answer is doing.
+ * @param {string} text
+ * @param {'saved' | 'error' | 'busy'} [kind] busy: not stored yet, being sent again
+ */
+function note(text, kind = 'saved') {
   savedEl.textContent = text;
-  savedEl.className = bad ? 'error' : 'saved';
-  if (text && !bad) savedEl.dataset.ok = '1';
+  savedEl.className = kind;
+  if (text && kind === 'saved') savedEl.dataset.ok = '1';
   else delete savedEl.dataset.ok;
+}
+
+/**
+ * patiently runs a request made with retry, telling the pupil each time
+ * the client waits to send it again: busy when the servers said when to
+ * come back (a node shedding a class's flood), no connection otherwise.
+ * @template T
+ * @param {() => Promise<T>} request
+ * @param {(text: string) => void} tell
+ * @returns {Promise<T>}
+ */
+async function patiently(request, tell) {
+  const off = client.onEvent((ev) => {
+    if (ev.type === 'retrying') tell(t(ev.busy ? 'join.busy' : 'join.unreachable'));
+  });
+  try {
+    return await request();
+  } finally {
+    off();
+  }
 }
 
 function draw() {
@@ -203,17 +232,34 @@ function draw() {
   root.append(savedEl, leave);
 }
 
+/** @type {Promise<boolean>} the last answer sent, settled once it is stored or refused */
+let sending = Promise.resolve(true);
+
+/**
+ * send stores an answer. Answers go one after another: one waiting to be
+ * sent again (a busy node, a failover) is never overtaken by a later tap,
+ * which would then be overwritten by the earlier answer.
+ * @param {any} body
+ * @returns {Promise<boolean>}
+ */
+function send(body) {
+  sending = sending.then(() => sendNow(body));
+  return sending;
+}
+
 /** @param {any} body */
-async function send(body) {
+async function sendNow(body) {
   note('');
   try {
-    // The same answer twice is harmless: keep trying through a failover.
-    await api('PUT', `/api/v1/rooms/${encodeURIComponent(pupil ? pupil.room_id : '')}/answer`, { body, retry: true });
-    room.answer = body;
+    // The same answer twice is harmless: keep trying through a failover
+    // or a node's "come back in a moment".
+    await patiently(() => api('PUT', `/api/v1/rooms/${encodeURIComponent(pupil ? pupil.room_id : '')}/answer`, { body, retry: true }),
+      (text) => note(text, 'busy'));
+    if (room) room.answer = body;
     note(t('join.saved'));
     return true;
   } catch (err) {
-    note(explain(err), true);
+    note(explain(err), 'error');
     if (err instanceof ApiError && (err.status === 401 || err.status === 404)) removed();
     else if (err instanceof ApiError && err.code === 'activity_closed') refresh();
     return false;

@@ -269,6 +269,7 @@ export default {
   "error.unsupported_media_type": "Upload a PNG, JPEG, GIF or WebP picture.",
   "join.again": "Join another activity",
   "join.anonymous": "a pupil without a name",
+  "join.busy": "Busy for a moment. Trying again…",
   "join.code": "Code on the board",
   "join.ended": "This activity has ended. Thank you!",
   "join.hello": "You are in as",

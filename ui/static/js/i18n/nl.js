@@ -269,6 +269,7 @@ export default {
   "error.unsupported_media_type": "Upload een afbeelding in PNG, JPEG, GIF of WebP.",
   "join.again": "Doe mee met een andere activiteit",
   "join.anonymous": "een leerling zonder naam",
+  "join.busy": "Het is even druk. We proberen het opnieuw…",
   "join.code": "Code op het bord",
   "join.ended": "Deze activiteit is afgelopen. Bedankt!",
   "join.hello": "Je doet mee als",
