@@ -1,6 +1,7 @@
 package live
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"sync"
@@ -31,37 +32,67 @@ type pupilConn struct {
 	last string // the room status last queued
 }
 
-// ActivityInterval is how often the feed sends a board's activity at most:
-// however many pupils answer, a board gets at most five frames a second.
-const ActivityInterval = 200 * time.Millisecond
+// ActivityInterval is the least time between two frames of one board's
+// activity on a node's connections: however many pupils answer, a board
+// gets at most eight frames a second. A board quiet for an interval gets
+// its next change at once; one that keeps changing gets a frame an
+// interval, so an answer waits in the feed for an interval at most. Eight
+// a second is still "a few" for the board's and the teacher's
+// connections, and keeps that wait at half of issue 15's answer -> board
+// target (p99 at most 250 ms), leaving the other half to the answer
+// reaching this node's view of the store, the websocket and a busy node:
+// at five a second (200 ms) the feed's wait alone was most of a p99 of
+// 261-265 ms on a loaded 2-core machine (docs/benchmarks.md).
+const ActivityInterval = 125 * time.Millisecond
 
 // ActivityFeed sends each board's activity to its connections on this
-// node, coalesced: changes mark a board, and every ActivityInterval the
-// marked boards get one frame built from the node's view of the store.
-// The board sees the board's view (approved answers only, no names); the
-// teacher's devices the owner's.
+// node, coalesced per board: a change to a board that got no frame for an
+// interval is sent at once, a change within the interval after a frame
+// waits for the interval's end, so each board keeps its own schedule (no
+// burst of every board on one tick) and gets at most a frame an interval.
+// Frames are built from the node's view of the store. The board sees the
+// board's view (approved answers only, no names); the teacher's devices
+// the owner's.
 type ActivityFeed struct {
 	hub      *Hub
 	src      classboard.ActivityEvents
 	interval time.Duration
+	wake     chan struct{} // a board is due at once (capacity 1)
 
-	mu    sync.Mutex
-	dirty map[string]struct{}
+	mu sync.Mutex
+	// boards holds the boards that got a frame within the last interval
+	// or are due one, with whether they changed since their last frame;
+	// due holds when the feed looks at each of them next (one entry per
+	// board, soonest first): one timer for all boards, and a board that
+	// stayed quiet for an interval leaves both.
+	boards map[string]bool
+	due    dueBoards
 }
 
-// NewActivityFeed returns a feed of src's activities to hub's connections.
+// NewActivityFeed returns a feed of src's activities to hub's connections,
+// sending a board at most a frame every interval (0: ActivityInterval).
 func NewActivityFeed(hub *Hub, src classboard.ActivityEvents, interval time.Duration) *ActivityFeed {
 	if interval <= 0 {
 		interval = ActivityInterval
 	}
-	return &ActivityFeed{hub: hub, src: src, interval: interval, dirty: map[string]struct{}{}}
+	return &ActivityFeed{hub: hub, src: src, interval: interval, wake: make(chan struct{}, 1), boards: map[string]bool{}}
 }
 
 // Changed marks a board's activity as changed. It never blocks.
 func (f *ActivityFeed) Changed(boardID string) {
 	f.mu.Lock()
-	f.dirty[boardID] = struct{}{}
+	_, known := f.boards[boardID]
+	f.boards[boardID] = true
+	if !known {
+		heap.Push(&f.due, dueBoard{at: time.Now(), id: boardID})
+	}
 	f.mu.Unlock()
+	if !known {
+		select {
+		case f.wake <- struct{}{}:
+		default: // Run is woken already
+		}
+	}
 }
 
 // Run follows the activities and sends the frames until ctx ends.
@@ -69,76 +100,154 @@ func (f *ActivityFeed) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { f.src.WatchActivities(ctx, f.Changed) })
 	defer wg.Wait()
-	t := time.NewTicker(f.interval)
-	defer t.Stop()
+	timer := time.NewTimer(f.interval)
+	defer timer.Stop()
 	for {
+		if next, ok := f.flush(time.Now()); ok {
+			timer.Reset(time.Until(next))
+		} else {
+			timer.Stop()
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			f.flush()
+		case <-f.wake:
+		case <-timer.C:
 		}
 	}
 }
 
-func (f *ActivityFeed) flush() {
+// flush sends their frame to the boards due by now that changed since
+// their last one, and returns when the next board is due (ok is false
+// when none is).
+func (f *ActivityFeed) flush(now time.Time) (next time.Time, ok bool) {
+	var send []string
 	f.mu.Lock()
-	if len(f.dirty) == 0 {
-		f.mu.Unlock()
-		return
-	}
-	boards := f.dirty
-	f.dirty = map[string]struct{}{}
-	f.mu.Unlock()
-	for id := range boards {
-		conns := f.hub.conns(id)
-		if len(conns) == 0 {
+	for len(f.due) > 0 && !f.due[0].at.After(now) {
+		id := f.due[0].id
+		if !f.boards[id] {
+			// Quiet for an interval: its next change goes at once.
+			delete(f.boards, id)
+			heap.Pop(&f.due)
 			continue
 		}
-		var forBoard, forOwner []byte
-		// The board's activity for its pupils, read once for all of
-		// them: a class of 30 would build its aggregate 30 times a flush.
-		var forPupils *classboard.Activity
-		pupilsRead, pupilsOK := false, false
-		for _, c := range conns {
-			if c.pupil != nil {
-				if !pupilsRead {
-					forPupils, pupilsOK = f.src.Snapshot(id, false)
-					pupilsRead = true
-				}
-				if pupilsOK {
-					f.offerPupil(c, forPupils)
-				}
-				continue
-			}
-			msg, ok := f.frame(id, c.isBoard, &forBoard, &forOwner)
+		// Unmarked before its view is read, so a change from now on gets
+		// a frame of its own: no change is coalesced away.
+		f.boards[id] = false
+		f.due[0].at = now.Add(f.interval)
+		heap.Fix(&f.due, 0)
+		send = append(send, id)
+	}
+	if len(f.due) > 0 {
+		next, ok = f.due[0].at, true
+	}
+	f.mu.Unlock()
+	for _, id := range send {
+		f.send(id)
+	}
+	return next, ok
+}
+
+// send queues a board's activity on its connections here. The board's
+// view (for the board and the pupils) and the owner's are each read and
+// encoded at most once, however many connections follow the board: a
+// class of 30 would otherwise build its aggregate 30 times a frame.
+func (f *ActivityFeed) send(id string) {
+	conns := f.hub.conns(id)
+	if len(conns) == 0 {
+		return
+	}
+	view := sync.OnceValues(func() (*classboard.Activity, bool) { return f.src.Snapshot(id, false) })
+	forBoard := sync.OnceValues(func() ([]byte, bool) { return encodeActivity(id, view) })
+	forOwner := sync.OnceValues(func() ([]byte, bool) {
+		return encodeActivity(id, func() (*classboard.Activity, bool) { return f.src.Snapshot(id, true) })
+	})
+	var status *roomStatus // the pupils' room's, shared by the class
+	for _, c := range conns {
+		if c.pupil != nil {
+			act, ok := view()
 			if !ok {
-				break // the view is loading; it reports every board once loaded
+				return // the view is loading; it reports every board once loaded
 			}
-			c.offer(msg)
+			if status == nil || status.room.RoomID != c.pupil.seat.RoomID {
+				status = newRoomStatus(act, c.pupil.seat.RoomID)
+			}
+			f.offerPupil(c, status)
+			continue
 		}
+		frame := forOwner
+		if c.isBoard {
+			frame = forBoard
+		}
+		msg, ok := frame()
+		if !ok {
+			return
+		}
+		c.offer(msg)
 	}
 }
 
-// frame returns the encoded activity for a board's or an owner's
-// connection, building each at most once per flush; ok is false while the
-// view loads.
-func (f *ActivityFeed) frame(boardID string, isBoard bool, forBoard, forOwner *[]byte) ([]byte, bool) {
-	dst := forOwner
-	if isBoard {
-		dst = forBoard
+// encodeActivity returns the frame of the activity read returns (none:
+// an activity with StatusNone); ok is false while the view loads.
+func encodeActivity(boardID string, read func() (*classboard.Activity, bool)) ([]byte, bool) {
+	act, ok := read()
+	if !ok {
+		return nil, false
 	}
-	if *dst == nil {
-		act, ok := f.src.Snapshot(boardID, !isBoard)
-		if !ok {
-			return nil, false
-		}
-		if act == nil {
-			act = &classboard.Activity{BoardID: boardID, Status: classboard.StatusNone}
-		}
-		*dst = Encode(Message{Type: TypeActivity, Activity: act})
+	if act == nil {
+		act = &classboard.Activity{BoardID: boardID, Status: classboard.StatusNone}
 	}
-	return *dst, true
+	return Encode(Message{Type: TypeActivity, Activity: act}), true
+}
+
+// roomStatus is what a room's pupils hear of it, built once for all of
+// them.
+type roomStatus struct {
+	room    *classboard.Room
+	current bool   // the room is the board's activity now
+	key     string // compared with what a pupil heard last
+	msg     []byte // the frame, encoded when first sent
+}
+
+// newRoomStatus returns the status of room roomID given the board's
+// activity from the view (nil: none): a room the activity is not in has
+// ended.
+func newRoomStatus(act *classboard.Activity, roomID string) *roomStatus {
+	room := &classboard.Room{RoomID: roomID, Status: classboard.StatusEnded}
+	current := act != nil && act.RoomID == roomID && act.Status != classboard.StatusNone
+	if current {
+		room.Question, room.Kind, room.Status, room.Options = act.Question, act.Kind, act.Status, act.Options
+		room.MaxMarkers = act.MaxMarkers
+	}
+	key := fmt.Sprint(room.Question, room.Kind, room.Status, room.Options, room.MaxMarkers)
+	return &roomStatus{room: room, current: current, key: key}
+}
+
+func (s *roomStatus) frame() []byte {
+	if s.msg == nil {
+		s.msg = Encode(Message{Type: TypeRoom, Room: s.room})
+	}
+	return s.msg
+}
+
+// dueBoard is when the feed looks at a board next.
+type dueBoard struct {
+	at time.Time
+	id string
+}
+
+// dueBoards is a min-heap of dueBoard by time (container/heap).
+type dueBoards []dueBoard
+
+func (d dueBoards) Len() int           { return len(d) }
+func (d dueBoards) Less(i, j int) bool { return d[i].at.Before(d[j].at) }
+func (d dueBoards) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
+func (d *dueBoards) Push(x any)        { *d = append(*d, x.(dueBoard)) }
+func (d *dueBoards) Pop() any {
+	old := *d
+	x := old[len(old)-1]
+	*d = old[:len(old)-1]
+	return x
 }
 
 // offerPupil queues a pupil's room status when it changed, or tells the
@@ -148,32 +257,25 @@ func (f *ActivityFeed) frame(boardID string, isBoard bool, forBoard, forOwner *[
 // does not show as current has ended, once the view showed the pupil in
 // it: before, the view may just not have caught up with a new room.
 //
-// act is the board's activity from the view (nil: none), read by the
-// caller, which sends nothing while the view is loading: it reports every
-// board once loaded.
-func (f *ActivityFeed) offerPupil(c *Conn, act *classboard.Activity) {
+// status is the pupil's room's, from the board's activity in the view,
+// read by the caller, which sends nothing while the view is loading: it
+// reports every board once loaded.
+func (f *ActivityFeed) offerPupil(c *Conn, status *roomStatus) {
 	p := c.pupil
-	room := &classboard.Room{RoomID: p.seat.RoomID, Status: classboard.StatusEnded}
-	current := act != nil && act.RoomID == p.seat.RoomID && act.Status != classboard.StatusNone
-	if current {
-		room.Question, room.Kind, room.Status, room.Options = act.Question, act.Kind, act.Status, act.Options
-		room.MaxMarkers = act.MaxMarkers
-	}
 	holder, seated := f.src.SeatHolder(p.seat.RoomID, p.seat.Seat)
-	key := fmt.Sprint(room.Question, room.Kind, room.Status, room.Options, room.MaxMarkers)
 	c.mu.Lock()
-	removed := current && (seated && holder != p.seat.TokenHash || !seated && p.seen)
-	p.seen = p.seen || current && seated && holder == p.seat.TokenHash
-	send := !removed && key != p.last && (current || p.seen)
+	removed := status.current && (seated && holder != p.seat.TokenHash || !seated && p.seen)
+	p.seen = p.seen || status.current && seated && holder == p.seat.TokenHash
+	send := !removed && status.key != p.last && (status.current || p.seen)
 	if send {
-		p.last = key
+		p.last = status.key
 	}
 	c.mu.Unlock()
 	switch {
 	case removed:
 		c.finish(ReasonRemoved, Encode(Message{Type: TypeRemoved}))
 	case send:
-		c.offer(Encode(Message{Type: TypeRoom, Room: room}))
+		c.offer(status.frame())
 	}
 }
 
@@ -183,7 +285,7 @@ func (f *ActivityFeed) offerPupil(c *Conn, act *classboard.Activity) {
 func (f *ActivityFeed) Offer(c *Conn) {
 	if c.pupil != nil {
 		if act, ok := f.src.Snapshot(c.boardID, false); ok {
-			f.offerPupil(c, act)
+			f.offerPupil(c, newRoomStatus(act, c.pupil.seat.RoomID))
 		}
 		return
 	}

@@ -51,3 +51,31 @@ func BenchmarkDispatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkActivityFrame sends one frame of a class's activity: a board
+// with its board, its teacher and 30 pupils connected here. "answer" is
+// what an answer costs (the pupils' room did not change, so they hear
+// nothing); "status" what a lock or reveal costs (every pupil hears it).
+func BenchmarkActivityFrame(b *testing.B) {
+	for _, status := range []bool{false, true} {
+		b.Run(map[bool]string{false: "answer", true: "status"}[status], func(b *testing.B) {
+			h := NewHub(Config{})
+			src := &fakeActivities{}
+			f := NewActivityFeed(h, src, 0)
+			conns := append(seatClass(b, h, src, 30), register(b, h, "b1", true), register(b, h, "b1", false))
+			now := time.Now()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if status {
+					src.status = []string{classboard.StatusOpen, classboard.StatusLocked}[i%2]
+				}
+				f.Changed("b1")
+				now = now.Add(ActivityInterval)
+				f.flush(now)
+				for _, c := range conns {
+					c.Take()
+				}
+			}
+		})
+	}
+}

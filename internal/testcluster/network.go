@@ -2,10 +2,15 @@ package testcluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -129,18 +134,56 @@ func FreeAddr(t testing.TB) string {
 	// A port from the kernel's ephemeral range (what ":0" gives) can be
 	// taken between this check and the node's own bind by any outgoing
 	// connection on the machine; and the tests make thousands. Ports below
-	// that range are only ever taken by explicit binds.
+	// that range are only ever taken by explicit binds: but `go test ./...`
+	// runs packages as parallel processes, and two of them could pick the
+	// same free port before either node binds it (a node that then fails to
+	// bind its cluster port waits for a store that never comes). So each
+	// pick is also reserved with a lock file held until the test ends; the
+	// kernel drops the lock if the test process dies.
+	dir := filepath.Join(os.TempDir(), "classboard-test-ports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("pick a free port: %v", err)
+	}
 	for range 100 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		port := 20000 + rand.IntN(12000)
+		lock, err := reservePort(dir, port)
+		if err != nil {
+			t.Fatalf("pick a free port: %v", err)
+		}
+		if lock == nil {
+			continue // another test process holds it
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
+			lock.Close()
 			continue
 		}
 		ln.Close()
+		t.Cleanup(func() { lock.Close() })
 		return addr
 	}
 	t.Fatal("pick a free port: none free in 20000-31999")
 	return ""
+}
+
+// reservePort takes port's lock file in dir without waiting; it returns
+// nil (and no error) when another process holds it.
+func reservePort(dir string, port int) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("reserve port %d: %w", port, err)
+	}
+	switch err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); {
+	case err == nil:
+		return f, nil
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		f.Close()
+		return nil, nil
+	default:
+		f.Close()
+		return nil, fmt.Errorf("reserve port %d: %w", port, err)
+	}
 }
 
 // deadAddr is advertised as every test node's route address. nats-server
