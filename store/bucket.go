@@ -162,7 +162,17 @@ func transient(err error) bool {
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		clusterUnavailable(err)
+		clusterUnavailable(err) || inProcess(err)
+}
+
+// inProcess reports JetStream's answer to a write sent again (same message
+// id) while its first attempt, unanswered within attemptTimeout on a busy
+// leader, is still being stored: a later attempt gets that write's ack as
+// a duplicate, or finds it stored (write), so it is worth a retry, not a
+// 500.
+func inProcess(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10158 // duplicate message id is in process
 }
 
 // get decodes the value of key into v and returns its revision.

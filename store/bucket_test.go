@@ -17,6 +17,10 @@ import (
 type lostAnswer struct {
 	n    atomic.Int64
 	send bool
+	// busy answers the next writes after those with "duplicate message id
+	// is in process", as a busy leader does to a write sent again while
+	// its first attempt is still being stored.
+	busy atomic.Int64
 }
 
 func (l *lostAnswer) fail() bool { return l.n.Add(-1) >= 0 }
@@ -30,6 +34,9 @@ type flakyJS struct {
 
 func (f flakyJS) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
 	if !f.lost.fail() {
+		if f.lost.busy.Add(-1) >= 0 {
+			return nil, &jetstream.APIError{Code: 400, ErrorCode: 10158, Description: "duplicate message id is in process"}
+		}
 		return f.JetStream.PublishMsg(ctx, m, opts...)
 	}
 	if f.lost.send {
@@ -83,6 +90,17 @@ func TestDeletesAndListingsRetry(t *testing.T) {
 
 	lost.n.Store(1)
 	rev := put("t.a")
+	// A write whose first attempt landed unanswered and whose second met
+	// it still in process is done, once, at its first revision.
+	lost.n.Store(1)
+	lost.send = true
+	lost.busy.Store(1)
+	again := put("u.a")
+	lost.send = false
+	var got any
+	if stored, err := bk.get(ctx, "u.a", &got); err != nil || stored != again {
+		t.Fatalf("a write sent again while in process: revision %d, stored %d (%v)", again, stored, err)
+	}
 	put("t.b")
 	lost.n.Store(1)
 	if keys, err := bk.keys(ctx, "t.*"); err != nil || !slices.Equal(keys, []string{"t.a", "t.b"}) {

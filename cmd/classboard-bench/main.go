@@ -6,6 +6,11 @@
 // connection per board and runs a scenario: steady, herd, failover or
 // activity (pupils answering on every board).
 //
+// The activity scenario may drive its pupils from load workers: this
+// binary started again as child processes (--load-processes), each
+// holding a share of the rooms' connections, as one process may hold only
+// so many open files.
+//
 // Progress goes to stderr; the result to stdout, as a table or, with
 // --json, as one JSON object. The exit status is 1 when an acknowledged
 // update did not reach its board, a board never connected or a write
@@ -33,6 +38,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if bench.IsWorker() {
+		// The harness started this process to drive some of its pupils.
+		if err := bench.Worker(ctx, os.Stdin, os.Stdout, os.Stderr); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "classboard-bench worker:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -86,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, output, error) {
 	}
 	fs.StringVar(&cfg.Scenario, "scenario", bench.Steady, "steady, herd, failover or activity")
 	fs.IntVar(&cfg.Pupils, "pupils", 30, "activity: pupils per board (room), 1-60")
+	fs.IntVar(&cfg.LoadProcesses, "load-processes", 0, "activity: drive the pupils from this many worker processes of this binary, each holding a share of the rooms' connections (default 0: as many as the open-file limit needs)")
 	fs.DurationVar(&cfg.Burst, "burst", 0, "activity: every pupil answers within this time, then changes the answer within it again (default 3s)")
 	fs.IntVar(&cfg.Nodes, "nodes", 1, "nodes to start (1, or 3 and more for a cluster)")
 	fs.StringVar(&targets, "target", "", "base URLs of running nodes, comma-separated, instead of starting nodes (they need --trusted-proxies covering this machine)")

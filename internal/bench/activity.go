@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,9 +134,19 @@ type ActivityResult struct {
 	// PupilConnectRetries counts pupils' live connections a node refused
 	// at its admission rate (503) and the harness tried again.
 	PupilConnectRetries int64 `json:"pupil_connect_retries"`
+	// PupilReconnects counts pupils' live connections that ended (a node
+	// moved them elsewhere) and were opened again on the next node.
+	PupilReconnects int64 `json:"pupil_reconnects"`
 	// AnswerRetries counts answers (and locks) a node answered 503 and the harness
 	// sent again, as the pupil app does.
 	AnswerRetries int64 `json:"answer_retries"`
+	// LoadProcesses is how many load workers drove the pupils (0: the
+	// harness's own process); WorkerPupilsJoined the pupils each had join.
+	LoadProcesses int `json:"load_processes"`
+	// ErrorKinds counts the pupils' errors by what failed: "join: 500",
+	// "answer: timeout" (no answer within the client's 15 s), ...
+	ErrorKinds         map[string]int64 `json:"pupil_error_kinds,omitempty"`
+	WorkerPupilsJoined []int64          `json:"worker_pupils_joined,omitempty"`
 }
 
 // runActivity opens one markers activity per board; every pupil joins
@@ -142,7 +155,10 @@ type ActivityResult struct {
 // then changes the answer within the one after. Once the boards show every
 // answer, the harness counts the pupils' connections per node and what
 // the nodes grew by since idle (before the activity), then locks every
-// room and times how soon each pupil hears it.
+// room and times how soon each pupil hears it. The pupils are driven by
+// this process or, split by room, by the load workers (r.workers), which
+// hold their rooms' boards too: each times its answers against its own
+// boards' frames, and the figures are merged from their raw samples.
 func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityResult, error) {
 	rooms := make([]*room, len(r.boards))
 	r.setPhase("activity", fmt.Sprintf("opening %d rooms, %d pupils each", len(rooms), r.cfg.Pupils))
@@ -157,40 +173,257 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 			map[string]any{"kind": "markers", "slide": 0, "status": "open"}, http.StatusOK, &act, "If-Match", "0"); err != nil {
 			return fmt.Errorf("open activity: %w", err)
 		}
-		rm := &room{b: b, code: act.JoinCode, rev: act.Revision, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
-		rooms[i] = rm
-		b.room.Store(rm)
+		rooms[i] = newRoom(b, act.JoinCode, act.Revision)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	res := &ActivityResult{Rooms: len(rooms), PupilsPerRoom: r.cfg.Pupils}
-	var joined, acked, errs atomic.Int64
-	pl := &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}
+	var drivers []pupilDriver
+	if len(r.workers) == 0 {
+		c := r.newCrowd(ctx, rooms)
+		defer c.close()
+		drivers = []pupilDriver{c}
+	} else {
+		for _, w := range r.workers {
+			drivers = append(drivers, w)
+		}
+	}
+	// Every driver starts its pupils' burst at the same moment, with time
+	// to hand the workers their rooms first.
+	at := time.Now().Add(time.Second)
+	for _, w := range r.workers {
+		w.give(rooms)
+	}
+	if len(r.workers) > 0 {
+		r.setPhase("answer", fmt.Sprintf("%d load workers drive the pupils and time their rooms' boards", len(r.workers)))
+	}
+	answered, err := eachDriver(ctx, drivers, func(ctx context.Context, d pupilDriver) (activityPart, error) { return d.answer(ctx, at) })
+	if err != nil {
+		return nil, err
+	}
+	res := &ActivityResult{Rooms: len(rooms), PupilsPerRoom: r.cfg.Pupils, LoadProcesses: len(r.workers)}
+	answered.fill(res, len(rooms))
+	if len(r.workers) > 0 {
+		res.WorkerPupilsJoined = answered.joinedBy
+	}
+	connected := int64(0)
+	for _, n := range res.PupilConns {
+		connected += n
+	}
+	r.pupilMemory(res, idle, r.settledUsage(ctx), connected)
+	if r.cfg.beforeLock != nil {
+		r.cfg.beforeLock(r.nodes)
+	}
+	r.setPhase("lock", "the teachers lock every room; the pupils hear it")
+	locked, err := eachDriver(ctx, drivers, func(ctx context.Context, d pupilDriver) (activityPart, error) { return d.lock(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	res.LockedP50Ms, _, res.LockedP99Ms, _ = quantiles(locked.Locked)
+	res.LockedHeard = locked.Heard
+	res.PupilConnectRetries, res.AnswerRetries, res.PupilReconnects = locked.PupilRetries, locked.AnswerRetries, locked.Reconnects
+	return res, nil
+}
+
+func newRoom(b *board, code string, rev uint64) *room {
+	rm := &room{b: b, code: code, rev: rev, acked: map[point]time.Time{}, early: map[point]time.Time{}, final: map[point]bool{}, tried: map[point]point{}}
+	b.room.Store(rm)
+	return rm
+}
+
+// pupilDriver drives the pupils of some rooms: this process's crowd, or
+// a load worker's.
+type pupilDriver interface {
+	// answer has every pupil join at, or within a burst after, at, follow
+	// its room live and answer twice; it returns once the rooms' boards
+	// show every final answer, or after the drain.
+	answer(ctx context.Context, at time.Time) (activityPart, error)
+	// lock locks every room and returns once every connected pupil heard
+	// it, or after the drain.
+	lock(ctx context.Context) (activityPart, error)
+}
+
+// activityPart is what one driver measured, raw, so that parts add up:
+// latencies are every sample, not quantiles (a p99 of p99s is no p99).
+type activityPart struct {
+	Joined       int64           `json:"joined"`
+	Acked        int64           `json:"acked"`
+	Errors       int64           `json:"errors"`
+	Lost         int             `json:"lost"`
+	Shown        []time.Duration `json:"shown"` // answer acknowledged -> board shows it
+	Frames       int             `json:"frames"`
+	Answering    time.Duration   `json:"answering"`
+	PupilConns   []int64         `json:"pupil_conns"` // open per node once every pupil answered
+	Locked       []time.Duration `json:"locked"`      // lock sent -> pupil heard it
+	Heard        int64           `json:"heard"`
+	Reconnects   int64           `json:"reconnects"`    // pupils' live connections opened again, over the whole run
+	PupilRetries int64           `json:"pupil_retries"` // counted over the whole run
+	// AnswerRetries counts answers and locks sent again over the whole run.
+	AnswerRetries int64   `json:"answer_retries"`
+	joinedBy      []int64 // Joined of each part added, in order
+	// ErrorKinds counts the pupils' errors by what failed (errorKind).
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
+}
+
+// errorKind names what failed in a pupil's error, for counting: the step
+// ("join", "answer") and the status, or "timeout".
+func errorKind(err error) string {
+	step, _, _ := strings.Cut(err.Error(), ":")
+	var ae *apiError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ae):
+		return fmt.Sprintf("%s: %d", step, ae.status)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return step + ": timeout"
+	}
+	return step + ": other"
+}
+
+// add adds o to p: counts and samples summed, the answering time the
+// longest (every driver started at the same moment).
+func (p *activityPart) add(o activityPart) {
+	p.joinedBy = append(p.joinedBy, o.Joined)
+	p.Joined += o.Joined
+	p.Acked += o.Acked
+	p.Errors += o.Errors
+	p.Lost += o.Lost
+	p.Shown = append(p.Shown, o.Shown...)
+	p.Frames += o.Frames
+	p.Answering = max(p.Answering, o.Answering)
+	for len(p.PupilConns) < len(o.PupilConns) {
+		p.PupilConns = append(p.PupilConns, 0)
+	}
+	for i, n := range o.PupilConns {
+		p.PupilConns[i] += n
+	}
+	p.Locked = append(p.Locked, o.Locked...)
+	p.Heard += o.Heard
+	p.Reconnects += o.Reconnects
+	for k, n := range o.ErrorKinds {
+		if p.ErrorKinds == nil {
+			p.ErrorKinds = map[string]int64{}
+		}
+		p.ErrorKinds[k] += n
+	}
+	p.PupilRetries += o.PupilRetries
+	p.AnswerRetries += o.AnswerRetries
+}
+
+// fill puts the answering figures of p into res.
+func (p *activityPart) fill(res *ActivityResult, rooms int) {
+	res.PupilsJoined, res.AnswersAcked, res.AnswerErrors, res.AnswersLost = p.Joined, p.Acked, p.Errors, p.Lost
+	res.ShownP50Ms, _, res.ShownP99Ms, res.ShownMaxMs = quantiles(p.Shown)
+	res.AnswerSeconds = round(p.Answering.Seconds())
+	if p.Answering > 0 {
+		res.FramesPerSecond = round(float64(p.Frames) / float64(rooms) / p.Answering.Seconds())
+	}
+	res.PupilConns = p.PupilConns
+	res.ErrorKinds = p.ErrorKinds
+}
+
+// eachDriver runs f on every driver at once and adds up their parts.
+func eachDriver(ctx context.Context, drivers []pupilDriver, f func(context.Context, pupilDriver) (activityPart, error)) (activityPart, error) {
+	parts := make([]activityPart, len(drivers))
+	errs := make([]error, len(drivers))
+	var wg sync.WaitGroup
+	for i, d := range drivers {
+		wg.Go(func() { parts[i], errs[i] = f(ctx, d) })
+	}
+	wg.Wait()
+	var sum activityPart
+	for _, p := range parts {
+		sum.add(p)
+	}
+	return sum, errors.Join(errs...)
+}
+
+// crowd is the pupils of some rooms, driven by this process; their live
+// connections last until close.
+type crowd struct {
+	r         *run
+	rooms     []*room
+	pl        *pupilLive
+	liveCtx   context.Context
+	stopLive  context.CancelFunc
+	connected int64 // pupils connected once every pupil answered
+	// joined and acked count pupils joined and answers acknowledged so
+	// far, for the progress lines.
+	joined, acked atomic.Int64
+}
+
+func (r *run) newCrowd(ctx context.Context, rooms []*room) *crowd {
 	liveCtx, stopLive := context.WithCancel(ctx)
-	defer func() { stopLive(); pl.wg.Wait() }()
+	c := &crowd{r: r, rooms: rooms, pl: &pupilLive{conns: make([]atomic.Int64, len(r.nodes.urls))}, liveCtx: liveCtx, stopLive: stopLive}
+	r.crowd.Store(c)
+	return c
+}
+
+// pupilProgress returns the pupils joined, answers acknowledged and
+// pupils' live connections open so far, this process's and its load
+// workers' (as they last said).
+func (r *run) pupilProgress() (joined, acked, open int64) {
+	if c := r.crowd.Load(); c != nil {
+		joined, acked, open = c.joined.Load(), c.acked.Load(), c.open()
+	}
+	for _, w := range r.workers {
+		joined += w.joined.Load()
+		acked += w.acked.Load()
+		open += w.open.Load()
+	}
+	return joined, acked, open
+}
+
+// open is how many of the pupils' live connections are open.
+func (c *crowd) open() int64 {
+	n := int64(0)
+	for i := range c.pl.conns {
+		n += c.pl.conns[i].Load()
+	}
+	return n
+}
+
+// close ends the pupils' live connections and waits for their readers.
+func (c *crowd) close() {
+	c.stopLive()
+	c.pl.wg.Wait()
+}
+
+func (c *crowd) answer(ctx context.Context, at time.Time) (activityPart, error) {
+	r := c.r
+	select {
+	case <-ctx.Done():
+		return activityPart{}, ctx.Err()
+	case <-time.After(time.Until(at)):
+	}
+	joined, acked := &c.joined, &c.acked
+	var errs atomic.Int64
+	var kindsMu sync.Mutex
+	kinds := map[string]int64{}
 	start := time.Now()
 	var wg sync.WaitGroup
-	for ri, rm := range rooms {
+	for _, rm := range c.rooms {
 		for j := range r.cfg.Pupils {
 			wg.Go(func() {
-				if err := r.pupil(ctx, liveCtx, pl, rm, ri, j, &joined, &acked); err != nil {
-					errs.Add(1)
-					if errs.Load() <= maxErrorsShown {
-						r.cfg.Log.Warn("pupil", "room", ri, "pupil", j, "err", err)
+				if err := r.pupil(ctx, c.liveCtx, c.pl, rm, rm.b.idx, j, joined, acked); err != nil {
+					if errs.Add(1) <= maxErrorsShown {
+						r.cfg.Log.Warn("pupil", "room", rm.b.idx, "pupil", j, "err", err)
 					}
+					kindsMu.Lock()
+					kinds[errorKind(err)]++
+					kindsMu.Unlock()
 				}
 			})
 		}
 	}
 	wg.Wait()
-	answering := time.Since(start)
+	p := activityPart{Answering: time.Since(start), ErrorKinds: kinds}
 	r.setPhase("drain", "waiting for the boards to show every final answer")
 	deadline := time.Now().Add(r.cfg.Drain)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		lost := 0
-		for _, rm := range rooms {
+		for _, rm := range c.rooms {
 			lost += rm.missing()
 		}
 		if lost == 0 {
@@ -198,41 +431,43 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var shown []time.Duration
-	frames := 0
-	for _, rm := range rooms {
-		res.AnswersLost += rm.missing()
-		rm.mu.Lock()
-		shown = append(shown, rm.shown...)
-		frames += rm.frames
-		rm.mu.Unlock()
-	}
-	res.PupilsJoined, res.AnswersAcked, res.AnswerErrors = joined.Load(), acked.Load(), errs.Load()
-	res.ShownP50Ms, _, res.ShownP99Ms, res.ShownMaxMs = quantiles(shown)
-	res.AnswerSeconds = round(answering.Seconds())
-	res.FramesPerSecond = round(float64(frames) / float64(len(rooms)) / answering.Seconds())
-
-	connected := int64(0)
-	for i := range pl.conns {
-		res.PupilConns = append(res.PupilConns, pl.conns[i].Load())
-		connected += pl.conns[i].Load()
-	}
-	r.pupilMemory(res, idle, r.settledUsage(ctx), connected)
-	r.setPhase("lock", "the teachers lock every room; the pupils hear it")
-	if err := r.lockRooms(ctx, rooms); err != nil {
-		return nil, err
-	}
-	deadline = time.Now().Add(r.cfg.Drain)
-	for time.Now().Before(deadline) && ctx.Err() == nil && pl.heard.Load() < connected {
+	// Pupils still waiting for their node's admission are connected
+	// before they are counted and hear the lock.
+	for time.Now().Before(deadline) && ctx.Err() == nil && c.open()+c.pl.failed.Load() < joined.Load() {
 		time.Sleep(50 * time.Millisecond)
 	}
-	pl.mu.Lock()
-	res.LockedP50Ms, _, res.LockedP99Ms, _ = quantiles(pl.locked)
-	pl.mu.Unlock()
-	res.LockedHeard = pl.heard.Load()
-	res.PupilConnectRetries = r.pupilRetries.Load()
-	res.AnswerRetries = r.answerRetries.Load()
-	return res, nil
+	for _, rm := range c.rooms {
+		p.Lost += rm.missing()
+		rm.mu.Lock()
+		p.Shown = append(p.Shown, rm.shown...)
+		p.Frames += rm.frames
+		rm.mu.Unlock()
+	}
+	p.Joined, p.Acked, p.Errors = joined.Load(), acked.Load(), errs.Load()+c.pl.failed.Load()
+	if n := c.pl.failed.Load(); n > 0 {
+		kinds["live: refused"] += n
+	}
+	for i := range c.pl.conns {
+		p.PupilConns = append(p.PupilConns, c.pl.conns[i].Load())
+		c.connected += c.pl.conns[i].Load()
+	}
+	return p, ctx.Err()
+}
+
+func (c *crowd) lock(ctx context.Context) (activityPart, error) {
+	r := c.r
+	if err := r.lockRooms(ctx, c.rooms); err != nil {
+		return activityPart{}, err
+	}
+	deadline := time.Now().Add(r.cfg.Drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil && c.pl.heard.Load() < c.connected {
+		time.Sleep(50 * time.Millisecond)
+	}
+	p := activityPart{Heard: c.pl.heard.Load(), PupilRetries: r.pupilRetries.Load(), AnswerRetries: r.answerRetries.Load(), Reconnects: c.pl.reconnects.Load()}
+	c.pl.mu.Lock()
+	p.Locked = slices.Clone(c.pl.locked)
+	c.pl.mu.Unlock()
+	return p, ctx.Err()
 }
 
 // pupilLive is what the pupils' live connections have seen.
@@ -240,6 +475,12 @@ type pupilLive struct {
 	wg    sync.WaitGroup
 	conns []atomic.Int64 // open, per node
 	heard atomic.Int64   // pupils that heard their room locked
+	// failed counts pupils whose live connection a node refused other
+	// than at its admission rate.
+	failed atomic.Int64
+	// reconnects counts pupils' live connections opened again after one
+	// ended (a node moved them).
+	reconnects atomic.Int64
 
 	mu     sync.Mutex
 	locked []time.Duration // lock acknowledged -> heard
@@ -252,10 +493,10 @@ func (r *run) lockRooms(ctx context.Context, rooms []*room) error {
 		rm := rooms[i]
 		origin := r.nodes.urls[rm.b.teacher.origin.Load()]
 		rm.lockedAt.Store(time.Now().UnixNano())
-		err := r.put(ctx, origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
+		err := r.put(ctx, r.api, origin+"/api/v1/boards/"+rm.b.id+"/activity", rm.b.teacher.token,
 			map[string]any{"kind": "markers", "slide": 0, "status": "locked"}, "If-Match", strconv.FormatUint(rm.rev, 10))
 		if err != nil && ctx.Err() == nil {
-			r.cfg.Log.Warn("lock room", "room", i, "err", err)
+			r.cfg.Log.Warn("lock room", "room", rm.b.idx, "err", err)
 			return nil
 		}
 		return err
@@ -279,6 +520,9 @@ func (r *run) pupilMemory(res *ActivityResult, idle, now usageSnapshot, conns in
 	case modeInProcess:
 		grown = now.heap - idle.heap
 		res.PupilBytesScope = "in-process nodes: this process's live heap and stacks growth since the boards were idle, per pupil connection, both ends of each connection and the rooms' pupils and answers in the node's view (use --processes for the node alone)"
+		if len(r.workers) > 0 {
+			res.PupilBytesScope = "in-process nodes: this process's live heap and stacks growth since the boards were idle, per pupil connection: the node's end (the load workers hold the pupils') and the rooms' pupils and answers in the node's view"
+		}
 	default:
 		res.PupilBytesScope = "unknown: the nodes are targets this harness cannot measure"
 		return
@@ -287,68 +531,93 @@ func (r *run) pupilMemory(res *ActivityResult, idle, now usageSnapshot, conns in
 	res.PupilBytesPerConn = &v
 }
 
-// followRoom holds a pupil's live connection to the room on node until
-// ctx ends: it counts the connection on its node and notes when the
-// pupil hears the room locked.
-func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int, roomID, token string) error {
-	url := r.nodes.urls[node] + "/api/v1/rooms/" + roomID + "/live"
-	var c *websocket.Conn
+// followRoom holds a pupil's live connection to the room until ctx ends,
+// as the pupil app does beside its answers, starting on node: it counts
+// the connection on its node and notes when the pupil hears the room
+// locked. A node admitting connections at its rate answers 503 with the
+// Retry-After it booked the pupil for: the app comes back then (live.js),
+// or after a backoff without one, for as long as the page is open; any
+// other refusal ends it, counted in pl.failed. A connection that ends (a
+// node sending its clients elsewhere with "move", to even out its load)
+// is opened again on the next node after a short random wait, as the
+// app does, counted in pl.reconnects.
+func (r *run) followRoom(ctx context.Context, pl *pupilLive, rm *room, node int, roomID, token string) {
+	heard := false
 	for attempt := 0; ; attempt++ {
+		url := r.nodes.urls[node] + "/api/v1/rooms/" + roomID + "/live"
 		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		conn, res, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
+		c, res, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
 			HTTPClient: r.liveHTTP, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
 		cancel()
-		if err == nil {
-			c = conn
-			break
+		if ctx.Err() != nil {
+			if err == nil {
+				c.CloseNow() //nolint:errcheck // the run is over
+			}
+			return
 		}
-		// A node admitting connections at its rate answers 503 with the
-		// Retry-After it booked the pupil for: the app comes back then
-		// (live.js), or after a backoff without one.
-		if res == nil || res.StatusCode != http.StatusServiceUnavailable || attempt == 8 {
-			return fmt.Errorf("pupil live: %w", err)
-		}
-		r.pupilRetries.Add(1)
-		wait := rand.N(min(backoffMax, backoffMin<<attempt))
-		if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && ra > 0 {
-			wait = time.Duration(ra)*time.Second + rand.N(time.Second)
+		var wait time.Duration
+		switch {
+		case err == nil:
+			attempt = -1
+			pl.conns[node].Add(1)
+			r.readRoom(ctx, c, pl, rm, &heard)
+			pl.conns[node].Add(-1)
+			if ctx.Err() != nil {
+				return
+			}
+			pl.reconnects.Add(1)
+			node = (node + 1) % len(r.nodes.urls)
+			wait = rand.N(backoffMin)
+		case res == nil || res.StatusCode != http.StatusServiceUnavailable:
+			if pl.failed.Add(1) <= maxErrorsShown {
+				r.cfg.Log.Warn("pupil live", "room", rm.b.idx, "err", err)
+			}
+			return
+		default:
+			r.pupilRetries.Add(1)
+			wait = rand.N(min(backoffMax, backoffMin<<min(attempt, 10)))
+			if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && ra > 0 {
+				wait = time.Duration(ra)*time.Second + rand.N(time.Second)
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		case <-time.After(wait):
 		}
 	}
-	pl.conns[node].Add(1)
-	pl.wg.Go(func() {
-		defer pl.conns[node].Add(-1)
-		defer c.CloseNow() //nolint:errcheck // closing anyway
-		heard := false
-		for {
-			var m struct {
-				Type string `json:"type"`
-				Room *struct {
-					Status string `json:"status"`
-				} `json:"room"`
-			}
-			if wsjson.Read(ctx, c, &m) != nil {
-				return // gone, or not our JSON
-			}
-			if m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || heard {
-				continue
-			}
-			heard = true
-			pl.mu.Lock()
-			pl.locked = append(pl.locked, time.Since(time.Unix(0, rm.lockedAt.Load())))
-			pl.mu.Unlock()
-			pl.heard.Add(1)
-		}
-	})
-	return nil
 }
 
-// pupil joins room rm, follows it live, and answers twice, each within a
-// burst.
+// readRoom reads a pupil's live connection until it ends, noting the
+// first time the pupil hears its room locked.
+func (r *run) readRoom(ctx context.Context, c *websocket.Conn, pl *pupilLive, rm *room, heard *bool) {
+	defer c.CloseNow() //nolint:errcheck // closing anyway
+	for {
+		var m struct {
+			Type string `json:"type"`
+			Room *struct {
+				Status string `json:"status"`
+			} `json:"room"`
+		}
+		if wsjson.Read(ctx, c, &m) != nil {
+			return // gone, or not our JSON
+		}
+		if m.Type == "move" {
+			return
+		}
+		if m.Type != "room" || m.Room == nil || m.Room.Status != "locked" || *heard {
+			continue
+		}
+		*heard = true
+		pl.mu.Lock()
+		pl.locked = append(pl.locked, time.Since(time.Unix(0, rm.lockedAt.Load())))
+		pl.mu.Unlock()
+		pl.heard.Add(1)
+	}
+}
+
+// pupil joins room rm, follows it live (from then on, beside its
+// answers, as the app does), and answers twice, each within a burst.
 func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j int, joined, acked *atomic.Int64) error {
 	// Each room's pupils share their school's address, as a class does.
 	addr := fmt.Sprintf("10.88.%d.%d", ri>>8, ri&0xff)
@@ -364,14 +633,12 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 		return ctx.Err()
 	case <-time.After(rand.N(r.cfg.Burst)):
 	}
-	if err := r.api.call(ctx, "POST", base+"/api/v1/rooms/join", "", map[string]string{"code": rm.code, "name": fmt.Sprintf("Pupil %d", j)},
+	if err := r.pupilAPI.call(ctx, "POST", base+"/api/v1/rooms/join", "", map[string]string{"code": rm.code, "name": fmt.Sprintf("Pupil %d", j)},
 		http.StatusCreated, &p, "X-Forwarded-For", addr); err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
 	joined.Add(1)
-	if err := r.followRoom(liveCtx, pl, rm, node, p.RoomID, p.Token); err != nil {
-		return err
-	}
+	pl.wg.Go(func() { r.followRoom(liveCtx, pl, rm, node, p.RoomID, p.Token) })
 	x := float64(j+1) / float64(r.cfg.Pupils+1)
 	prev := point{X: -1}
 	for _, y := range []float64{0.25, 0.75} {
@@ -381,7 +648,7 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 		case <-time.After(rand.N(r.cfg.Burst)):
 		}
 		m := point{X: x, Y: y}
-		if err := r.put(ctx, base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}); err != nil {
+		if err := r.put(ctx, r.pupilAPI, base+"/api/v1/rooms/"+p.RoomID+"/answer", p.Token, map[string]any{"marker": m}); err != nil {
 			rm.noteFailed(m, prev)
 			return fmt.Errorf("answer: %w", err)
 		}
@@ -395,9 +662,9 @@ func (r *run) pupil(ctx, liveCtx context.Context, pl *pupilLive, rm *room, ri, j
 // put sends a PUT as the apps do with retry: true (a pupil's answer, a
 // teacher's lock): a node that answers 503 gets it again after its
 // Retry-After or a backoff, a few times.
-func (r *run) put(ctx context.Context, url, token string, body any, headers ...string) error {
+func (r *run) put(ctx context.Context, c *client, url, token string, body any, headers ...string) error {
 	for attempt := 0; ; attempt++ {
-		err := r.api.call(ctx, "PUT", url, token, body, http.StatusOK, nil, headers...)
+		err := c.call(ctx, "PUT", url, token, body, http.StatusOK, nil, headers...)
 		var ae *apiError
 		if err == nil || !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable || attempt == 4 {
 			return err
@@ -418,10 +685,20 @@ func (r *run) put(ctx context.Context, url, token string, body any, headers ...s
 // writeActivity prints the activity scenario's figures.
 func (a *ActivityResult) write(row func(k, format string, v ...any)) {
 	row("rooms", "%d rooms x %d pupils: %d joined, %d answers acknowledged (%d answers or locks sent again after a 503), %d pupil errors", a.Rooms, a.PupilsPerRoom, a.PupilsJoined, a.AnswersAcked, a.AnswerRetries, a.AnswerErrors)
+	if a.LoadProcesses > 0 {
+		row("load workers", "%d processes drove the pupils; joined per worker: %v", a.LoadProcesses, a.WorkerPupilsJoined)
+	}
+	if len(a.ErrorKinds) > 0 {
+		var kinds []string
+		for _, k := range slices.Sorted(maps.Keys(a.ErrorKinds)) {
+			kinds = append(kinds, fmt.Sprintf("%s %d", k, a.ErrorKinds[k]))
+		}
+		row("pupil errors", "%s", strings.Join(kinds, ", "))
+	}
 	row("answer -> board", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", a.ShownP50Ms, a.ShownP99Ms, a.ShownMaxMs)
 	row("answers lost", "%d", a.AnswersLost)
 	row("board frames", "%.2f per second per room over %.1f s of answering", a.FramesPerSecond, a.AnswerSeconds)
-	row("pupil connections", "%v per node (%d refused at a node's admission rate and tried again)", a.PupilConns, a.PupilConnectRetries)
+	row("pupil connections", "%v per node (%d refused at a node's admission rate and tried again; %d ended, moved by a node, and opened again)", a.PupilConns, a.PupilConnectRetries, a.PupilReconnects)
 	if a.PupilBytesPerConn != nil {
 		row("memory per pupil", "%.0f bytes (%.1f KiB): %s", *a.PupilBytesPerConn, *a.PupilBytesPerConn/1024, a.PupilBytesScope)
 	} else {

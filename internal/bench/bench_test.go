@@ -17,6 +17,19 @@ import (
 	"github.com/classboard/classboard/node"
 )
 
+// TestMain makes the test binary a load worker when the activity
+// scenario starts it as one (it runs the harness's own binary).
+func TestMain(m *testing.M) {
+	if IsWorker() {
+		if err := Worker(context.Background(), os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "load worker:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 // testConfig is a small run: enough to go through every phase, quick
 // enough for every `go test`. Tests check counts and keys, never timings.
 func testConfig(t *testing.T) Config {
@@ -186,6 +199,9 @@ func TestConfigErrors(t *testing.T) {
 		{"too many boards per teacher", Config{Boards: 1, BoardsPerTeacher: 61}, "from 1 to 60"},
 		{"pinned in-process nodes", Config{Boards: 1, NodeCPUs: []int{0}}, "--processes"},
 		{"no such CPU", Config{Boards: 1, Processes: true, NodeCPUs: []int{-1}}, "not a CPU number"},
+		{"load workers for boards", Config{Boards: 2, LoadProcesses: 2}, "activity scenario's pupils only"},
+		{"more load workers than rooms", Config{Boards: 2, Scenario: Activity, LoadProcesses: 3}, "from 0 (as many as needed) to the boards"},
+		{"negative load workers", Config{Boards: 2, Scenario: Activity, LoadProcesses: -1}, "from 0 (as many as needed) to the boards"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.cfg.withDefaults()
@@ -214,6 +230,107 @@ func TestActivityScenario(t *testing.T) {
 	// Every pupil held a live connection and heard the lock on it.
 	if len(a.PupilConns) != 1 || a.PupilConns[0] != 12 || a.LockedHeard != 12 || a.PupilBytesPerConn == nil {
 		t.Fatalf("pupil connections %v, %d heard the lock, memory %v", a.PupilConns, a.LockedHeard, a.PupilBytesPerConn)
+	}
+	// The table shows the activity's figures, not the steering's zeros.
+	var table strings.Builder
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "answer -> board") || strings.Contains(table.String(), "steer (sent -> board)") {
+		t.Fatalf("activity table:\n%s", table.String())
+	}
+}
+
+// Split over two load workers, the activity scenario joins every pupil,
+// loses nothing, and merges the workers' figures: every count is the
+// configured rooms x pupils, split between the workers, and every board
+// connected (in a worker) counts in the harness's result.
+func TestActivityOverLoadWorkers(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Scenario, cfg.LoadProcesses = Activity, 2
+	cfg.Boards, cfg.Pupils, cfg.Burst = 4, 3, 300*time.Millisecond
+	res := runBench(t, cfg)
+	a := res.Activity
+	if a == nil || !res.OK() {
+		t.Fatalf("activity result %+v, warnings %v", a, res.Warnings)
+	}
+	if a.LoadProcesses != 2 || len(a.WorkerPupilsJoined) != 2 || a.WorkerPupilsJoined[0] != 6 || a.WorkerPupilsJoined[1] != 6 {
+		t.Errorf("%d load workers, pupils joined per worker %v; want 2 workers of 6", a.LoadProcesses, a.WorkerPupilsJoined)
+	}
+	if a.PupilsJoined != 12 || a.AnswersAcked != 24 || a.AnswersLost != 0 || a.AnswerErrors != 0 || a.LockedHeard != 12 {
+		t.Errorf("joined %d, acked %d, lost %d, errors %d, heard the lock %d; want 12, 24, 0, 0, 12",
+			a.PupilsJoined, a.AnswersAcked, a.AnswersLost, a.AnswerErrors, a.LockedHeard)
+	}
+	if len(a.PupilConns) != 1 || a.PupilConns[0] != 12 || a.ShownMaxMs == 0 || a.FramesPerSecond == 0 {
+		t.Errorf("pupil connections %v, answer -> board max %v ms, %v frames/s", a.PupilConns, a.ShownMaxMs, a.FramesPerSecond)
+	}
+	if res.BoardsConnected != 4 || res.ConnectMaxMs == 0 {
+		t.Errorf("%d of 4 boards connected, connect max %v ms", res.BoardsConnected, res.ConnectMaxMs)
+	}
+}
+
+// The workers' raw samples are merged: the p99 of the whole, not of a
+// worker; counts add up and the answering time is the longest.
+func TestActivityPartsMerge(t *testing.T) {
+	var fast, slow activityPart
+	for i := range 99 {
+		fast.Shown = append(fast.Shown, time.Duration(i+1)*time.Millisecond)
+	}
+	slow.Shown = []time.Duration{time.Second}
+	fast.Joined, slow.Joined = 99, 1
+	fast.Answering, slow.Answering = time.Second, 2*time.Second
+	fast.Frames, slow.Frames = 10, 2
+	fast.PupilConns, slow.PupilConns = []int64{50, 49}, []int64{0, 1}
+	fast.ErrorKinds = map[string]int64{errorKind(fmt.Errorf("join: %w", &apiError{status: 500})): 1}
+	slow.ErrorKinds = map[string]int64{"join: 500": 2, errorKind(fmt.Errorf("answer: %w", context.DeadlineExceeded)): 1}
+	var sum activityPart
+	sum.add(fast)
+	sum.add(slow)
+	var res ActivityResult
+	sum.fill(&res, 2)
+	if res.PupilsJoined != 100 || res.ShownP99Ms != 99 || res.ShownMaxMs != 1000 || res.ShownP50Ms != 50 {
+		t.Errorf("joined %d, p50 %v, p99 %v, max %v; want 100, 50, 99, 1000", res.PupilsJoined, res.ShownP50Ms, res.ShownP99Ms, res.ShownMaxMs)
+	}
+	if res.AnswerSeconds != 2 || res.FramesPerSecond != 3 || fmt.Sprint(res.PupilConns) != "[50 50]" || fmt.Sprint(sum.joinedBy) != "[99 1]" {
+		t.Errorf("answering %v s, %v frames/s, connections %v, joined by %v", res.AnswerSeconds, res.FramesPerSecond, res.PupilConns, sum.joinedBy)
+	}
+	if fmt.Sprint(res.ErrorKinds) != "map[answer: timeout:1 join: 500:3]" {
+		t.Errorf("error kinds %v", res.ErrorKinds)
+	}
+}
+
+// The harness splits the pupils over as many workers as the open-file
+// limit needs, and none when it can hold them.
+func TestLoadProcesses(t *testing.T) {
+	for _, tc := range []struct {
+		rooms, nodes int
+		processes    bool
+		set, want    int
+	}{
+		{rooms: 1000, nodes: 3, processes: true, want: 3}, // 31,000 connections
+		{rooms: 300, nodes: 1, processes: true, want: 0},  // 9,300
+		{rooms: 300, nodes: 1, want: 1},                   // in-process nodes: both ends here
+		{rooms: 300, nodes: 1, processes: true, set: 2, want: 2},
+	} {
+		cfg := Config{Scenario: Activity, Boards: tc.rooms, Pupils: 30, Nodes: tc.nodes, Processes: tc.processes, Concurrency: 32, LoadProcesses: tc.set}
+		if got := loadProcesses(cfg, 20000); got != tc.want {
+			t.Errorf("%+v: %d load workers, want %d", tc, got, tc.want)
+		}
+	}
+}
+
+// A pupil whose live connection a node ends ("move", to even out its
+// load) opens it again, as the app does, and hears the lock on the new one.
+func TestActivityPupilsReconnectAfterMove(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Scenario = Activity
+	cfg.Boards, cfg.Pupils, cfg.Burst = 2, 3, 300*time.Millisecond
+	moved := 0
+	cfg.beforeLock = func(ns *nodes) { moved = ns.inProcess[0].Live().Move(1) }
+	res := runBench(t, cfg)
+	a := res.Activity
+	if moved < 6 || a.PupilReconnects < 6 || a.LockedHeard != 6 || !res.OK() {
+		t.Fatalf("moved %d connections; %d pupils reconnected, %d heard the lock; warnings %v", moved, a.PupilReconnects, a.LockedHeard, res.Warnings)
 	}
 }
 

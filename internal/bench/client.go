@@ -19,12 +19,14 @@ type client struct {
 }
 
 // newClient returns a client whose connections are kept for reuse: a
-// teacher's device keeps its connection to the node it talks to.
-func newClient(timeout time.Duration) *client {
+// teacher's device keeps its connection to the node it talks to. maxConns
+// bounds its connections to one node (0: no bound).
+func newClient(timeout time.Duration, maxConns int) *client {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: 512,
+		MaxConnsPerHost:     maxConns,
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &client{http: &http.Client{Transport: tr, Timeout: timeout}}
@@ -115,6 +117,15 @@ func (c *client) call(ctx context.Context, method, url, token string, body any, 
 	}
 	return nil
 }
+
+// pupilConnsPerNode bounds the HTTP connections the pupils of one process
+// (the harness or a load worker) open to one node for their joins and
+// answers: phones would each have their own, but a burst of 10,000 at once
+// would cost the node and this process a descriptor each on top of the
+// pupils' live connections, over the 20,000 a process may hold here.
+// Requests beyond it wait for a connection in this process; answer ->
+// board is timed from the answer's 200, so the wait is not in it.
+const pupilConnsPerNode = 256
 
 // closeIdle drops kept connections (at the end of a run).
 func (c *client) closeIdle() { c.http.CloseIdleConnections() }

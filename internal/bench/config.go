@@ -70,6 +70,14 @@ type Config struct {
 	// within Burst (default 3 s) and change their answer within the next.
 	Pupils int
 	Burst  time.Duration
+	// LoadProcesses is how many load workers (child processes of
+	// LoadBinary) drive the activity's pupils, each a share of the rooms;
+	// 0 (default) as many as this machine's open-file limit needs, none
+	// when this process can hold every connection itself.
+	LoadProcesses int
+	// LoadBinary is the harness's binary, run as the load workers; empty:
+	// this process's own. Its main must call Worker when IsWorker.
+	LoadBinary string
 	// Concurrency bounds setup requests and (outside the herd) connection
 	// attempts in flight.
 	Concurrency int
@@ -94,6 +102,10 @@ type Config struct {
 	Progress      io.Writer
 	ProgressEvery time.Duration
 	Log           *slog.Logger
+
+	// beforeLock, when set (tests), runs after the activity's answers and
+	// before the rooms are locked: a failure to inject there.
+	beforeLock func(*nodes)
 }
 
 // withDefaults fills in what was left zero and checks the rest.
@@ -186,6 +198,12 @@ func (c Config) withDefaults() (Config, error) {
 		if cpu < 0 {
 			errs = append(errs, fmt.Errorf("node CPU %d is not a CPU number", cpu))
 		}
+	}
+	if c.LoadProcesses < 0 || c.LoadProcesses > c.Boards {
+		errs = append(errs, errors.New("load processes must be from 0 (as many as needed) to the boards: each drives the pupils of some rooms"))
+	}
+	if c.LoadProcesses > 0 && c.Scenario != Activity {
+		errs = append(errs, errors.New("load processes drive the activity scenario's pupils only"))
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, errors.New("concurrency must be at least 1"))

@@ -78,6 +78,8 @@ func startNodes(ctx context.Context, cfg Config) (*nodes, error) {
 		if dir, err = os.MkdirTemp("", "classboard-bench-"); err != nil {
 			return nil, fmt.Errorf("make work directory: %w", err)
 		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("make work directory: %w", err)
 	}
 	ns := &nodes{mode: modeInProcess, dir: dir, keep: cfg.KeepData}
 	if cfg.Processes {

@@ -396,25 +396,28 @@ func (res *Result) WriteTable(w io.Writer) error {
 	if res.Activity != nil {
 		res.Activity.write(row)
 	}
-	row("load", "one change per board every ~%gs for %gs (steered %gs): %.1f updates/s", res.IntervalS, res.DurationS, res.SteeredS, res.UpdatesPerS)
 	row("connected", "%d/%d in %.2fs (%.1f/s), %d errors; later %d reconnects, %d failed attempts, %d moved by a node", res.BoardsConnected, res.Boards, res.ConnectS, res.ConnectRate, res.ConnectErrors, res.Reconnects, res.ReconnectErrors, res.Moves)
 	row("connect latency", "p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.ConnectP50Ms, res.ConnectP99Ms, res.ConnectMaxMs)
-	row("updates", "sent %d, acknowledged (expected) %d, delivered %d, superseded %d, undelivered %d", res.UpdatesSent, res.UpdatesExpected, res.UpdatesDelivered, res.UpdatesSuperseded, res.UpdatesUndelivered)
-	row("write errors", "%d (retries %d)", res.WriteErrors, res.WriteRetries)
-	row("steer (sent -> board)", "p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", res.SteerP50Ms, res.SteerP90Ms, res.SteerP99Ms, res.SteerMaxMs)
-	var windows []string
-	for _, w := range res.SteerWindows {
-		windows = append(windows, fmt.Sprintf("%gs: %.0f", w.StartS, w.P99Ms))
+	// The activity scenario steers no board: its rows stand above.
+	if res.Activity == nil {
+		row("load", "one change per board every ~%gs for %gs (steered %gs): %.1f updates/s", res.IntervalS, res.DurationS, res.SteeredS, res.UpdatesPerS)
+		row("updates", "sent %d, acknowledged (expected) %d, delivered %d, superseded %d, undelivered %d", res.UpdatesSent, res.UpdatesExpected, res.UpdatesDelivered, res.UpdatesSuperseded, res.UpdatesUndelivered)
+		row("write errors", "%d (retries %d)", res.WriteErrors, res.WriteRetries)
+		row("steer (sent -> board)", "p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", res.SteerP50Ms, res.SteerP90Ms, res.SteerP99Ms, res.SteerMaxMs)
+		var windows []string
+		for _, w := range res.SteerWindows {
+			windows = append(windows, fmt.Sprintf("%gs: %.0f", w.StartS, w.P99Ms))
+		}
+		row("steer p99 per 5 s (ms)", "%s", strings.Join(windows, "  "))
+		row("ack (answered -> board)", "p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", res.AckP50Ms, res.AckP90Ms, res.AckP99Ms, res.AckMaxMs)
+		row("lost updates", "%d (read back: %d)", res.LostUpdates, res.ReadbackLost)
+		row("node CPU per update", "%.3f ms: %s", res.NodeCPUMsPerUpdate, res.NodeCPUScope)
 	}
-	row("steer p99 per 5 s (ms)", "%s", strings.Join(windows, "  "))
-	row("ack (answered -> board)", "p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", res.AckP50Ms, res.AckP90Ms, res.AckP99Ms, res.AckMaxMs)
-	row("lost updates", "%d (read back: %d)", res.LostUpdates, res.ReadbackLost)
 	if res.BytesPerConn != nil {
 		row("memory per connection", "%.0f bytes (%.1f KiB): %s", *res.BytesPerConn, *res.BytesPerConn/1024, res.BytesPerConnScope)
 	} else {
 		row("memory per connection", "%s", res.BytesPerConnScope)
 	}
-	row("node CPU per update", "%.3f ms: %s", res.NodeCPUMsPerUpdate, res.NodeCPUScope)
 	row("harness", "CPU %.2f s, %.0f bytes of live heap per connection", res.HarnessCPUSeconds, res.HarnessBytesPerConn)
 	for _, n := range res.NodeStats {
 		killed := ""

@@ -17,7 +17,10 @@ type run struct {
 	cfg      Config
 	nodes    *nodes
 	api      *client
+	pupilAPI *client // pupils' joins and answers
 	liveHTTP *http.Client
+	workers  []*worker             // load workers driving the activity's pupils; none: this process does
+	crowd    atomic.Pointer[crowd] // the pupils this process drives, once the activity started
 	teachers []*teacher
 	boards   []*board
 	started  time.Time
@@ -48,13 +51,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if lim, err := raiseFileLimit(); err != nil {
+	lim, err := raiseFileLimit()
+	if err != nil {
 		cfg.Log.Warn("open-file limit unchanged", "err", err)
-	} else if need := uint64(cfg.Boards) * 2; lim < need+1000 && !cfg.Processes && len(cfg.Targets) == 0 {
-		// In-process nodes hold both ends of every connection.
-		cfg.Log.Warn("open-file limit may be too low for in-process nodes; use --processes", "limit", lim, "boards", cfg.Boards)
 	}
-	r := &run{cfg: cfg, api: newClient(15 * time.Second), liveHTTP: newLiveClient(), started: time.Now()}
+	cfg.LoadProcesses = loadProcesses(cfg, lim)
+	conns := uint64(cfg.Boards)
+	if cfg.Scenario == Activity {
+		conns *= uint64(cfg.Pupils + 1)
+	}
+	if cfg.LoadProcesses == 0 {
+		conns *= 2
+	}
+	if lim > 0 && lim < conns+1000 && !cfg.Processes && len(cfg.Targets) == 0 {
+		// In-process nodes hold the node's end of every connection; the
+		// harness's end too unless load workers hold it.
+		cfg.Log.Warn("open-file limit may be too low for in-process nodes; use --processes", "limit", lim, "connections", conns)
+	}
+	r := newRun(cfg)
 	r.setPhase("start", "starting the nodes")
 	progressCtx, stopProgress := context.WithCancel(ctx)
 	var progressWG sync.WaitGroup
@@ -80,6 +94,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r.run(ctx)
 }
 
+func newRun(cfg Config) *run {
+	return &run{cfg: cfg, api: newClient(15*time.Second, 0), pupilAPI: newClient(15*time.Second, pupilConnsPerNode),
+		liveHTTP: newLiveClient(), started: time.Now()}
+}
+
 // setPhase names the phase in progress lines and prints what it does.
 func (r *run) setPhase(name, detail string) {
 	r.phase.Store(&name)
@@ -99,9 +118,21 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	liveCtx, stopLive := context.WithCancel(ctx)
 	var liveWG sync.WaitGroup
 	defer func() { stopLive(); liveWG.Wait() }()
-	r.setPhase("connect", fmt.Sprintf("connecting %d boards (%s)", len(r.boards), r.connectPlan()))
-	if err := r.connectAll(liveCtx, &liveWG); err != nil {
-		return nil, err
+	if r.cfg.LoadProcesses > 0 {
+		r.setPhase("connect", fmt.Sprintf("%d load workers connect %d boards (%s each)", r.cfg.LoadProcesses, len(r.boards), r.connectPlan()))
+		defer func() {
+			if err := r.stopWorkers(); err != nil {
+				r.cfg.Log.Warn("stop load workers", "err", err)
+			}
+		}()
+		if err := r.startWorkers(ctx, r.cfg.LoadProcesses); err != nil {
+			return nil, err
+		}
+	} else {
+		r.setPhase("connect", fmt.Sprintf("connecting %d boards (%s)", len(r.boards), r.connectPlan()))
+		if err := r.connectAll(liveCtx, &liveWG); err != nil {
+			return nil, err
+		}
 	}
 	idle := r.settledUsage(ctx)
 	if r.cfg.HeapProfile != "" {
@@ -134,6 +165,13 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 		if act.AnswersLost > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%d acknowledged answers never reached their board", act.AnswersLost))
+		}
+		connected := int64(0)
+		for _, n := range act.PupilConns {
+			connected += n
+		}
+		if connected < act.PupilsJoined {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d pupils who joined had no live connection to their room after the drain", act.PupilsJoined-connected, act.PupilsJoined))
 		}
 		if act.AnswerErrors > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%d pupils failed to join or answer", act.AnswerErrors))
@@ -404,6 +442,12 @@ func (r *run) progress(ctx context.Context) {
 		if p := r.phase.Load(); p != nil {
 			phase = *p
 		}
+		if r.cfg.Scenario == Activity {
+			joined, acked, open := r.pupilProgress()
+			fmt.Fprintf(r.cfg.Progress, "bench: [%6.1fs] %-9s teachers %d  boards %d/%d  pupils joined %d  live %d  answers acknowledged %d\n",
+				time.Since(r.started).Seconds(), phase, r.teachersReady.Load(), r.boardsReady.Load(), r.cfg.Boards, joined, open, acked)
+			continue
+		}
 		fmt.Fprintf(r.cfg.Progress, "bench: [%6.1fs] %-9s teachers %d  boards %d/%d  connected %d  sent %d  acked %d  delivered %d  write errors %d  connect errors %d\n",
 			time.Since(r.started).Seconds(), phase, r.teachersReady.Load(), r.boardsReady.Load(), r.cfg.Boards,
 			r.connected.Load(), r.sent.Load(), r.acked.Load(), r.delivered.Load(), r.writeErrors.Load(), r.connectErrors.Load())
@@ -460,6 +504,12 @@ func (r *run) usage() usageSnapshot {
 		s.running = append(s.running, err == nil)
 	}
 	s.self, _ = processUsage(os.Getpid())
+	for _, w := range r.workers {
+		// The harness's CPU is its load workers' too.
+		if u, err := processUsage(w.cmd.Process.Pid); err == nil {
+			s.self.cpu += u.cpu
+		}
+	}
 	s.heap = liveHeap()
 	return s
 }
