@@ -67,7 +67,16 @@ func (w *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and Hijack (SSE, websocket).
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// SlowRequest is how long a request may take before its access log line
+// is written at info level even when it succeeded.
+const SlowRequest = time.Second
+
 // withAccessLog logs one line per request and counts it in the metrics.
+// A request that failed (4xx, 5xx) or took SlowRequest or longer logs at
+// info; one that succeeded in time logs at debug unless
+// Config.LogEveryRequest, so that steering (thousands of writes a second
+// on a busy node) does not cost a blocking write to the log for each.
+// Nothing is formatted for a level the logger leaves out.
 // It logs the path only: query strings may carry a live ticket or a media
 // signature. The metrics take the route pattern the mux matched (set on
 // this very request, which the handlers below pass on unchanged), never
@@ -77,20 +86,33 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &recorder{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		s.cfg.Metrics.ObserveRequest(r.Pattern, sw.status, time.Since(start))
+		d := time.Since(start)
+		s.cfg.Metrics.ObserveRequest(r.Pattern, sw.status, d)
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			return
 		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		level := s.accessLogLevel(sw.status, d)
+		if !s.log.Enabled(r.Context(), level) {
+			return
+		}
+		s.log.LogAttrs(r.Context(), level, "request",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
 			slog.String("client", s.clientAddr(r)),
 		)
 	})
+}
+
+// accessLogLevel is the level of a request's access log line.
+func (s *Server) accessLogLevel(status int, d time.Duration) slog.Level {
+	if s.cfg.LogEveryRequest || status >= 400 || d >= SlowRequest {
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
 }
 
 // withRecover turns a panic in a handler into a 500 and a log line, so one

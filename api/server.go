@@ -46,6 +46,10 @@ type Config struct {
 	// a second per BodyMinRate bytes (DefaultBodyReadTimeout when 0).
 	BodyReadTimeout time.Duration
 	Logger          *slog.Logger
+	// LogEveryRequest writes every request's access log line at info
+	// level; without it only failed and slow requests log at info and the
+	// rest at debug (see withAccessLog).
+	LogEveryRequest bool
 	// Metrics counts requests, live connections and security events; nil
 	// counts nothing.
 	Metrics Metrics

@@ -64,6 +64,9 @@ type Config struct {
 	// LiveAdmitRate is how many new live connections a second the node
 	// takes in (0: live.DefaultAdmitRatePerCPU per CPU).
 	LiveAdmitRate float64
+	// LogEveryRequest logs every request at info level: see
+	// api.Config.LogEveryRequest.
+	LogEveryRequest bool
 
 	Store store.Config
 	// Mail configures delivery; without an SMTP address mail goes to the log.
@@ -174,6 +177,7 @@ func Open(cfg Config, log *slog.Logger) (*Node, error) {
 		Logger:         log,
 		Metrics:        n.metrics,
 
+		LogEveryRequest:   cfg.LogEveryRequest,
 		MaxLivePerSession: cfg.MaxLivePerSession,
 		MaxLivePerBoard:   cfg.MaxLivePerBoard,
 		BodyReadTimeout:   cfg.BodyReadTimeout,

@@ -83,6 +83,7 @@ type options struct {
 	metricsAddr                     string
 	metricsAllowRemote              bool
 	admitRate                       float64
+	logEveryRequest                 bool
 	memoryLimit                     int64
 	viewMaxKeys                     int
 	teacherLimits                   store.TeacherLimits
@@ -123,6 +124,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.IntVar(&o.teacherLimits.Boards, "max-boards-per-teacher", classboard.DefaultMaxBoardsPerTeacher, "boards one teacher may pair")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	fs.BoolVar(&o.logEveryRequest, "log-every-request", false, "write every request's access log line at info level (default: only failed and slow ones; the rest at debug)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://HOST:PORT/metrics (default off; loopback only unless --metrics-allow-remote)")
 	fs.BoolVar(&o.metricsAllowRemote, "metrics-allow-remote", false, "allow a --metrics-addr that is not loopback (metrics have no authentication)")
 	o.mail.register(fs)
@@ -208,6 +210,7 @@ func (o *options) nodeConfig() (node.Config, error) {
 		return cfg, errors.New("--max-lessons-per-teacher, --max-media-per-teacher, --max-boards-per-teacher and --view-max-keys must be positive, --live-admit-rate not negative")
 	}
 	cfg.LiveAdmitRate = o.admitRate
+	cfg.LogEveryRequest = o.logEveryRequest
 	cfg.Store = storeConfig(o)
 	mailCfg, err := o.mail.config()
 	if err != nil {

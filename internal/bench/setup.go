@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // benchPassword is every benchmark teacher's password.
@@ -34,10 +35,8 @@ func (r *run) setup(ctx context.Context) error {
 		}
 		t.origin.Store(int32(i % len(r.nodes.urls)))
 		base := r.nodes.urls[i%len(r.nodes.urls)]
-		if err := r.api.call(ctx, "POST", base+"/api/v1/accounts", "",
-			map[string]string{"email": t.email, "password": benchPassword, "name": fmt.Sprintf("Teacher %d", i)}, http.StatusCreated, nil,
-			"X-Forwarded-For", t.addr); err != nil { // sign-ups are limited per address
-			return fmt.Errorf("sign up: %w", err)
+		if err := r.signUp(ctx, base, t, i); err != nil {
+			return err
 		}
 		var sess struct {
 			Token string `json:"token"`
@@ -101,6 +100,38 @@ func (r *run) pair(ctx context.Context, i int, t *teacher) error {
 	r.boards[i] = b
 	r.boardsReady.Add(1)
 	return nil
+}
+
+// signUpTries bounds the attempts at one sign-up.
+const signUpTries = 10
+
+// signUp makes teacher t's account on node base. Three nodes taking 32
+// sign-ups at once on a loaded machine answer some with 503 (the global
+// sign-up counter's compare-and-set lost too often: "too much
+// contention"): such a sign-up is tried again, and email_taken after a
+// 503 means the attempt before did land.
+func (r *run) signUp(ctx context.Context, base string, t *teacher, i int) error {
+	var err error
+	for try := range signUpTries {
+		err = r.api.call(ctx, "POST", base+"/api/v1/accounts", "",
+			map[string]string{"email": t.email, "password": benchPassword, "name": fmt.Sprintf("Teacher %d", i)}, http.StatusCreated, nil,
+			"X-Forwarded-For", t.addr) // sign-ups are limited per address
+		var ae *apiError
+		switch {
+		case err == nil:
+			return nil
+		case try > 0 && errors.As(err, &ae) && ae.code == "email_taken":
+			return nil
+		case !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable:
+			return fmt.Errorf("sign up: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sign up: %w", ctx.Err())
+		case <-time.After(max(ae.retryAfter, time.Second)):
+		}
+	}
+	return fmt.Errorf("sign up: %d tries: %w", signUpTries, err)
 }
 
 // parallel runs f for 0..n-1 with at most Concurrency at once and returns
