@@ -11,17 +11,18 @@ import (
 	"github.com/classboard/classboard/internal/testcluster"
 )
 
-// shedTwice answers the pupil's first two joins and first two answers as
+// shedTwice answers the pupil's first two joins, room reads and answers as
 // a node past its bound on pupils' requests does (503, Retry-After, the
 // API's error shape, nothing stored: they never reach the node), and notes
 // every text the page shows as an error or as busy.
 const shedTwice = `(() => {
-  window.__shed = { join: 0, answer: 0 };
+  window.__shed = { join: 0, room: 0, answer: 0 };
   window.__errors = [];
   window.__busy = [];
   const real = window.fetch.bind(window);
   window.fetch = (url, init) => {
-    const kind = String(url).endsWith('/rooms/join') ? 'join' : String(url).endsWith('/answer') ? 'answer' : '';
+    const u = String(url);
+    const kind = u.endsWith('/rooms/join') ? 'join' : u.endsWith('/answer') ? 'answer' : /\/rooms\/[^/]+$/.test(u) ? 'room' : '';
     if (kind && window.__shed[kind] < 2) {
       window.__shed[kind]++;
       return Promise.resolve(new Response(JSON.stringify({ error: { code: 'unavailable', message: 'This server is busy with many pupils at once; try again in a moment.' } }),
@@ -41,7 +42,7 @@ const shedTwice = `(() => {
   });
 })();`
 
-// A pupil whose join and answer a busy node turns away (503 with
+// A pupil whose join, room read and answer a busy node turns away (503 with
 // Retry-After) gets in and has the answer stored without seeing an
 // error: the app says it is busy and sends them again after Retry-After.
 // Nothing is stored twice: one pupil, one answer.
@@ -66,7 +67,7 @@ func TestBrowserPupilThroughABusyNode(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#join[data-status="open"] [data-choice="1"]`)))
 	answered(pupil, chromedp.Click(chromedp.CSS(`[data-choice="1"]`)))
 
-	if shed := js[map[string]float64](pupil, `window.__shed`); shed["join"] != 2 || shed["answer"] != 2 {
+	if shed := js[map[string]float64](pupil, `window.__shed`); shed["join"] != 2 || shed["room"] != 2 || shed["answer"] != 2 {
 		t.Fatalf("turned away: %v", shed)
 	}
 	if errs := js[[]string](pupil, `window.__errors`); len(errs) > 0 {

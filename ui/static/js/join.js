@@ -116,7 +116,12 @@ function showJoin(error = '') {
 async function refresh() {
   if (!pupil) return;
   try {
-    const r = await api('GET', `/api/v1/rooms/${encodeURIComponent(pupil.room_id)}`);
+    // Kept trying through a busy node or a failover: until it answers,
+    // the phone has nothing else to show.
+    const r = await patiently(() => api('GET', `/api/v1/rooms/${encodeURIComponent(pupil ? pupil.room_id : '')}`, { retry: true }), (text) => {
+      if (room) note(text, 'busy');
+      else clear(root).append(h('p', { id: 'status', class: 'busy', role: 'status' }, text));
+    });
     if (room && room.question !== r.question) note('');
     const changed = !room || room.status !== r.status || room.question !== r.question || room.picture !== r.picture;
     room = r;
