@@ -249,15 +249,7 @@ func TestBrowserClassActivity(t *testing.T) {
 // Forgetting a board erases its activity with it; a pupil's phone that
 // follows the room says the activity has ended instead of going quiet.
 func TestBrowserPupilSeesForgottenBoardsActivityEnd(t *testing.T) {
-	n := testcluster.StartNode(t)
-	cr := testcluster.NewClassroom(t, []string{n.URL()}, 1, 1)
-	boardID := cr.Boards[0].ID
-	res, err := cr.Teacher.Retry(t.Context(), "PUT", "/api/v1/boards/"+boardID+"/activity",
-		map[string]any{"kind": "poll", "slide": 0, "options": []string{"Yes", "No"}, "status": "open"}, "If-Match", "0")
-	if err != nil || res.Status != 200 {
-		t.Fatalf("start the poll: %v %v", err, res)
-	}
-	joinCode, _ := res.Map(t)["join_code"].(string)
+	n, cr, boardID, joinCode := openPoll(t)
 
 	pupil := browsertest.Start(t).NewPage()
 	pupil.Do(chromedp.EmulateViewport(int64(browsertest.Phone[0]), int64(browsertest.Phone[1])),
@@ -268,7 +260,7 @@ func TestBrowserPupilSeesForgottenBoardsActivityEnd(t *testing.T) {
 		// learns of it only when it asks again (as a removed pupil).
 		chromedp.WaitVisible(chromedp.CSS(`#join[data-live="live"]`)))
 
-	res, err = cr.Teacher.Retry(t.Context(), "DELETE", "/api/v1/boards/"+boardID, nil)
+	res, err := cr.Teacher.Retry(t.Context(), "DELETE", "/api/v1/boards/"+boardID, nil)
 	if err != nil || res.Status != 204 {
 		t.Fatalf("forget the board: %v %v", err, res)
 	}

@@ -9,7 +9,24 @@ import (
 
 	"github.com/classboard/classboard/internal/browsertest"
 	"github.com/classboard/classboard/internal/testcluster"
+	"github.com/classboard/classboard/node"
 )
+
+// openPoll starts a node, a teacher with a paired board, and a Yes/No
+// poll on it; it returns the poll's join code.
+func openPoll(t *testing.T) (n *node.Node, cr *testcluster.Classroom, boardID, joinCode string) {
+	t.Helper()
+	n = testcluster.StartNode(t)
+	cr = testcluster.NewClassroom(t, []string{n.URL()}, 1, 1)
+	boardID = cr.Boards[0].ID
+	res, err := cr.Teacher.Retry(t.Context(), "PUT", "/api/v1/boards/"+boardID+"/activity",
+		map[string]any{"kind": "poll", "slide": 0, "options": []string{"Yes", "No"}, "status": "open"}, "If-Match", "0")
+	if err != nil || res.Status != 200 {
+		t.Fatalf("start the poll: %v %v", err, res)
+	}
+	joinCode, _ = res.Map(t)["join_code"].(string)
+	return n, cr, boardID, joinCode
+}
 
 // shedTwice answers the pupil's first two joins, room reads and answers as
 // a node past its bound on pupils' requests does (503, Retry-After, the
@@ -47,15 +64,7 @@ const shedTwice = `(() => {
 // error: the app says it is busy and sends them again after Retry-After.
 // Nothing is stored twice: one pupil, one answer.
 func TestBrowserPupilThroughABusyNode(t *testing.T) {
-	n := testcluster.StartNode(t)
-	cr := testcluster.NewClassroom(t, []string{n.URL()}, 1, 1)
-	boardID := cr.Boards[0].ID
-	res, err := cr.Teacher.Retry(t.Context(), "PUT", "/api/v1/boards/"+boardID+"/activity",
-		map[string]any{"kind": "poll", "slide": 0, "options": []string{"Yes", "No"}, "status": "open"}, "If-Match", "0")
-	if err != nil || res.Status != 200 {
-		t.Fatalf("start the poll: %v %v", err, res)
-	}
-	joinCode, _ := res.Map(t)["join_code"].(string)
+	n, cr, boardID, joinCode := openPoll(t)
 
 	pupil := browsertest.Start(t).NewPage()
 	if _, err := chromedp.Call(pupil.Ctx(), page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: shedTwice}); err != nil {
@@ -76,7 +85,7 @@ func TestBrowserPupilThroughABusyNode(t *testing.T) {
 	if busy := js[[]string](pupil, `window.__busy`); len(busy) == 0 {
 		t.Fatal("the pupil was not told the app is trying again")
 	}
-	res, err = cr.Teacher.Retry(t.Context(), "GET", "/api/v1/boards/"+boardID+"/activity", nil)
+	res, err := cr.Teacher.Retry(t.Context(), "GET", "/api/v1/boards/"+boardID+"/activity", nil)
 	if err != nil || res.Status != 200 {
 		t.Fatalf("read the activity: %v %v", err, res)
 	}
