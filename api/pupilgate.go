@@ -23,11 +23,13 @@ import (
 // docs/benchmarks.md). Past the bound a pupil is told at once to come
 // back, which costs the node almost nothing. Most of a request's time is
 // spent waiting for the store, not on a CPU, so the bound is a multiple
-// of the CPUs: high enough that a node keeping up never reaches it (one
-// node taking 9,000 joins in 3 s, about 3,000 requests a second, reaches
-// it only if they took 170 ms each on 2 CPUs), low enough that what it
-// holds is done in a second or two when it falls behind.
-const pupilRequestsPerCPU = 256
+// of the CPUs, chosen by measuring (docs/benchmarks.md, "Pupils' requests
+// shed"): at 64 per CPU that flood had no timeout and an answer -> board
+// p99 under a second, and 300 rooms joining and answering within 3 s on
+// one node still met their target, some pupils sent back for a second or
+// two; at 256 per CPU that node never shed, but the flood timed out as
+// before; at 32 per CPU the flood did no better than at 64.
+const pupilRequestsPerCPU = 64
 
 // pupilRetryMin and pupilRetrySpread make a shed request's Retry-After,
 // whole seconds from pupilRetryMin to pupilRetryMin+pupilRetrySpread-1: a
