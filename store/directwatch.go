@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,7 +32,8 @@ const (
 	// watchHeartbeat is how often an idle consumer says it is there.
 	watchHeartbeat = 250 * time.Millisecond
 	// watchSilence ends a watch that heard nothing for this long: its
-	// server (the stream's leader when it was made) has gone.
+	// server (the stream's leader when it was made) has gone. follow
+	// lengthens it for a watch that keeps being started again (patience).
 	watchSilence = 4 * watchHeartbeat
 	// watchCreateTimeout bounds a create: only the stream's leader
 	// answers, and during an election nobody does.
@@ -44,6 +46,8 @@ const (
 type watchFrom struct {
 	updatesOnly bool   // only changes made after it starts
 	startSeq    uint64 // from this stream sequence (0: every key's current value)
+	// silence is how long it may hear nothing before it ends (0: watchSilence).
+	silence time.Duration
 }
 
 // kvWatch is one bucket watch. Updates delivers the entries, a nil entry
@@ -60,6 +64,9 @@ type kvWatch struct {
 	closer  sync.Once
 	wg      sync.WaitGroup
 	heard   atomic.Int64 // unix nanoseconds of the consumer's last message
+	// handing: deliver waits for the reader to take an entry.
+	handing atomic.Bool
+	silence time.Duration
 
 	server string // the server its consumer lives on ("" unknown: no cluster)
 
@@ -98,6 +105,7 @@ func (s *Store) watchBucket(ctx context.Context, bk *bucket, filter string, from
 		stop:    make(chan struct{}),
 		prefix:  "$KV." + bk.name + ".",
 		bucket:  bk.name,
+		silence: cmp.Or(from.silence, watchSilence),
 	}
 	w.heard.Store(time.Now().UnixNano())
 	cfg := server.ConsumerConfig{
@@ -192,7 +200,12 @@ func (w *kvWatch) unsubscribe() { _ = w.sub.Unsubscribe() }
 
 func (w *kvWatch) end() { w.endOnce.Do(func() { close(w.ended) }) }
 
-// watchHeartbeats ends the watch when its consumer falls silent.
+// watchHeartbeats ends the watch when its consumer falls silent. Only
+// the consumer's silence counts: messages this node received and has not
+// handled yet (waiting in the subscription, or an entry waiting for a
+// reader that is behind) mean its server is there and this node is slow,
+// which a new consumer would only make slower (issue 17: a CPU-starved
+// node restarted its watches 20 times in 15 s).
 func (w *kvWatch) watchHeartbeats() {
 	t := time.NewTicker(watchHeartbeat)
 	defer t.Stop()
@@ -203,7 +216,11 @@ func (w *kvWatch) watchHeartbeats() {
 		case <-w.ended:
 			return
 		case now := <-t.C:
-			if now.Sub(time.Unix(0, w.heard.Load())) > watchSilence {
+			if w.handing.Load() || w.queued() {
+				w.heard.Store(now.UnixNano())
+				continue
+			}
+			if now.Sub(time.Unix(0, w.heard.Load())) > w.silence {
 				w.end()
 				return
 			}
@@ -259,8 +276,22 @@ func (w *kvWatch) deliver(m *nats.Msg) {
 	}
 }
 
+// queued reports whether messages of the consumer wait in the
+// subscription for deliver.
+func (w *kvWatch) queued() bool {
+	n, _, err := w.sub.Pending()
+	return err == nil && n > 0
+}
+
 // send hands e to the reader, unless the watch stopped or ended.
 func (w *kvWatch) send(e jetstream.KeyValueEntry) bool {
+	select {
+	case w.updates <- e:
+		return true
+	default:
+	}
+	w.handing.Store(true)
+	defer w.handing.Store(false)
 	select {
 	case w.updates <- e:
 		return true
