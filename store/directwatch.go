@@ -61,6 +61,7 @@ type kvWatch struct {
 	ended   chan struct{}
 	stop    chan struct{}
 	endOnce sync.Once
+	why     string // set once, before ended is closed
 	closer  sync.Once
 	wg      sync.WaitGroup
 	heard   atomic.Int64 // unix nanoseconds of the consumer's last message
@@ -198,7 +199,16 @@ func (w *kvWatch) Stop() error {
 
 func (w *kvWatch) unsubscribe() { _ = w.sub.Unsubscribe() }
 
-func (w *kvWatch) end() { w.endOnce.Do(func() { close(w.ended) }) }
+// end ends the watch for the reason why, which Why tells once Ended is closed.
+func (w *kvWatch) end(why string) {
+	w.endOnce.Do(func() {
+		w.why = why
+		close(w.ended)
+	})
+}
+
+// Why says why the watch ended; it is read after Ended is closed.
+func (w *kvWatch) Why() string { return w.why }
 
 // watchHeartbeats ends the watch when its consumer falls silent. Only
 // the consumer's silence counts: messages this node received and has not
@@ -221,7 +231,7 @@ func (w *kvWatch) watchHeartbeats() {
 				continue
 			}
 			if now.Sub(time.Unix(0, w.heard.Load())) > w.silence {
-				w.end()
+				w.end("silent")
 				return
 			}
 		}
@@ -247,18 +257,18 @@ func (w *kvWatch) deliver(m *nats.Msg) {
 		// number means a message was lost on the way.
 		if last := m.Header.Get("Nats-Last-Consumer"); last != "" {
 			if n, err := strconv.ParseUint(last, 10, 64); err == nil && n != w.lastCseq {
-				w.end()
+				w.end("heartbeat names another last message")
 			}
 		}
 		return
 	}
 	md, err := m.Metadata()
 	if err != nil || len(m.Subject) <= len(w.prefix) {
-		w.end()
+		w.end("unreadable message")
 		return
 	}
 	if md.Sequence.Consumer != w.lastCseq+1 { // a gap: start again
-		w.end()
+		w.end("a message was missed")
 		return
 	}
 	w.lastCseq = md.Sequence.Consumer

@@ -184,7 +184,7 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 				break read
 			case <-w.Ended():
 				scale = wait.restarted(time.Since(madeAt))
-				s.log.Warn("bucket watch ended (its server went or a message was missed); starting it again", "bucket", bk.name, "patience", scale)
+				s.log.Warn("bucket watch ended (its server went or a message was missed); starting it again", "bucket", bk.name, "why", w.Why(), "patience", scale)
 				if next == 0 && known {
 					// Nothing delivered yet: the next watch starts after
 					// what the stream held when this one began, not at
