@@ -219,13 +219,22 @@ func (w *kvWatch) Why() string { return w.why }
 func (w *kvWatch) watchHeartbeats() {
 	t := time.NewTicker(watchHeartbeat)
 	defer t.Stop()
+	clock := checkClock{period: watchHeartbeat, prev: time.Now()}
 	for {
 		select {
 		case <-w.stop:
 			return
 		case <-w.ended:
 			return
-		case now := <-t.C:
+		case <-t.C:
+			now := time.Now()
+			if paused := clock.paused(now); paused > 0 {
+				// This check could not run: nor could the rest of the
+				// node, the embedded server included. That time is not
+				// the consumer's silence.
+				h := w.heard.Load()
+				w.heard.CompareAndSwap(h, h+int64(paused))
+			}
 			if w.handing.Load() || w.queued() {
 				w.heard.Store(now.UnixNano())
 				continue
@@ -284,6 +293,26 @@ func (w *kvWatch) deliver(m *nats.Msg) {
 			w.send(nil)
 		}
 	}
+}
+
+// checkClock tells a periodic check how long it was kept from running: on
+// a CPU-starved node (or in a long pause of the process) a ticker's reader
+// runs late, all at once, and so do the goroutines it waits to hear from.
+// Issue 17: every watch of a node ended "silent" in the same millisecond.
+type checkClock struct {
+	period time.Duration
+	prev   time.Time
+}
+
+// paused returns how much later than its period the check at now ran,
+// beyond half a period of ordinary jitter (0 when on time).
+func (c *checkClock) paused(now time.Time) time.Duration {
+	late := now.Sub(c.prev) - c.period
+	c.prev = now
+	if late <= c.period/2 {
+		return 0
+	}
+	return late
 }
 
 // queued reports whether messages of the consumer wait in the

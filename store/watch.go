@@ -145,6 +145,7 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 	defer check.Stop()
 	wait := patience{scale: 1}
 	scale := wait.scale
+	clock := checkClock{period: stallAfter / 3, prev: time.Now()}
 	for ctx.Err() == nil {
 		if _, none := s.leaderless(bk); none {
 			// Nobody would answer a create: wait for the election, and
@@ -201,7 +202,13 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 				}
 				next, delivered, behind = e.Revision()+1, e.Revision(), time.Time{}
 				spec.handle(e)
-			case now := <-check.C:
+			case <-check.C:
+				// The time read, not the tick's: a tick waits in its
+				// channel while the node cannot run.
+				now := time.Now()
+				if paused := clock.paused(now); paused > 0 && !behind.IsZero() {
+					behind = behind.Add(paused) // not the watch's stall
+				}
 				st, ok := s.localStream(bk)
 				if !ok {
 					continue

@@ -311,3 +311,20 @@ func TestPatienceGrowsWithQuickRestarts(t *testing.T) {
 		t.Fatalf("after a settled watch: scale %d, want 1", got)
 	}
 }
+
+// A check that ran late (the node could not run it) reports the pause, so
+// that time is not counted as a watch's silence or stall; ordinary jitter
+// is not a pause.
+func TestCheckClockReportsPauses(t *testing.T) {
+	start := time.Now()
+	c := checkClock{period: time.Second, prev: start}
+	if p := c.paused(start.Add(1400 * time.Millisecond)); p != 0 {
+		t.Fatalf("a check 0.4 s late counted as a pause of %v", p)
+	}
+	if p := c.paused(start.Add(1400*time.Millisecond + 4*time.Second)); p != 3*time.Second {
+		t.Fatalf("a check 3 s late counted as a pause of %v", p)
+	}
+	if p := c.paused(start.Add(1400*time.Millisecond + 5*time.Second)); p != 0 {
+		t.Fatalf("the next check on time counted as a pause of %v", p)
+	}
+}
