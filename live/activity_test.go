@@ -277,7 +277,7 @@ func TestActivityFeedSendsAtOnce(t *testing.T) {
 		if got := frameAnswers(t, b1); len(got) != 0 {
 			t.Fatalf("b1 got %v within its interval", got)
 		}
-		time.Sleep(start.Add(ActivityInterval).Sub(time.Now()) - time.Millisecond)
+		time.Sleep(time.Until(start.Add(ActivityInterval)) - time.Millisecond)
 		synctest.Wait()
 		if got := frameAnswers(t, b1); len(got) != 0 {
 			t.Fatalf("b1 got %v a millisecond before its interval ended", got)
