@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,7 +32,8 @@ const (
 	// watchHeartbeat is how often an idle consumer says it is there.
 	watchHeartbeat = 250 * time.Millisecond
 	// watchSilence ends a watch that heard nothing for this long: its
-	// server (the stream's leader when it was made) has gone.
+	// server (the stream's leader when it was made) has gone. follow
+	// lengthens it for a watch that keeps being started again (patience).
 	watchSilence = 4 * watchHeartbeat
 	// watchCreateTimeout bounds a create: only the stream's leader
 	// answers, and during an election nobody does.
@@ -44,6 +46,8 @@ const (
 type watchFrom struct {
 	updatesOnly bool   // only changes made after it starts
 	startSeq    uint64 // from this stream sequence (0: every key's current value)
+	// silence is how long it may hear nothing before it ends (0: watchSilence).
+	silence time.Duration
 }
 
 // kvWatch is one bucket watch. Updates delivers the entries, a nil entry
@@ -57,9 +61,13 @@ type kvWatch struct {
 	ended   chan struct{}
 	stop    chan struct{}
 	endOnce sync.Once
+	why     string // set once, before ended is closed
 	closer  sync.Once
 	wg      sync.WaitGroup
 	heard   atomic.Int64 // unix nanoseconds of the consumer's last message
+	// handing: deliver waits for the reader to take an entry.
+	handing atomic.Bool
+	silence time.Duration
 
 	server string // the server its consumer lives on ("" unknown: no cluster)
 
@@ -98,6 +106,7 @@ func (s *Store) watchBucket(ctx context.Context, bk *bucket, filter string, from
 		stop:    make(chan struct{}),
 		prefix:  "$KV." + bk.name + ".",
 		bucket:  bk.name,
+		silence: cmp.Or(from.silence, watchSilence),
 	}
 	w.heard.Store(time.Now().UnixNano())
 	cfg := server.ConsumerConfig{
@@ -190,21 +199,48 @@ func (w *kvWatch) Stop() error {
 
 func (w *kvWatch) unsubscribe() { _ = w.sub.Unsubscribe() }
 
-func (w *kvWatch) end() { w.endOnce.Do(func() { close(w.ended) }) }
+// end ends the watch for the reason why, which Why tells once Ended is closed.
+func (w *kvWatch) end(why string) {
+	w.endOnce.Do(func() {
+		w.why = why
+		close(w.ended)
+	})
+}
 
-// watchHeartbeats ends the watch when its consumer falls silent.
+// Why says why the watch ended; it is read after Ended is closed.
+func (w *kvWatch) Why() string { return w.why }
+
+// watchHeartbeats ends the watch when its consumer falls silent. Only
+// the consumer's silence counts: messages this node received and has not
+// handled yet (waiting in the subscription, or an entry waiting for a
+// reader that is behind) mean its server is there and this node is slow,
+// which a new consumer would only make slower (issue 17: a CPU-starved
+// node restarted its watches 20 times in 15 s).
 func (w *kvWatch) watchHeartbeats() {
 	t := time.NewTicker(watchHeartbeat)
 	defer t.Stop()
+	clock := checkClock{period: watchHeartbeat, prev: time.Now()}
 	for {
 		select {
 		case <-w.stop:
 			return
 		case <-w.ended:
 			return
-		case now := <-t.C:
-			if now.Sub(time.Unix(0, w.heard.Load())) > watchSilence {
-				w.end()
+		case <-t.C:
+			now := time.Now()
+			if paused := clock.paused(now); paused > 0 {
+				// This check could not run: nor could the rest of the
+				// node, the embedded server included. That time is not
+				// the consumer's silence.
+				h := w.heard.Load()
+				w.heard.CompareAndSwap(h, h+int64(paused))
+			}
+			if w.handing.Load() || w.queued() {
+				w.heard.Store(now.UnixNano())
+				continue
+			}
+			if now.Sub(time.Unix(0, w.heard.Load())) > w.silence {
+				w.end("silent")
 				return
 			}
 		}
@@ -230,18 +266,18 @@ func (w *kvWatch) deliver(m *nats.Msg) {
 		// number means a message was lost on the way.
 		if last := m.Header.Get("Nats-Last-Consumer"); last != "" {
 			if n, err := strconv.ParseUint(last, 10, 64); err == nil && n != w.lastCseq {
-				w.end()
+				w.end("heartbeat names another last message")
 			}
 		}
 		return
 	}
 	md, err := m.Metadata()
 	if err != nil || len(m.Subject) <= len(w.prefix) {
-		w.end()
+		w.end("unreadable message")
 		return
 	}
 	if md.Sequence.Consumer != w.lastCseq+1 { // a gap: start again
-		w.end()
+		w.end("a message was missed")
 		return
 	}
 	w.lastCseq = md.Sequence.Consumer
@@ -259,8 +295,42 @@ func (w *kvWatch) deliver(m *nats.Msg) {
 	}
 }
 
+// checkClock tells a periodic check how long it was kept from running: on
+// a CPU-starved node (or in a long pause of the process) a ticker's reader
+// runs late, all at once, and so do the goroutines it waits to hear from.
+// Issue 17: every watch of a node ended "silent" in the same millisecond.
+type checkClock struct {
+	period time.Duration
+	prev   time.Time
+}
+
+// paused returns how much later than its period the check at now ran,
+// beyond half a period of ordinary jitter (0 when on time).
+func (c *checkClock) paused(now time.Time) time.Duration {
+	late := now.Sub(c.prev) - c.period
+	c.prev = now
+	if late <= c.period/2 {
+		return 0
+	}
+	return late
+}
+
+// queued reports whether messages of the consumer wait in the
+// subscription for deliver.
+func (w *kvWatch) queued() bool {
+	n, _, err := w.sub.Pending()
+	return err == nil && n > 0
+}
+
 // send hands e to the reader, unless the watch stopped or ended.
 func (w *kvWatch) send(e jetstream.KeyValueEntry) bool {
+	select {
+	case w.updates <- e:
+		return true
+	default:
+	}
+	w.handing.Store(true)
+	defer w.handing.Store(false)
 	select {
 	case w.updates <- e:
 		return true

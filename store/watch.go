@@ -83,6 +83,40 @@ func (b *Boards) WatchBoards(ctx context.Context, fn func(classboard.BoardEvent)
 // handed its leadership over).
 const stallAfter = 1500 * time.Millisecond
 
+// A watch started again soon after its last start is given more time
+// before the next restart for silence or a stall: patience doubles the
+// first thresholds (stallAfter, watchSilence) per quick restart, up to
+// maxPatience times, and falls back to them once a watch has run for
+// watchSettled. Why: a restart makes a consumer on the leader and (for the
+// view) reloads a whole bucket, while the view falls back to the store's
+// leaders; on a CPU-starved node whose watches are alive but behind, each
+// restart added that load and the next one came sooner (issue 17: 20
+// restarts in 15 s, then 10 s of store timeouts). A dead consumer's
+// server is still caught at the first thresholds: a watch that ran for a
+// while uses them, and at any patience a new leader elected after its
+// server died is followed within stallAfter/3 (the leader check below).
+const (
+	maxPatience  = 8
+	watchSettled = 20 * time.Second
+)
+
+// patience scales a watch's restart thresholds.
+type patience struct {
+	scale int // 1, 2, 4 ... maxPatience
+}
+
+// restarted records that a watch which ran for ran is started again, and
+// returns the next watch's scale.
+func (p *patience) restarted(ran time.Duration) int {
+	switch {
+	case ran >= watchSettled:
+		p.scale = 1
+	case p.scale < maxPatience:
+		p.scale *= 2
+	}
+	return p.scale
+}
+
 // watchRetry is the pause before making a watch again after a failed
 // create: during an election nobody answers, and the watch should start
 // as soon as a leader is there.
@@ -109,6 +143,9 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 	var next uint64
 	check := time.NewTicker(stallAfter / 3)
 	defer check.Stop()
+	wait := patience{scale: 1}
+	scale := wait.scale
+	clock := checkClock{period: stallAfter / 3, prev: time.Now()}
 	for ctx.Err() == nil {
 		if _, none := s.leaderless(bk); none {
 			// Nobody would answer a create: wait for the election, and
@@ -123,6 +160,7 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 		var w *kvWatch
 		from, err := spec.begin(next)
 		if err == nil {
+			from.silence = time.Duration(scale) * watchSilence
 			w, err = s.watchBucket(ctx, bk, spec.filter, from)
 		}
 		if err != nil {
@@ -138,6 +176,7 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 		if next > 0 {
 			delivered = next - 1
 		}
+		madeAt, stall := time.Now(), time.Duration(scale)*stallAfter
 		var behind time.Time // since when nothing came while the stream held more
 	read:
 		for {
@@ -145,7 +184,8 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 			case <-ctx.Done():
 				break read
 			case <-w.Ended():
-				s.log.Warn("bucket watch ended (its server went or a message was missed); starting it again", "bucket", bk.name)
+				scale = wait.restarted(time.Since(madeAt))
+				s.log.Warn("bucket watch ended (its server went or a message was missed); starting it again", "bucket", bk.name, "why", w.Why(), "patience", scale)
 				if next == 0 && known {
 					// Nothing delivered yet: the next watch starts after
 					// what the stream held when this one began, not at
@@ -162,7 +202,13 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 				}
 				next, delivered, behind = e.Revision()+1, e.Revision(), time.Time{}
 				spec.handle(e)
-			case now := <-check.C:
+			case <-check.C:
+				// The time read, not the tick's: a tick waits in its
+				// channel while the node cannot run.
+				now := time.Now()
+				if paused := clock.paused(now); paused > 0 && !behind.IsZero() {
+					behind = behind.Add(paused) // not the watch's stall
+				}
 				st, ok := s.localStream(bk)
 				if !ok {
 					continue
@@ -177,13 +223,18 @@ func (s *Store) follow(ctx context.Context, bk *bucket, spec watchSpec) {
 					}
 					break read
 				}
+				// A stall is a watch that handed nothing over while its
+				// stream held more: one that delivers slowly resets it with
+				// each entry, and messages received and not yet handed
+				// over say its consumer is there and this node is slow.
 				switch last := st.State.LastSeq; {
-				case spec.filter != ">" || last <= delivered:
+				case spec.filter != ">" || last <= delivered || w.queued():
 					behind = time.Time{}
 				case behind.IsZero():
 					behind = now
-				case now.Sub(behind) > stallAfter:
-					s.log.Warn("bucket watch stalled; starting it again", "bucket", bk.name, "delivered", delivered, "stored", last)
+				case now.Sub(behind) > stall:
+					scale = wait.restarted(now.Sub(madeAt))
+					s.log.Warn("bucket watch stalled; starting it again", "bucket", bk.name, "delivered", delivered, "stored", last, "patience", scale)
 					if next == 0 {
 						next = delivered + 1
 					}

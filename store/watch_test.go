@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/classboard/classboard"
 	"github.com/classboard/classboard/internal/poll"
@@ -40,6 +41,18 @@ func (l *logLines) has(msg string) bool {
 		}
 	}
 	return false
+}
+
+func (l *logLines) count(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.lines {
+		if strings.Contains(m, msg) {
+			n++
+		}
+	}
+	return n
 }
 
 // watchStates opens a store that logs into logs and follows its boards
@@ -189,4 +202,129 @@ func TestStoppedWatchLeavesNoConsumer(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A watch whose reader is slow (each block here outlasts watchSilence and
+// stallAfter while many changes wait) is alive and behind, not dead: it is
+// not started again, and hands every change over once, in order. Before
+// issue 17's fix it was restarted at each block.
+func TestSlowReaderWatchIsNotRestarted(t *testing.T) {
+	logs := &logLines{}
+	s := openTestStoreLogging(t, t.TempDir(), slog.New(logs))
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	bk := s.boardStates[0]
+
+	const n, blockEvery = 1200, 256
+	block := func() {
+		select {
+		case <-time.After(stallAfter + watchSilence/2):
+		case <-ctx.Done():
+		}
+	}
+	written := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	started := make(chan struct{}, 1)
+	following := make(chan struct{})
+	go func() {
+		defer close(following)
+		s.follow(ctx, bk, watchSpec{filter: ">",
+			begin: func(next uint64) (watchFrom, error) {
+				return watchFrom{updatesOnly: true, startSeq: next}, nil
+			},
+			started: func() {
+				select {
+				case started <- struct{}{}:
+				default:
+				}
+			},
+			handle: func(e jetstream.KeyValueEntry) {
+				mu.Lock()
+				got = append(got, e.Key())
+				i := len(got) - 1
+				mu.Unlock()
+				if i == 0 { // held until every write is in, the reader far behind
+					select {
+					case <-written:
+					case <-ctx.Done():
+					}
+				}
+				if i%blockEvery == 0 {
+					block()
+				}
+			}})
+	}()
+	defer func() { cancel(); <-following }()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the watch never started")
+	}
+	// The watch is made: the writes below are all after its start.
+	for i := range n {
+		if _, err := bk.put(ctx, fmt.Sprintf("k%04d", i), []byte(`{"v":1}`), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(written)
+	poll.CheckFor(t, time.Minute, 50*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) < n {
+			return fmt.Errorf("%d of %d changes handed over", len(got), n)
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != n {
+		t.Fatalf("%d changes handed over for %d writes", len(got), n)
+	}
+	for i, key := range got {
+		if want := fmt.Sprintf("k%04d", i); key != want {
+			t.Fatalf("change %d is %s, want %s", i, key, want)
+		}
+	}
+	// Each of the four blocks with changes waiting restarted it before;
+	// one restart is left to a machine that starves the heartbeat check.
+	if r := logs.count("starting it again"); r > 1 {
+		t.Fatalf("the slow watch was started again %d times", r)
+	}
+}
+
+// A watch started again soon after its start waits twice as long before
+// the next restart, up to maxPatience times; one that ran for
+// watchSettled starts from the first thresholds again, so a dead
+// consumer after a quiet period is replaced as fast as before.
+func TestPatienceGrowsWithQuickRestarts(t *testing.T) {
+	p := patience{scale: 1}
+	if got := p.restarted(watchSettled); got != 1 {
+		t.Fatalf("after a settled watch: scale %d, want 1", got)
+	}
+	for i, want := range []int{2, 4, 8, 8} {
+		if got := p.restarted(time.Second); got != want {
+			t.Fatalf("quick restart %d: scale %d, want %d", i+1, got, want)
+		}
+	}
+	if got := p.restarted(watchSettled); got != 1 {
+		t.Fatalf("after a settled watch: scale %d, want 1", got)
+	}
+}
+
+// A check that ran late (the node could not run it) reports the pause, so
+// that time is not counted as a watch's silence or stall; ordinary jitter
+// is not a pause.
+func TestCheckClockReportsPauses(t *testing.T) {
+	start := time.Now()
+	c := checkClock{period: time.Second, prev: start}
+	if p := c.paused(start.Add(1400 * time.Millisecond)); p != 0 {
+		t.Fatalf("a check 0.4 s late counted as a pause of %v", p)
+	}
+	if p := c.paused(start.Add(1400*time.Millisecond + 4*time.Second)); p != 3*time.Second {
+		t.Fatalf("a check 3 s late counted as a pause of %v", p)
+	}
+	if p := c.paused(start.Add(1400*time.Millisecond + 5*time.Second)); p != 0 {
+		t.Fatalf("the next check on time counted as a pause of %v", p)
+	}
 }
