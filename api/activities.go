@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/classboard/classboard"
@@ -75,8 +74,7 @@ func (s *Server) createPupilTicket(w http.ResponseWriter, r *http.Request) {
 // teacher removed them; never another pupil's answer. A pupil's phone
 // then asks nothing until something changes.
 func (s *Server) pupilLive(w http.ResponseWriter, r *http.Request) {
-	if o := r.Header.Get("Origin"); o != "" && !s.allowedOrigin(o) {
-		s.writeError(w, r, classboard.Errorf(classboard.EORIGIN, "Pages from this origin may not open live connections."))
+	if !s.liveOrigin(w, r) {
 		return
 	}
 	room := r.PathValue("room")
@@ -116,11 +114,7 @@ func (s *Server) pupilLive(w http.ResponseWriter, r *http.Request) {
 		s.svc.ActivityFeed.Offer(conn)
 	}
 	setUp()
-	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		s.serveSSE(w, r, conn, end)
-		return
-	}
-	s.serveWebsocket(w, r, conn, end)
+	s.serveLive(w, r, conn, end)
 }
 
 func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {

@@ -35,11 +35,7 @@ const (
 // every change; a teacher's connection also hears whether the board is
 // online, at once and on every change.
 func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
-	// Browsers send Origin on every websocket and cross-origin EventSource;
-	// only the apps' origins may connect. Other clients send none and
-	// authenticate like any API client.
-	if o := r.Header.Get("Origin"); o != "" && !s.allowedOrigin(o) {
-		s.writeError(w, r, classboard.Errorf(classboard.EORIGIN, "Pages from this origin may not open live connections."))
+	if !s.liveOrigin(w, r) {
 		return
 	}
 	id := r.PathValue("id")
@@ -91,6 +87,24 @@ func (s *Server) liveEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.OfferPresence()
 	setUp()
+	s.serveLive(w, r, conn, end)
+}
+
+// liveOrigin refuses a live connection from a page of another origin and
+// says whether it may go on. Browsers send Origin on every websocket and
+// cross-origin EventSource; only the apps' origins may connect. Other
+// clients send none and authenticate like any API client.
+func (s *Server) liveOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && !s.allowedOrigin(o) {
+		s.writeError(w, r, classboard.Errorf(classboard.EORIGIN, "Pages from this origin may not open live connections."))
+		return false
+	}
+	return true
+}
+
+// serveLive hands a registered connection to its transport: SSE when the
+// client asks for text/event-stream, a websocket otherwise.
+func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, conn *live.Conn, end func()) {
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		s.serveSSE(w, r, conn, end)
 		return
