@@ -104,14 +104,19 @@ func liveURL(base, boardID, ticket string) string {
 	return u
 }
 
-// dialWS opens a websocket with a bearer token or a ticket.
-func dialWS(t *testing.T, base, boardID, token, ticket string) (*liveClient, *http.Response, error) {
-	t.Helper()
+// bearerHeader carries token as a bearer, or nothing for "".
+func bearerHeader(token string) http.Header {
 	h := http.Header{}
 	if token != "" {
 		h.Set("Authorization", "Bearer "+token)
 	}
-	return dialWSURL(t, liveURL(base, boardID, ticket), h)
+	return h
+}
+
+// dialWS opens a websocket with a bearer token or a ticket.
+func dialWS(t *testing.T, base, boardID, token, ticket string) (*liveClient, *http.Response, error) {
+	t.Helper()
+	return dialWSURL(t, liveURL(base, boardID, ticket), bearerHeader(token))
 }
 
 // dialWSURL opens a websocket on a live endpoint's URL.
@@ -133,11 +138,7 @@ func dialWSURL(t *testing.T, url string, h http.Header) (*liveClient, *http.Resp
 
 func mustWS(t *testing.T, base, boardID, token, ticket string) *liveClient {
 	t.Helper()
-	h := http.Header{}
-	if token != "" {
-		h.Set("Authorization", "Bearer "+token)
-	}
-	return mustWSURL(t, liveURL(base, boardID, ticket), h)
+	return mustWSURL(t, liveURL(base, boardID, ticket), bearerHeader(token))
 }
 
 // mustWSURL opens a websocket on a live endpoint's URL or fails the test.
