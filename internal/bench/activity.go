@@ -207,11 +207,7 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 	if len(r.workers) > 0 {
 		res.WorkerPupilsJoined = answered.joinedBy
 	}
-	connected := int64(0)
-	for _, n := range res.PupilConns {
-		connected += n
-	}
-	r.pupilMemory(res, idle, r.settledUsage(ctx), connected)
+	r.pupilMemory(res, idle, r.settledUsage(ctx), res.pupilsConnected())
 	if r.cfg.beforeLock != nil {
 		r.cfg.beforeLock(r.nodes)
 	}
@@ -224,6 +220,16 @@ func (r *run) runActivity(ctx context.Context, idle usageSnapshot) (*ActivityRes
 	res.LockedHeard = locked.Heard
 	res.PupilConnectRetries, res.AnswerRetries, res.PupilReconnects = locked.PupilRetries, locked.AnswerRetries, locked.Reconnects
 	return res, nil
+}
+
+// pupilsConnected is how many pupils held a live connection once every
+// pupil answered, over all nodes.
+func (a *ActivityResult) pupilsConnected() int64 {
+	var n int64
+	for _, c := range a.PupilConns {
+		n += c
+	}
+	return n
 }
 
 func newRoom(b *board, code string, rev uint64) *room {

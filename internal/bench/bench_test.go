@@ -102,6 +102,18 @@ func checkKeys(t *testing.T, res *Result, keys ...string) {
 	}
 }
 
+// checkTable fails unless the printed table shows want and not unwanted.
+func checkTable(t *testing.T, res *Result, want, unwanted string) {
+	t.Helper()
+	var table strings.Builder
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if s := table.String(); !strings.Contains(s, want) || strings.Contains(s, unwanted) {
+		t.Errorf("table lacks %q or shows %q:\n%s", want, unwanted, s)
+	}
+}
+
 func TestSteadyOverWebsocket(t *testing.T) {
 	res := runBench(t, testConfig(t))
 	checkDelivered(t, res)
@@ -118,13 +130,7 @@ func TestSteadyOverWebsocket(t *testing.T) {
 	if res.BytesPerConn == nil || len(res.NodeStats) != 1 {
 		t.Errorf("no memory or node figures: %+v", res)
 	}
-	var table strings.Builder
-	if err := res.WriteTable(&table); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(table.String(), "steer (sent -> board)") || strings.Contains(table.String(), "SHORTFALL") {
-		t.Errorf("table:\n%s", table.String())
-	}
+	checkTable(t, res, "steer (sent -> board)", "SHORTFALL")
 }
 
 func TestHerdOverSSE(t *testing.T) {
@@ -232,13 +238,7 @@ func TestActivityScenario(t *testing.T) {
 		t.Fatalf("pupil connections %v, %d heard the lock, memory %v", a.PupilConns, a.LockedHeard, a.PupilBytesPerConn)
 	}
 	// The table shows the activity's figures, not the steering's zeros.
-	var table strings.Builder
-	if err := res.WriteTable(&table); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(table.String(), "answer -> board") || strings.Contains(table.String(), "steer (sent -> board)") {
-		t.Fatalf("activity table:\n%s", table.String())
-	}
+	checkTable(t, res, "answer -> board", "steer (sent -> board)")
 }
 
 // Split over two load workers, the activity scenario joins every pupil,

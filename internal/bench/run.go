@@ -166,11 +166,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		if act.AnswersLost > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%d acknowledged answers never reached their board", act.AnswersLost))
 		}
-		connected := int64(0)
-		for _, n := range act.PupilConns {
-			connected += n
-		}
-		if connected < act.PupilsJoined {
+		if connected := act.pupilsConnected(); connected < act.PupilsJoined {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d pupils who joined had no live connection to their room after the drain", act.PupilsJoined-connected, act.PupilsJoined))
 		}
 		if act.AnswerErrors > 0 {

@@ -47,18 +47,7 @@ func TestElectionStallsOnlyItsStream(t *testing.T) {
 	spread(t, c)
 	cr := testcluster.NewClassroom(t, c.Origins(), 6, 5)
 
-	var boards []*testcluster.LiveBoard
-	for i, b := range cr.Boards {
-		boards = append(boards, testcluster.OpenLive(t, c.Origins(), b.ID, b.Secret, i%len(c.Nodes)))
-	}
-	poll.CheckFor(t, testcluster.ElectionBudget, 50*time.Millisecond, func() error {
-		for _, l := range boards {
-			if l.Latest() == nil {
-				return fmt.Errorf("board %s shows nothing yet", l.ID)
-			}
-		}
-		return nil
-	})
+	boards := openBoards(t, c, cr, func(i int) int { return i % len(c.Nodes) })
 
 	var victim, observer *testcluster.Member
 	rs, err := c.Nodes[0].Node().Store().Replicas()
