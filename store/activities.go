@@ -1075,8 +1075,7 @@ func (a *Activities) PupilTicket(ctx context.Context, roomID, tok string) (*clas
 }
 
 // PupilSeat returns a pupil's seat from their token or a ticket, which
-// it uses up (deleting it with the revision just read decides, so a
-// ticket opens one connection however many try).
+// it uses up (useTicket).
 func (a *Activities) PupilSeat(ctx context.Context, roomID, credential string, ticket bool) (*classboard.PupilSeat, error) {
 	ctx, cancel, err := a.s.opContext(ctx)
 	if err != nil {
@@ -1094,18 +1093,10 @@ func (a *Activities) PupilSeat(ctx context.Context, roomID, credential string, t
 	if !ok {
 		return nil, errBadTicket
 	}
-	bk, key := a.bucket(shard), pupilTicketKey(token.Hash(secret))
+	bk := a.bucket(shard)
 	var t pupilTicketDoc
-	rev, err := bk.get(ctx, key, &t)
-	if errors.Is(err, errNotFound) {
-		return nil, errBadTicket
-	} else if err != nil {
-		return nil, storeErr(fmt.Errorf("read pupil ticket: %w", err))
-	}
-	if err := bk.delete(ctx, key, rev); errors.Is(err, errRevision) {
-		return nil, errBadTicket
-	} else if err != nil {
-		return nil, storeErr(fmt.Errorf("use pupil ticket: %w", err))
+	if err := useTicket(ctx, bk, pupilTicketKey(token.Hash(secret)), "pupil ticket", &t); err != nil {
+		return nil, err
 	}
 	if t.RoomID != roomID || !a.s.cfg.Now().Before(t.ExpiresAt) {
 		return nil, errBadTicket
