@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	mathrand "math/rand/v2"
 	"slices"
 	"strconv"
@@ -840,7 +839,7 @@ func (a *Activities) seatOrder(shard int, roomID string) []string {
 	if held == nil {
 		if len(a.held) >= maxHeldRooms {
 			for room, h := range a.held {
-				if !slices.ContainsFunc(slices.Collect(maps.Values(h)), func(at time.Time) bool { return now.Sub(at) < seatHold }) {
+				if !holdsSeat(h, now) {
 					delete(a.held, room)
 				}
 			}
@@ -853,6 +852,16 @@ func (a *Activities) seatOrder(shard int, roomID string) []string {
 	}
 	held[seats[0]] = now
 	return seats
+}
+
+// holdsSeat reports whether a room's held seats (seatOrder) hold one still.
+func holdsSeat(held map[string]time.Time, now time.Time) bool {
+	for _, at := range held {
+		if now.Sub(at) < seatHold {
+			return true
+		}
+	}
+	return false
 }
 
 // seatHold is how long a node keeps a seat it handed to a join for it,
