@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	mathrand "math/rand/v2"
 	"slices"
 	"strconv"
@@ -840,7 +839,7 @@ func (a *Activities) seatOrder(shard int, roomID string) []string {
 	if held == nil {
 		if len(a.held) >= maxHeldRooms {
 			for room, h := range a.held {
-				if !slices.ContainsFunc(slices.Collect(maps.Values(h)), func(at time.Time) bool { return now.Sub(at) < seatHold }) {
+				if !holdsSeat(h, now) {
 					delete(a.held, room)
 				}
 			}
@@ -853,6 +852,16 @@ func (a *Activities) seatOrder(shard int, roomID string) []string {
 	}
 	held[seats[0]] = now
 	return seats
+}
+
+// holdsSeat reports whether a room's held seats (seatOrder) hold one still.
+func holdsSeat(held map[string]time.Time, now time.Time) bool {
+	for _, at := range held {
+		if now.Sub(at) < seatHold {
+			return true
+		}
+	}
+	return false
 }
 
 // seatHold is how long a node keeps a seat it handed to a join for it,
@@ -1075,8 +1084,7 @@ func (a *Activities) PupilTicket(ctx context.Context, roomID, tok string) (*clas
 }
 
 // PupilSeat returns a pupil's seat from their token or a ticket, which
-// it uses up (deleting it with the revision just read decides, so a
-// ticket opens one connection however many try).
+// it uses up (useTicket).
 func (a *Activities) PupilSeat(ctx context.Context, roomID, credential string, ticket bool) (*classboard.PupilSeat, error) {
 	ctx, cancel, err := a.s.opContext(ctx)
 	if err != nil {
@@ -1094,18 +1102,10 @@ func (a *Activities) PupilSeat(ctx context.Context, roomID, credential string, t
 	if !ok {
 		return nil, errBadTicket
 	}
-	bk, key := a.bucket(shard), pupilTicketKey(token.Hash(secret))
+	bk := a.bucket(shard)
 	var t pupilTicketDoc
-	rev, err := bk.get(ctx, key, &t)
-	if errors.Is(err, errNotFound) {
-		return nil, errBadTicket
-	} else if err != nil {
-		return nil, storeErr(fmt.Errorf("read pupil ticket: %w", err))
-	}
-	if err := bk.delete(ctx, key, rev); errors.Is(err, errRevision) {
-		return nil, errBadTicket
-	} else if err != nil {
-		return nil, storeErr(fmt.Errorf("use pupil ticket: %w", err))
+	if err := useTicket(ctx, bk, pupilTicketKey(token.Hash(secret)), "pupil ticket", &t); err != nil {
+		return nil, err
 	}
 	if t.RoomID != roomID || !a.s.cfg.Now().Before(t.ExpiresAt) {
 		return nil, errBadTicket

@@ -418,10 +418,11 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	r := s.cfg.replicas()
 	kb := 1024
-	specs := []struct {
+	type wanted struct {
 		dst  **bucket
 		spec bucketSpec
-	}{
+	}
+	specs := []wanted{
 		{&s.teachers, bucketSpec{name: "teachers", maxValue: 16 * int32(kb)}},
 		{&s.emails, bucketSpec{name: "emails", maxValue: 1 * int32(kb)}},
 		{&s.sessions, bucketSpec{name: "sessions", ttl: true, maxValue: 4 * int32(kb)}},
@@ -441,10 +442,7 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.resets, bucketSpec{name: "resets", ttl: true, maxValue: 4 * int32(kb)}},
 	}
 	for i := range s.activities {
-		specs = append(specs, struct {
-			dst  **bucket
-			spec bucketSpec
-		}{&s.activities[i], bucketSpec{name: activityBucketName(i), ttl: true, maxValue: 4 * int32(kb)}})
+		specs = append(specs, wanted{&s.activities[i], bucketSpec{name: activityBucketName(i), ttl: true, maxValue: 4 * int32(kb)}})
 	}
 	for _, b := range specs {
 		if *b.dst != nil {

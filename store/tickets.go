@@ -85,6 +85,25 @@ func (t *LiveTickets) IssueTicket(ctx context.Context, boardID string) (*classbo
 	return &classboard.LiveTicket{Ticket: ticketString(shard, tok), ExpiresAt: doc.ExpiresAt}, nil
 }
 
+// useTicket reads the ticket stored under key into v and uses it up:
+// deleting it with the revision just read decides, so a ticket opens one
+// connection however many try. A missing or used ticket is errBadTicket.
+func useTicket(ctx context.Context, bk *bucket, key, what string, v any) error {
+	rev, err := bk.get(ctx, key, v)
+	if errors.Is(err, errNotFound) {
+		return errBadTicket
+	}
+	if err != nil {
+		return storeErr(fmt.Errorf("read %s: %w", what, err))
+	}
+	if err := bk.delete(ctx, key, rev); errors.Is(err, errRevision) {
+		return errBadTicket
+	} else if err != nil {
+		return storeErr(fmt.Errorf("use %s: %w", what, err))
+	}
+	return nil
+}
+
 // RedeemTicket uses a ticket up: deleting it with the revision just read
 // decides, so a ticket opens one connection however many try.
 func (t *LiveTickets) RedeemTicket(ctx context.Context, ticket string) (*classboard.Auth, string, error) {
@@ -98,19 +117,9 @@ func (t *LiveTickets) RedeemTicket(ctx context.Context, ticket string) (*classbo
 		return nil, "", err
 	}
 	defer cancel()
-	key := token.Hash(tok)
 	var doc ticketDoc
-	rev, err := tickets.get(ctx, key, &doc)
-	if errors.Is(err, errNotFound) {
-		return nil, "", errBadTicket
-	}
-	if err != nil {
-		return nil, "", storeErr(fmt.Errorf("read live ticket: %w", err))
-	}
-	if err := tickets.delete(ctx, key, rev); errors.Is(err, errRevision) {
-		return nil, "", errBadTicket
-	} else if err != nil {
-		return nil, "", storeErr(fmt.Errorf("use live ticket: %w", err))
+	if err := useTicket(ctx, tickets, token.Hash(tok), "live ticket", &doc); err != nil {
+		return nil, "", err
 	}
 	if time.Now().After(doc.ExpiresAt) {
 		return nil, "", errBadTicket
